@@ -1,0 +1,1 @@
+"""Shared foundation of every stage: the schema catalog, settings, errors, wire format, registry client."""

@@ -1,0 +1,29 @@
+"""Helpers shared by every command-line entry point."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from core.errors import TelemetryError
+
+__all__ = ["run_cli"]
+
+
+def run_cli(main: Callable[[], int | None]) -> None:
+    """Run ``main`` and exit with its code; expected failures print one line, not a traceback.
+
+    Args:
+        main: the command's body. It returns an exit code (``None`` means 0) or raises.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code = main()
+    except TelemetryError as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's one-line error
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)  # noqa: T201
+        sys.exit(130)
+    sys.exit(code or 0)
