@@ -26,6 +26,7 @@ __all__ = [
     "check_known",
     "env_int",
     "env_str",
+    "jvm_dir",
     "local_dir",
 ]
 
@@ -127,6 +128,11 @@ def local_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(env_str(env, "TELEMETRY_HOME", str(project_root() / ".local")))
 
 
+def jvm_dir(profile: str) -> Path:
+    """Where `make setup` put the jars of one pom.xml profile (``kafka``, ``apicurio``, ``spark``)."""
+    return project_root() / ".cache" / "jvm" / profile
+
+
 def _check_url(name: str, url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
@@ -201,7 +207,7 @@ class ConnectionSettings:
         return f"{self.topic_prefix}{subject}"
 
     def kafka_config(self) -> dict[str, str]:
-        """librdkafka dotted-key configuration for these connection settings (the edge)."""
+        """Librdkafka dotted-key configuration for these connection settings (the edge)."""
         config = {"bootstrap.servers": self.bootstrap_servers}
         if self.security_protocol:
             config["security.protocol"] = self.security_protocol

@@ -1,0 +1,160 @@
+"""`python -m stack up|down|status|clean`: run the local stack as background processes."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import time
+from collections.abc import Callable
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from core.catalog import load_catalog
+from core.cli import run_cli
+from core.errors import StackError
+from core.settings import ConnectionSettings
+from core.topics import ensure_topics
+from stack import procs
+from stack.services import Service, StackSettings, moto_ready, prepare_kafka, registry_ready, services
+
+__all__ = ["down", "is_up", "main", "up"]
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)  # noqa: T201 - this is a CLI
+
+
+def _live_brokers(settings: StackSettings) -> int:
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "socket.timeout.ms": "2000"})
+    try:
+        return len(admin.list_topics(timeout=2).brokers)
+    except KafkaException:
+        return 0
+
+
+def _ready(settings: StackSettings, service: Service) -> bool:
+    if service.name.startswith("kafka"):
+        return procs.port_open(service.port)
+    if service.name == "registry":
+        return registry_ready(settings)
+    return moto_ready()
+
+
+def is_up(settings: StackSettings) -> bool:
+    """Whether every service of the stack runs and answers."""
+    return all(s.pid() is not None and _ready(settings, s) for s in services(settings))
+
+
+def _wait(what: str, check: Callable[[], bool], deadline: float, service: Service) -> None:
+    while time.monotonic() < deadline:
+        if service.pid() is None:
+            msg = f"{service.name} exited while starting; last lines of {service.log_file}:\n{procs.tail(service.log_file)}"
+            raise StackError(msg)
+        if check():
+            return
+        time.sleep(0.5)
+    msg = (
+        f"{service.name} not ready in time ({what}); last lines of {service.log_file}:\n{procs.tail(service.log_file)}"
+    )
+    raise StackError(msg)
+
+
+def up(settings: StackSettings) -> bool:
+    """Start what is not running, wait until it serves, create the topics; False when all was up already."""
+    all_services = services(settings)
+    if is_up(settings):
+        return False
+    for service in all_services:
+        if service.pid() is None and procs.port_open(service.port):
+            msg = (
+                f"port {service.port} ({service.name}) is in use by a process this stack did not start; "
+                "stop it, or point the platform at that service instead (see README)"
+            )
+            raise StackError(msg)
+    prepare_kafka(settings)
+    deadline = time.monotonic() + settings.timeout
+    kafka = [s for s in all_services if s.name.startswith("kafka")]
+    for service in kafka:
+        if service.pid() is None:
+            procs.start(service.command, pid_file=service.pid_file, log_file=service.log_file,
+                        env=service.env, cwd=settings.home)  # fmt: skip
+    for service in kafka:
+        _wait("broker listener", lambda s=service: procs.port_open(s.port), deadline, service)
+    _wait(
+        f"{settings.brokers} live brokers",
+        lambda: _live_brokers(settings) >= settings.brokers,
+        deadline,
+        kafka[0],
+    )
+    connection = ConnectionSettings(bootstrap_servers=settings.bootstrap_servers)
+    ensure_topics(
+        connection,
+        load_catalog().streams,
+        replication_factor=settings.replication_factor,
+        min_insync_replicas=settings.min_insync_replicas,
+    )
+    for service in all_services[len(kafka) :]:
+        if service.pid() is None:
+            procs.start(service.command, pid_file=service.pid_file, log_file=service.log_file,
+                        env=service.env, cwd=settings.home)  # fmt: skip
+    for service in all_services[len(kafka) :]:
+        _wait("answering", lambda s=service: _ready(settings, s), deadline, service)
+    return True
+
+
+def down(settings: StackSettings) -> list[str]:
+    """Stop exactly the processes the stack started (by pid), newest first; returns their names."""
+    stopped = []
+    for service in reversed(services(settings)):
+        if procs.stop(service.pid_file):
+            stopped.append(service.name)
+    return stopped
+
+
+def _addresses(settings: StackSettings) -> None:
+    _say(f"  Kafka bootstrap servers: {settings.bootstrap_servers}")
+    _say(f"  Schema Registry (Confluent API): {settings.registry_url}")
+    _say("  AWS endpoint (moto): http://127.0.0.1:5000")
+
+
+def _status(settings: StackSettings) -> int:
+    any_down = False
+    for service in services(settings):
+        pid = service.pid()
+        state = "up" if pid is not None and _ready(settings, service) else "down"
+        any_down |= state == "down"
+        detail = f"pid {pid}" if pid else "not running"
+        _say(f"{service.name:<10} {state:<5} {service.address:<42} {detail}")
+    return 3 if any_down else 0
+
+
+def main() -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "clean"])
+    args = parser.parse_args()
+    settings = StackSettings.from_env()
+    if args.command == "up":
+        started = time.monotonic()
+        if not up(settings):
+            _say("stack is already up; nothing changed")
+        else:
+            _say(f"stack is up ({settings.brokers} Kafka nodes) in {time.monotonic() - started:.1f}s")
+        _addresses(settings)
+        return 0
+    if args.command == "down":
+        stopped = down(settings)
+        _say(f"stopped {', '.join(stopped)}; data kept in {settings.home}" if stopped else "stack was not running")
+        return 0
+    if args.command == "clean":
+        down(settings)
+        for part in ("kafka", "run"):
+            shutil.rmtree(settings.home / part, ignore_errors=True)
+        _say(f"stack stopped and its data removed from {settings.home}")
+        return 0
+    return _status(settings)
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,285 @@
+"""The services of the local stack and how each is started and checked.
+
+Kafka runs as N nodes in KRaft combined mode (each broker and controller; N=3 by default, or 1 with
+``TELEMETRY_BROKERS=1`` for small machines), Apicurio Registry with Kafka-backed (kafkasql) storage so
+schema ids survive a restart, and moto's server as a stand-in AWS endpoint. All bind to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from core.errors import ConfigError, StackError
+from core.settings import check_known, env_int, env_str, jvm_dir, local_dir
+from stack import procs
+
+__all__ = ["Service", "StackSettings", "services"]
+
+HOST = "127.0.0.1"
+KAFKA_PORT = 9092
+CONTROLLER_PORT = 19092
+REGISTRY_PORT = 8081
+REGISTRY_MANAGEMENT_PORT = 9081
+MOTO_PORT = 5000
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """How big the local stack is and where it keeps its state."""
+
+    brokers: int = 3
+    home: Path = field(default_factory=local_dir)
+    timeout: float = 180.0
+    kafka_heap: str = "512m"
+    registry_heap: str = "512m"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StackSettings:
+        """Read ``TELEMETRY_BROKERS``, ``TELEMETRY_HOME``, ``TELEMETRY_STACK_TIMEOUT`` and the heap sizes."""
+        env = os.environ if env is None else env
+        check_known(env)
+        brokers = env_int(env, "TELEMETRY_BROKERS", 3, minimum=1)
+        if brokers not in (1, 3):
+            msg = f"TELEMETRY_BROKERS must be 3 (the default) or 1 (small machines), got {brokers}"
+            raise ConfigError(msg)
+        return cls(
+            brokers=brokers,
+            home=local_dir(env),
+            timeout=float(env_int(env, "TELEMETRY_STACK_TIMEOUT", 180, minimum=10)),
+            kafka_heap=env_str(env, "TELEMETRY_KAFKA_HEAP", "512m"),
+            registry_heap=env_str(env, "TELEMETRY_REGISTRY_HEAP", "512m"),
+        )
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """All broker listeners, comma-separated."""
+        return ",".join(f"{HOST}:{KAFKA_PORT + i}" for i in range(self.brokers))
+
+    @property
+    def registry_url(self) -> str:
+        """The registry's Confluent-compatible API."""
+        return f"http://{HOST}:{REGISTRY_PORT}/apis/ccompat/v7"
+
+    @property
+    def replication_factor(self) -> int:
+        """Replicas per partition: every broker, at most 3."""
+        return min(3, self.brokers)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """Two of three replicas must acknowledge an acks=all write (one on a single broker)."""
+        return min(2, self.brokers)
+
+
+@dataclass(frozen=True)
+class Service:
+    """One process of the stack."""
+
+    name: str
+    port: int
+    address: str
+    command: list[str]
+    env: dict[str, str]
+    state_dir: Path
+
+    @property
+    def pid_file(self) -> Path:
+        """Where its pid is kept."""
+        return self.state_dir / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        """Where its output goes."""
+        return self.state_dir / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        """Its pid while it runs."""
+        return procs.read_pid(self.pid_file)
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if not java:
+        msg = "java is not on PATH; the stack needs Java 17+ (run `make setup` for details)"
+        raise StackError(msg)
+    return java
+
+
+def _need(path: Path) -> Path:
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        msg = f"{path} is missing; run `make setup` first"
+        raise StackError(msg)
+    return path
+
+
+def _registry_jar() -> Path:
+    app = _need(jvm_dir("apicurio") / "quarkus-app")
+    # Apicurio 3.0 ships a runner jar; later 3.x a quarkus-run.jar.
+    jars = sorted(app.glob("*-runner.jar")) or [app / "quarkus-run.jar"]
+    return jars[0]
+
+
+def _kafka_properties(settings: StackSettings, node: int, data_dir: Path) -> str:
+    voters = ",".join(f"{i + 1}@{HOST}:{CONTROLLER_PORT + i}" for i in range(settings.brokers))
+    props = {
+        "process.roles": "broker,controller",
+        "node.id": str(node + 1),
+        "controller.quorum.voters": voters,
+        "listeners": f"PLAINTEXT://{HOST}:{KAFKA_PORT + node},CONTROLLER://{HOST}:{CONTROLLER_PORT + node}",
+        "advertised.listeners": f"PLAINTEXT://{HOST}:{KAFKA_PORT + node}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": str(data_dir),
+        "num.partitions": "3",
+        "default.replication.factor": str(settings.replication_factor),
+        "min.insync.replicas": str(settings.min_insync_replicas),
+        "offsets.topic.replication.factor": str(settings.replication_factor),
+        "transaction.state.log.replication.factor": str(settings.replication_factor),
+        "transaction.state.log.min.isr": str(settings.min_insync_replicas),
+        "share.coordinator.state.topic.replication.factor": str(settings.replication_factor),
+        "share.coordinator.state.topic.min.isr": str(settings.min_insync_replicas),
+        "group.initial.rebalance.delay.ms": "0",
+        # Topics are created by the stack with their declared partitions and replication, never by a typo.
+        "auto.create.topics.enable": "false",
+        "log.retention.hours": "168",
+    }
+    return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+_LOG4J2 = """\
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+"""
+
+
+def prepare_kafka(settings: StackSettings) -> None:
+    """Write each node's configuration and format its storage once (a kept cluster keeps its id)."""
+    base = settings.home / "kafka"
+    cluster_file = base / "cluster.id"
+    base.mkdir(parents=True, exist_ok=True)
+    if not cluster_file.exists():
+        cluster_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+    cluster_id = cluster_file.read_text().strip()
+    (base / "log4j2.properties").write_text(_LOG4J2)
+    classpath = f"{_need(jvm_dir('kafka'))}/*"
+    for node in range(settings.brokers):
+        node_dir = base / f"node-{node + 1}"
+        data_dir = node_dir / "data"
+        config = node_dir / "server.properties"
+        node_dir.mkdir(parents=True, exist_ok=True)
+        config.write_text(_kafka_properties(settings, node, data_dir))
+        if (data_dir / "meta.properties").exists():
+            continue
+        result = subprocess.run(
+            [_java(), "-cp", classpath, f"-Dlog4j2.configurationFile={base / 'log4j2.properties'}",
+             "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            msg = f"formatting Kafka storage of node {node + 1} failed: {(result.stderr or result.stdout)[-400:]}"
+            raise StackError(msg)
+
+
+def services(settings: StackSettings) -> list[Service]:
+    """The stack's processes in start order (Kafka nodes, then the registry, then moto)."""
+    state = settings.home / "run"
+    base = settings.home / "kafka"
+    env = dict(os.environ)
+    found: list[Service] = []
+    for node in range(settings.brokers):
+        found.append(
+            Service(
+                name=f"kafka-{node + 1}",
+                port=KAFKA_PORT + node,
+                address=f"{HOST}:{KAFKA_PORT + node}",
+                command=[
+                    _java(),
+                    f"-Xms{settings.kafka_heap}",
+                    f"-Xmx{settings.kafka_heap}",
+                    "-XX:+UseG1GC",
+                    "-Djava.awt.headless=true",
+                    f"-Dlog4j2.configurationFile={base / 'log4j2.properties'}",
+                    "-cp",
+                    f"{jvm_dir('kafka')}/*",
+                    "kafka.Kafka",
+                    str(base / f"node-{node + 1}" / "server.properties"),
+                ],  # fmt: skip
+                env=env,
+                state_dir=state,
+            )
+        )
+    registry_env = {
+        **env,
+        "QUARKUS_HTTP_HOST": HOST,
+        "QUARKUS_HTTP_PORT": str(REGISTRY_PORT),
+        "QUARKUS_MANAGEMENT_HOST": HOST,
+        "QUARKUS_MANAGEMENT_PORT": str(REGISTRY_MANAGEMENT_PORT),
+        "APICURIO_STORAGE_KIND": "kafkasql",
+        "APICURIO_KAFKASQL_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "APICURIO_REST_DELETION_ARTIFACT_ENABLED": "true",
+        "APICURIO_REST_DELETION_ARTIFACT_VERSION_ENABLED": "true",
+        "APICURIO_REST_DELETION_GROUP_ENABLED": "true",
+    }
+    found.append(
+        Service(
+            name="registry",
+            port=REGISTRY_PORT,
+            address=settings.registry_url,
+            command=[
+                _java(),
+                f"-Xms{settings.registry_heap}",
+                f"-Xmx{settings.registry_heap}",
+                "-jar",
+                str(_registry_jar()),
+            ],  # fmt: skip
+            env=registry_env,
+            state_dir=state,
+        )
+    )
+    moto = Path(sys.executable).parent / "moto_server"
+    found.append(
+        Service(
+            name="moto",
+            port=MOTO_PORT,
+            address=f"http://{HOST}:{MOTO_PORT}",
+            command=[str(moto), "-H", HOST, "-p", str(MOTO_PORT)],
+            env=env,
+            state_dir=state,
+        )
+    )
+    return found
+
+
+def registry_ready(settings: StackSettings) -> bool:
+    """Whether the registry answers its Confluent API."""
+    try:
+        return requests.get(f"{settings.registry_url}/subjects", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def moto_ready() -> bool:
+    """Whether moto answers."""
+    try:
+        return requests.get(f"http://{HOST}:{MOTO_PORT}/moto-api/", timeout=2).status_code < 500
+    except requests.RequestException:
+        return False
