@@ -1,0 +1,82 @@
+# Thin wrappers over the project's Python CLIs; each works without make too (see README).
+PY        ?= .venv/bin/python
+VEHICLES  ?= 3
+SEED      ?= 42
+RATE      ?= 50
+COUNT     ?=
+ORIGIN    ?= london
+DESTINATION ?= birmingham
+PYTEST_ARGS ?=
+
+.PHONY: help setup up down status clean demo produce stream show schema-lint schema-check schema-register \
+        schema-status catalog catalog-render catalog-plan query test test-unit test-integration lint bench
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+setup: ## create .venv and resolve the JVM artifacts (fast when nothing changed)
+	@python3 -m stack.setup
+
+up: setup ## start Kafka (3 KRaft nodes), Apicurio Registry and moto on 127.0.0.1
+	@$(PY) -m stack up
+
+down: ## stop the processes `make up` started (data kept)
+	@if [ -x $(PY) ]; then $(PY) -m stack down; fi
+
+status: ## per service: up or down, with its address
+	@$(PY) -m stack status
+
+clean: ## stop the stack and remove its data, the lake and the checkpoints
+	@if [ -x $(PY) ]; then $(PY) -m stack clean; fi
+	rm -rf .local build
+
+demo: setup ## everything end to end on the local stack: register, produce, stream, catalog, query
+	@$(PY) -m stack.demo
+
+schema-lint: setup ## lint every schema in schemas/
+	@$(PY) -m governance lint
+
+schema-check: setup ## lint, then check every schema against the registry's versions
+	@$(PY) -m governance lint
+	@$(PY) -m governance check
+
+schema-register: setup ## set each subject's compatibility level, then register the schemas
+	@$(PY) -m governance register
+
+schema-status: setup ## which subjects are in sync, changed locally, or missing
+	@$(PY) -m governance status
+
+produce: up ## drive the simulated fleet and produce its five streams
+	@$(PY) -m producer --vehicles $(VEHICLES) --seed $(SEED) --origin $(ORIGIN) --destination $(DESTINATION) \
+		--rate $(RATE) $(if $(COUNT),--count $(COUNT),)
+
+stream: up ## Spark Structured Streaming from Kafka into the lake (Ctrl-C stops)
+	@$(PY) -m streaming run
+
+show: setup ## rows per table in the lake, and a few rows
+	@$(PY) -m streaming show
+
+catalog: setup ## render the Glue tables, Athena DDL and IAM policies, then apply them (moto locally)
+	@$(PY) -m glue render
+	@AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:5000} $(PY) -m glue apply
+
+query: setup ## SQL on the local lake with DuckDB (SQL="select ..." for your own)
+	@$(PY) -m glue query $(if $(SQL),--sql "$(SQL)",)
+
+test: setup ## unit and integration tests (starts the local stack if needed, stops what it started)
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: setup
+	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: setup
+	@$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+lint: setup ## ruff and mypy
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(PY) -m mypy
+
+bench: up ## producer and streaming benchmarks; figures go to docs/benchmarks.md
+	@$(PY) bench/produce_bench.py
+	@$(PY) bench/stream_bench.py

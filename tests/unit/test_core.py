@@ -1,0 +1,89 @@
+"""The shared core: wire format, stream mapping, settings."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.catalog import load_catalog, project_root
+from core.errors import ConfigError, SchemaError, SerializationError
+from core.settings import ConnectionSettings, Secret
+from core.wire import frame, parse_header
+
+
+def test_wire_format_round_trip() -> None:
+    message = frame(258, b"\x02body")
+    assert message[:5] == b"\x00\x00\x00\x01\x02"
+    assert parse_header(message) == (258, b"\x02body")
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [(b"\x01\x00\x00\x00\x01x", "magic byte is 1"), (b"\x00\x00", "shorter than the 5-byte")],
+)
+def test_bad_headers_are_refused_with_the_reason(message: bytes, reason: str) -> None:
+    with pytest.raises(SerializationError, match=reason):
+        parse_header(message)
+
+
+def test_catalog_declares_five_streams_with_topic_name_subjects() -> None:
+    catalog = load_catalog()
+    assert catalog.names == ["vehicle", "gps", "traffic", "weather", "emergency"]
+    for stream in catalog.streams:
+        assert stream.subject == f"{stream.topic}-value"
+        assert stream.compatibility == "BACKWARD_TRANSITIVE"
+        assert stream.key_field == "vehicle_id"
+    assert catalog.by_topic("gps_data").name == "gps"
+
+
+def _copy_schemas(tmp_path: Path) -> Path:
+    target = tmp_path / "schemas"
+    shutil.copytree(project_root() / "schemas", target)
+    return target
+
+
+def test_unknown_key_in_streams_toml_is_refused(tmp_path: Path) -> None:
+    root = _copy_schemas(tmp_path)
+    mapping = root / "streams.toml"
+    mapping.write_text(mapping.read_text().replace('topic = "gps_data"', 'topic = "gps_data"\npartition = 3'))
+    with pytest.raises(SchemaError, match=r"\[streams.gps\]: unknown keys \['partition'\]"):
+        load_catalog(root)
+
+
+def test_missing_schema_file_names_it(tmp_path: Path) -> None:
+    root = _copy_schemas(tmp_path)
+    (root / "weather.avsc").unlink()
+    with pytest.raises(SchemaError, match="weather.avsc does not exist"):
+        load_catalog(root)
+
+
+def test_invalid_schema_json_names_file_and_position(tmp_path: Path) -> None:
+    root = _copy_schemas(tmp_path)
+    (root / "gps.avsc").write_text('{"type": "record",')
+    with pytest.raises(SchemaError, match=r"gps.avsc: not valid JSON at line 1"):
+        load_catalog(root)
+
+
+def test_settings_keep_secrets_out_of_repr() -> None:
+    settings = ConnectionSettings.from_env(
+        {"TELEMETRY_REGISTRY_USER": "u", "TELEMETRY_REGISTRY_PASSWORD": "hunter2"}
+    )
+    assert "hunter2" not in repr(settings)
+    assert settings.registry_auth() == ("u", "hunter2")
+    assert repr(Secret("x")) == "Secret('**********')"
+
+
+def test_contradictory_settings_are_refused() -> None:
+    with pytest.raises(ConfigError, match="go together"):
+        ConnectionSettings.from_env({"TELEMETRY_REGISTRY_USER": "u"})
+    with pytest.raises(ConfigError, match="http"):
+        ConnectionSettings.from_env({"TELEMETRY_REGISTRY_URL": "localhost:8081"})
+
+
+def test_topic_prefix_applies_to_topics_and_subjects() -> None:
+    settings = ConnectionSettings.from_env({}, topic_prefix="t1_")
+    assert settings.topic("gps_data") == "t1_gps_data"
+    assert settings.subject("gps_data-value") == "t1_gps_data-value"
+    assert settings.kafka_config() == {"bootstrap.servers": "127.0.0.1:9092"}
