@@ -9,7 +9,7 @@ DESTINATION ?= birmingham
 PYTEST_ARGS ?=
 
 .PHONY: help setup up down status clean demo produce stream show schema-lint schema-check schema-register \
-        schema-status catalog catalog-render catalog-plan query test test-unit test-integration lint bench
+        schema-status schema-check-offline catalog catalog-render catalog-plan query test test-unit test-integration lint bench
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -40,7 +40,12 @@ schema-check: setup ## lint, then check every schema against the registry's vers
 	@$(PY) -m governance lint
 	@$(PY) -m governance check
 
-schema-register: setup ## set each subject's compatibility level, then register the schemas
+schema-check-offline: setup ## lint, then check against the schema files in git history (AGAINST=HEAD)
+	@$(PY) -m governance lint
+	@$(PY) -m governance check --against $(or $(AGAINST),HEAD)
+
+schema-register: setup ## lint, set each subject's compatibility level, then register the schemas
+	@$(PY) -m governance lint
 	@$(PY) -m governance register
 
 schema-status: setup ## which subjects are in sync, changed locally, or missing

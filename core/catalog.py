@@ -76,7 +76,8 @@ class Stream:
     @cached_property
     def parsed(self) -> dict[str, Any]:
         """The fastavro-parsed schema; parse once, serialize many times."""
-        return fastavro.parse_schema(self.schema)  # type: ignore[no-any-return]
+        parsed: dict[str, Any] = fastavro.parse_schema(self.schema)
+        return parsed
 
     @property
     def field_names(self) -> list[str]:

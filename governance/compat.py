@@ -1,0 +1,234 @@
+"""Offline compatibility: Avro schema resolution (Apache Avro's checker) plus what the lake can take.
+
+``BACKWARD`` means the new schema can read data written with the previous one; ``_TRANSITIVE``
+levels compare with every earlier version. Separately from Avro, a change the Avro rules allow can
+still break the Parquet lake: a promotion such as int -> long leaves files written before with the
+old physical type, while Glue/Athena read a table with one type per column. Those are reported as
+``lake-unsafe`` whatever the compatibility level.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import avro.errors
+import avro.schema
+from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
+from avro.schema import ArraySchema, MapSchema, RecordSchema, Schema, UnionSchema
+
+from core.errors import SchemaError
+from governance.paths import explain
+
+__all__ = ["LEVELS", "Problem", "check_versions", "lake_problems", "merge_problems", "parse", "resolution_problems"]
+
+# level -> (new reads old, old reads new, against every earlier version)
+LEVELS: dict[str, tuple[bool, bool, bool]] = {
+    "NONE": (False, False, False),
+    "BACKWARD": (True, False, False),
+    "BACKWARD_TRANSITIVE": (True, False, True),
+    "FORWARD": (False, True, False),
+    "FORWARD_TRANSITIVE": (False, True, True),
+    "FULL": (True, True, False),
+    "FULL_TRANSITIVE": (True, True, True),
+}
+_PARQUET = {
+    "int": "INT32 (Glue int)",
+    "long": "INT64 (Glue bigint)",
+    "float": "FLOAT (Glue float)",
+    "double": "DOUBLE (Glue double)",
+    "string": "BINARY/UTF8 (Glue string)",
+    "bytes": "BINARY (Glue binary)",
+}
+_PROMOTIONS = frozenset(
+    {
+        ("int", "long"),
+        ("int", "float"),
+        ("int", "double"),
+        ("long", "float"),
+        ("long", "double"),
+        ("float", "double"),
+        ("string", "bytes"),
+        ("bytes", "string"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a schema may not follow an earlier version.
+
+    Attributes:
+        against: which earlier version (``version 2``, ``git 1a2b3c4``).
+        path: the field path (``location.latitude``; ``tags[]`` for array items).
+        rule: ``incompatible`` (Avro resolution fails) or ``lake-unsafe`` (Avro allows it, the lake does not).
+        reason: why, and what to do instead.
+    """
+
+    against: str
+    path: str
+    rule: str
+    reason: str
+
+    def __str__(self) -> str:
+        """``path: rule: reason (against ...)`` on one line."""
+        return f"{self.path}: {self.rule}: {self.reason} (against {self.against})"
+
+
+def parse(schema: str | dict[str, Any], *, what: str = "schema") -> Schema:
+    """Parse schema text or JSON with the Apache Avro package; SchemaError names ``what`` on failure."""
+    text = schema if isinstance(schema, str) else json.dumps(schema)
+    try:
+        return avro.schema.parse(text)
+    except (avro.errors.AvroException, json.JSONDecodeError) as exc:
+        msg = f"{what} is not a valid Avro schema: {exc}"
+        raise SchemaError(msg) from exc
+
+
+class _LocatingChecker(ReaderWriterCompatibilityChecker):
+    """Avro's checker, but nested calls that Avro makes without a location keep the current one.
+
+    Avro drops the location when it resolves a writer union against a reader branch, so an
+    optional field made required would be reported at ``/`` instead of at the field.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._where: list[str] = []
+
+    def get_compatibility(
+        self,
+        reader: Schema,
+        writer: Schema,
+        reference_token: str = ReaderWriterCompatibilityChecker.ROOT_REFERENCE_TOKEN,
+        location: Any = None,
+    ) -> Any:
+        return super().get_compatibility(
+            reader, writer, reference_token, list(self._where) if location is None else location
+        )
+
+    def calculate_compatibility(self, reader: Schema, writer: Schema, location: list[str]) -> Any:
+        saved, self._where = self._where, location
+        try:
+            return super().calculate_compatibility(reader, writer, location)
+        finally:
+            self._where = saved
+
+
+def resolution_problems(reader: Schema, writer: Schema, *, against: str, reader_is_new: bool = True) -> list[Problem]:
+    """Why ``reader`` cannot read data written with ``writer`` (empty when it can), by Avro's rules."""
+    result = _LocatingChecker().get_compatibility(reader, writer)
+    if result.compatibility is not SchemaCompatibilityType.incompatible:
+        return []
+    # Avro's merge adds the root "/" beside real locations; it only means something when alone.
+    locations = sorted(result.locations - {"/"}) or ["/"]
+    problems = []
+    for location in locations:
+        path, detail = explain(reader, writer, location, reader_is_new=reader_is_new)
+        problems.append(Problem(against, path, "incompatible", detail))
+    return problems
+
+
+def _lake_type(schema: Schema) -> Schema:
+    """The column's type: an optional ``["null", T]`` is stored as a nullable T."""
+    if isinstance(schema, UnionSchema):
+        branches = [b for b in schema.schemas if b.type != "null"]
+        if len(branches) == 1:
+            return branches[0]
+    return schema
+
+
+def _lake_walk(new: Schema, old: Schema, path: str, out: list[tuple[str, str]], seen: set[tuple[int, int]]) -> None:
+    new, old = _lake_type(new), _lake_type(old)
+    if isinstance(new, RecordSchema) and isinstance(old, RecordSchema):
+        if (id(new), id(old)) in seen:
+            return
+        seen.add((id(new), id(old)))
+        for fld in new.fields:
+            names = [fld.name, *(fld.props.get("aliases") or [])]
+            match = next((old.fields_dict[n] for n in names if n in old.fields_dict), None)
+            where = f"{path}.{fld.name}" if path else fld.name
+            if match is not None and match.name != fld.name:
+                out.append((where, _rename_reason(match.name, fld.name)))
+            if match is not None:
+                _lake_walk(fld.type, match.type, where, out, seen)
+    elif isinstance(new, ArraySchema) and isinstance(old, ArraySchema):
+        _lake_walk(new.items, old.items, f"{path}[]", out, seen)
+    elif isinstance(new, MapSchema) and isinstance(old, MapSchema):
+        _lake_walk(new.values, old.values, f"{path}{{}}", out, seen)
+    elif (old.type, new.type) in _PROMOTIONS:
+        out.append((path, _promotion_reason(old.type, new.type)))
+    elif old.type == new.type and old.get_prop("logicalType") != new.get_prop("logicalType"):
+        before, after = old.get_prop("logicalType") or "none", new.get_prop("logicalType") or "none"
+        out.append(
+            (
+                path,
+                f"logical type changed from {before} to {after} on {new.type}; Avro ignores it but the "
+                "lake column type changes (e.g. timestamp vs bigint) and old Parquet files keep the old one; "
+                "add a new field instead",
+            )
+        )
+
+
+def _rename_reason(old: str, new: str) -> str:
+    return (
+        f"renamed from {old} (an alias lets Avro readers follow), but Parquet files already in the lake "
+        f"have a column {old}, and Glue/Athena match Parquet columns by name, so every earlier row reads "
+        f"null for {new}; keep the name, or add {new} beside {old} and fill both for a while"
+    )
+
+
+def _promotion_reason(old: str, new: str) -> str:
+    return (
+        f"{old} -> {new} is a legal Avro promotion, but Parquet files already in the lake keep "
+        f"{_PARQUET[old]} while new files write {_PARQUET[new]}, and Glue/Athena read a table with one "
+        "type per column, so old partitions no longer read; add a new field with the new type instead "
+        "(and deprecate the old one), or rewrite the lake"
+    )
+
+
+def lake_problems(new: Schema, old: Schema, *, against: str) -> list[Problem]:
+    """Type changes between ``old`` and ``new`` that Avro resolves but the Parquet/Glue lake cannot."""
+    found: list[tuple[str, str]] = []
+    _lake_walk(new, old, "", found, set())
+    return [Problem(against, path, "lake-unsafe", reason) for path, reason in found]
+
+
+def check_versions(new: Schema, earlier: Sequence[tuple[str, Schema]], level: str) -> list[Problem]:
+    """Check ``new`` against earlier versions (oldest first) under a compatibility ``level``.
+
+    Avro resolution is checked against the latest version, or every version for ``_TRANSITIVE``
+    levels; lake safety is checked against every version, whatever the level, because the lake
+    keeps files of all of them.
+
+    Args:
+        new: the candidate schema (the working copy).
+        earlier: (label, schema) of the versions before it, oldest first.
+        level: a compatibility level such as ``BACKWARD_TRANSITIVE``.
+    """
+    if level not in LEVELS:
+        msg = f"compatibility level {level!r} is not one of {', '.join(LEVELS)}"
+        raise SchemaError(msg)
+    backward, forward, transitive = LEVELS[level]
+    targets = list(earlier) if transitive else list(earlier[-1:])
+    problems: list[Problem] = []
+    for label, old in targets:
+        if backward:
+            problems += resolution_problems(new, old, against=label, reader_is_new=True)
+        if forward:
+            problems += resolution_problems(old, new, against=label, reader_is_new=False)
+    for label, old in earlier:
+        problems += lake_problems(new, old, against=label)
+    return problems
+
+
+def merge_problems(problems: Sequence[Problem]) -> list[Problem]:
+    """The same problem found against several versions, once, with the versions joined (``version 1, version 2``)."""
+    merged: dict[tuple[str, str, str], list[str]] = {}
+    for problem in problems:
+        labels = merged.setdefault((problem.path, problem.rule, problem.reason), [])
+        if problem.against not in labels:
+            labels.append(problem.against)
+    return [Problem(", ".join(labels), path, rule, reason) for (path, rule, reason), labels in merged.items()]
