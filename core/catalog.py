@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 
@@ -76,8 +76,7 @@ class Stream:
     @cached_property
     def parsed(self) -> dict[str, Any]:
         """The fastavro-parsed schema; parse once, serialize many times."""
-        parsed: dict[str, Any] = fastavro.parse_schema(self.schema)
-        return parsed
+        return cast("dict[str, Any]", fastavro.parse_schema(self.schema))
 
     @property
     def field_names(self) -> list[str]:

@@ -6,6 +6,7 @@ import argparse
 import shutil
 import time
 from collections.abc import Callable
+from functools import partial
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
@@ -49,7 +50,8 @@ def is_up(settings: StackSettings) -> bool:
 def _wait(what: str, check: Callable[[], bool], deadline: float, service: Service) -> None:
     while time.monotonic() < deadline:
         if service.pid() is None:
-            msg = f"{service.name} exited while starting; last lines of {service.log_file}:\n{procs.tail(service.log_file)}"
+            log = procs.tail(service.log_file)
+            msg = f"{service.name} exited while starting; last lines of {service.log_file}:\n{log}"
             raise StackError(msg)
         if check():
             return
@@ -80,7 +82,7 @@ def up(settings: StackSettings) -> bool:
             procs.start(service.command, pid_file=service.pid_file, log_file=service.log_file,
                         env=service.env, cwd=settings.home)  # fmt: skip
     for service in kafka:
-        _wait("broker listener", lambda s=service: procs.port_open(s.port), deadline, service)
+        _wait("broker listener", partial(procs.port_open, service.port), deadline, service)
     _wait(
         f"{settings.brokers} live brokers",
         lambda: _live_brokers(settings) >= settings.brokers,
@@ -99,7 +101,7 @@ def up(settings: StackSettings) -> bool:
             procs.start(service.command, pid_file=service.pid_file, log_file=service.log_file,
                         env=service.env, cwd=settings.home)  # fmt: skip
     for service in all_services[len(kafka) :]:
-        _wait("answering", lambda s=service: _ready(settings, s), deadline, service)
+        _wait("answering", partial(_ready, settings, service), deadline, service)
     return True
 
 

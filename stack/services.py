@@ -222,7 +222,7 @@ def services(settings: StackSettings) -> list[Service]:
                     f"{jvm_dir('kafka')}/*",
                     "kafka.Kafka",
                     str(base / f"node-{node + 1}" / "server.properties"),
-                ],  # fmt: skip
+                ],
                 env=env,
                 state_dir=state,
             )
@@ -250,7 +250,7 @@ def services(settings: StackSettings) -> list[Service]:
                 f"-Xmx{settings.registry_heap}",
                 "-jar",
                 str(_registry_jar()),
-            ],  # fmt: skip
+            ],
             env=registry_env,
             state_dir=state,
         )

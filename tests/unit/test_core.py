@@ -55,7 +55,7 @@ def test_unknown_key_in_streams_toml_is_refused(tmp_path: Path) -> None:
 def test_missing_schema_file_names_it(tmp_path: Path) -> None:
     root = _copy_schemas(tmp_path)
     (root / "weather.avsc").unlink()
-    with pytest.raises(SchemaError, match="weather.avsc does not exist"):
+    with pytest.raises(SchemaError, match=r"weather\.avsc does not exist"):
         load_catalog(root)
 
 
@@ -67,9 +67,7 @@ def test_invalid_schema_json_names_file_and_position(tmp_path: Path) -> None:
 
 
 def test_settings_keep_secrets_out_of_repr() -> None:
-    settings = ConnectionSettings.from_env(
-        {"TELEMETRY_REGISTRY_USER": "u", "TELEMETRY_REGISTRY_PASSWORD": "hunter2"}
-    )
+    settings = ConnectionSettings.from_env({"TELEMETRY_REGISTRY_USER": "u", "TELEMETRY_REGISTRY_PASSWORD": "hunter2"})
     assert "hunter2" not in repr(settings)
     assert settings.registry_auth() == ("u", "hunter2")
     assert repr(Secret("x")) == "Secret('**********')"
