@@ -24,7 +24,8 @@ POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 
 def _pom_property(name: str) -> str:
-    node = ET.parse(ROOT / "jvm" / "pom.xml").getroot()  # noqa: S314 - our own pom.xml.find(f"m:properties/m:{name}", POM_NS)
+    root = ET.parse(ROOT / "jvm" / "pom.xml").getroot()  # noqa: S314 - our own pom.xml
+    node = root.find(f"m:properties/m:{name}", POM_NS)
     assert node is not None and node.text
     return node.text
 
