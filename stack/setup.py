@@ -76,7 +76,6 @@ def ensure_venv() -> None:
     digest = _digest(ROOT / "pyproject.toml")
     python = VENV / "bin" / "python"
     if python.exists() and _stamp_ok("venv", digest):
-        _say("python environment up to date (.venv)")
         return
     if not python.exists():
         _say("creating .venv")
@@ -93,7 +92,6 @@ def ensure_jvm() -> None:
     for profile in PROFILES:
         target = JVM / profile
         if _stamp_ok(f"jvm-{profile}", digest) and any(target.iterdir()):
-            _say(f"JVM artifacts up to date (.cache/jvm/{profile})")
             continue
         _say(f"resolving JVM artifacts for {profile} with Maven")
         if target.exists():
@@ -142,7 +140,7 @@ def main() -> int:
     except subprocess.CalledProcessError as exc:
         print(f"setup: error: {' '.join(map(str, exc.cmd))} failed with exit code {exc.returncode}", file=sys.stderr)  # noqa: T201
         return 2
-    _say(f"ready in {time.monotonic() - started:.1f}s")
+    _say(f"ready in {time.monotonic() - started:.1f}s (.venv and .cache/jvm up to date)")
     return 0
 
 
