@@ -7,6 +7,8 @@ COUNT     ?=
 ORIGIN    ?= london
 DESTINATION ?= birmingham
 PYTEST_ARGS ?=
+# Where `make catalog` applies the Glue tables: the local stack's moto by default, `aws` for real AWS.
+CATALOG_ENDPOINT ?= http://127.0.0.1:5000
 
 .PHONY: help setup up down status clean demo produce stream show schema-lint schema-check schema-register \
         schema-status schema-check-offline catalog catalog-render catalog-plan query test test-unit test-integration lint bench
@@ -61,9 +63,14 @@ stream: up ## Spark Structured Streaming from Kafka into the lake (Ctrl-C stops)
 show: setup ## rows per table in the lake, and a few rows
 	@$(PY) -m streaming show
 
-catalog: setup ## render the Glue tables, Athena DDL and IAM policies, then apply them (moto locally)
+catalog: setup ## render the Glue tables, Athena DDL and IAM policies, then apply them (CATALOG_ENDPOINT=aws for real AWS)
 	@$(PY) -m glue render
-	@AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:5000} $(PY) -m glue apply
+ifeq ($(CATALOG_ENDPOINT),aws)
+	@$(PY) -m glue apply
+else
+	@AWS_ENDPOINT_URL=$(CATALOG_ENDPOINT) AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} \
+		AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1} $(PY) -m glue apply
+endif
 
 query: setup ## SQL on the local lake with DuckDB (SQL="select ..." for your own)
 	@$(PY) -m glue query $(if $(SQL),--sql "$(SQL)",)

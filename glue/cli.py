@@ -1,0 +1,156 @@
+"""``python -m glue render|plan|apply|query``: the catalog from the schemas, and SQL on the lake.
+
+Examples::
+
+    python -m glue render                  # build/catalog/: Glue JSON, Athena DDL, IAM documents
+    python -m glue plan                    # what apply would change in the live Glue catalog
+    python -m glue apply                   # create/update database and tables (idempotent)
+    python -m glue query                   # every built-in query over the local lake
+    python -m glue query --name last-position
+    python -m glue query --sql "SELECT count(*) FROM vehicle"
+
+``render``, ``plan`` and ``apply`` record each table's registry version, so they need the registry
+(``TELEMETRY_REGISTRY_URL``); ``--offline`` skips that (the version is then ``unregistered``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Mapping, Sequence
+
+from rich.console import Console
+
+from core.catalog import Catalog, load_catalog
+from core.cli import run_cli
+from core.registry import RegistryClient
+from core.settings import ConnectionSettings
+from glue.apply import apply_changes, glue_client, plan_changes
+from glue.plan import Change, describe
+from glue.queries import QUERIES, named_query
+from glue.query import connect, local_lake, print_result, run_sql
+from glue.render import render
+from glue.settings import GlueSettings
+from glue.tables import table_definitions
+from glue.versions import registered_versions
+
+__all__ = ["main", "parse_args"]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--lake", help="lake folder or s3://bucket/prefix (default TELEMETRY_LAKE or .local/lake)")
+    common.add_argument(
+        "--database", help="Glue database / DuckDB schema (default TELEMETRY_GLUE_DATABASE or smartcity)"
+    )
+    catalog_opts = argparse.ArgumentParser(add_help=False)
+    catalog_opts.add_argument("--offline", action="store_true", help="do not look up schema versions in the registry")
+    catalog_opts.add_argument("--projection-start", help="first dt of Athena partition projection (YYYY-MM-DD)")
+
+    parser = argparse.ArgumentParser(prog="python -m glue", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    rendering = commands.add_parser("render", parents=[common, catalog_opts], help="write the catalog documents")
+    rendering.add_argument("--build-dir", help="output folder (default TELEMETRY_BUILD_DIR or build/catalog)")
+    rendering.add_argument("--account-id", help="AWS account id for policy ARNs (default: placeholder ACCOUNT_ID)")
+    rendering.add_argument("--workgroup", help="analysts' Athena workgroup (default: the database name)")
+    commands.add_parser("plan", parents=[common, catalog_opts], help="show what apply would change")
+    commands.add_parser("apply", parents=[common, catalog_opts], help="create or update the Glue catalog")
+    querying = commands.add_parser("query", parents=[common], help="SQL on the local lake with DuckDB")
+    chosen = querying.add_mutually_exclusive_group()
+    chosen.add_argument("--name", help=f"one built-in query: {', '.join(q.name for q in QUERIES)}")
+    chosen.add_argument("--sql", help="your own SQL; tables are the entity names (vehicle, gps, ...)")
+    chosen.add_argument("--list", action="store_true", help="list the built-in queries")
+    querying.add_argument("--limit", type=int, default=50, help="rows to print per query (default 50)")
+    return parser.parse_args(argv)
+
+
+def _settings(args: argparse.Namespace) -> GlueSettings:
+    return GlueSettings.from_env(
+        lake=args.lake,
+        database=args.database,
+        build_dir=getattr(args, "build_dir", None),
+        account_id=getattr(args, "account_id", None),
+        workgroup=getattr(args, "workgroup", None),
+        projection_start=getattr(args, "projection_start", None),
+    )
+
+
+def _versions(args: argparse.Namespace, catalog: Catalog) -> Mapping[str, int] | None:
+    if args.offline:
+        return None
+    connection = ConnectionSettings.from_env()
+    registry = RegistryClient(connection.registry_url, auth=connection.registry_auth())
+    return registered_versions(catalog, registry, connection)
+
+
+def _print_changes(console: Console, changes: list[Change], database: str) -> None:
+    for change in changes:
+        for line in describe(change, database):
+            console.print(line, markup=False, highlight=False)
+
+
+def _catalog_command(args: argparse.Namespace, console: Console) -> int:
+    settings = _settings(args)
+    catalog = load_catalog()
+    versions = _versions(args, catalog)
+    if args.command == "render":
+        rendered = render(catalog, settings, versions)
+        console.print(f"rendered {len(rendered.tables)} tables, {len(rendered.files)} files into {rendered.folder}")
+        if rendered.placeholder_lake:
+            console.print(
+                "note: the lake is a local folder, so the IAM documents use the placeholder bucket LAKE_BUCKET; "
+                "render with --lake s3://<bucket>/<prefix> --account-id <id> to deploy them"
+            )
+        return 0
+    tables = table_definitions(catalog, settings, versions)
+    client = glue_client(settings)
+    changes = plan_changes(client, settings, tables)
+    if not changes:
+        console.print(f"nothing to change: database {settings.database} and its {len(tables)} tables are up to date")
+        return 0
+    _print_changes(console, changes, settings.database)
+    if args.command == "plan":
+        console.print(f"{len(changes)} change(s) to apply; run `python -m glue apply`")
+        return 0
+    apply_changes(client, settings, changes)
+    console.print(f"applied {len(changes)} change(s) to database {settings.database}")
+    return 0
+
+
+def _query_command(args: argparse.Namespace, console: Console) -> int:
+    if args.list:
+        for query in QUERIES:
+            console.print(f"{query.name:28} {query.title}", markup=False, highlight=False)
+        return 0
+    settings = _settings(args)
+    lake = local_lake(settings)
+    if not lake.is_dir():
+        console.print(f"note: the lake folder {lake} does not exist yet (run `make stream`); every table is empty")
+    con = connect(load_catalog(), settings)
+    try:
+        if args.sql:
+            print_result(run_sql(con, args.sql), "your query", limit=args.limit)
+            return 0
+        chosen = [named_query(args.name)] if args.name else list(QUERIES)
+        for query in chosen:
+            print_result(run_sql(con, query.render(settings.database)), query.title, limit=args.limit)
+    finally:
+        con.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = parse_args(argv)
+    for noisy in ("botocore", "boto3"):  # credential and endpoint discovery lines are not the user's business
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    console = Console(soft_wrap=True)
+    if args.command == "query":
+        return _query_command(args, console)
+    return _catalog_command(args, console)
+
+
+def entry() -> None:
+    """Console entry point: expected failures print one line and exit non-zero."""
+    run_cli(main)

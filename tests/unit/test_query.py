@@ -1,0 +1,186 @@
+"""DuckDB views over a small Parquet lake laid out and typed as the streaming job writes it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from core.catalog import Catalog, load_catalog, project_root
+from core.errors import CatalogError
+from glue.cli import main
+from glue.queries import QUERIES, named_query
+from glue.query import connect, format_result, run_sql
+from glue.settings import GlueSettings
+from glue.tables import table_definitions
+from tests.parquet_lake import T0, write
+
+
+@pytest.fixture
+def catalog() -> Catalog:
+    return load_catalog(project_root() / "schemas")
+
+
+@pytest.fixture
+def lake(tmp_path: Path, catalog: Catalog) -> Path:
+    root = tmp_path / "lake"
+    tables = {t.name: t for t in table_definitions(catalog, GlueSettings(lake=str(root)))}
+
+    def at(minutes: float) -> datetime:
+        return T0 + timedelta(minutes=minutes)
+
+    write(
+        root,
+        tables["vehicle"],
+        [
+            {
+                "vehicle_id": "car-a",
+                "event_time": at(0),
+                "speed_kmh": 40.0,
+                "location": {"latitude": 51.5, "longitude": -0.12},
+            },
+            {
+                "vehicle_id": "car-a",
+                "event_time": at(30),
+                "speed_kmh": 60.0,
+                "location": {"latitude": 51.6, "longitude": -0.2},
+            },
+            {
+                "vehicle_id": "car-a",
+                "event_time": at(70),
+                "speed_kmh": 80.0,
+                "location": {"latitude": 51.7, "longitude": -0.3},
+            },
+            {
+                "vehicle_id": "car-b",
+                "event_time": at(60 * 24),
+                "speed_kmh": 20.0,
+                "location": {"latitude": 53.4, "longitude": -2.2},
+            },
+        ],
+    )
+    # An old gps file from before altitude_m existed, and a new one with it.
+    write(root, tables["gps"], [{"vehicle_id": "car-a", "event_time": at(0)}], drop=("altitude_m",))
+    write(root, tables["gps"], [{"vehicle_id": "car-a", "event_time": at(60 * 24), "altitude_m": 31.5}])
+    write(
+        root,
+        tables["emergency"],
+        [
+            {"incident_id": "i1", "incident_type": "FIRE", "status": "REPORTED", "event_time": at(1)},
+            {"incident_id": "i1", "incident_type": "FIRE", "status": "RESOLVED", "event_time": at(50)},
+            {"incident_id": "i2", "incident_type": "ACCIDENT", "status": "REPORTED", "event_time": at(5)},
+        ],
+    )
+    return root
+
+
+def test_views_have_the_generated_columns_and_types(catalog: Catalog, lake: Path) -> None:
+    con = connect(catalog, GlueSettings(lake=str(lake)))
+    described = {row[0]: row[1] for row in con.execute("DESCRIBE smartcity.vehicle").fetchall()}
+    assert described["event_time"] == "TIMESTAMP WITH TIME ZONE"
+    assert described["location"] == "STRUCT(latitude DOUBLE, longitude DOUBLE)"
+    assert described["kafka_offset"] == "BIGINT"
+    assert described["dt"] == "VARCHAR"
+    assert list(described) == [*catalog.get("vehicle").field_names, *list(described)[10:]]
+    assert list(described)[-1] == "dt"
+
+
+def test_views_type_every_column_exactly_as_the_parquet_files(catalog: Catalog, lake: Path) -> None:
+    con = connect(catalog, GlueSettings(lake=str(lake)))
+    for table in ("vehicle", "emergency"):
+        files = str(lake / table / "dt=*" / "*.parquet")
+        in_files = con.execute("DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = false)", [files]).fetchall()
+        in_view = con.execute(f"DESCRIBE smartcity.{table}").fetchall()
+        assert [(r[0], r[1]) for r in in_view][:-1] == [(r[0], r[1]) for r in in_files]
+
+
+def test_an_old_file_without_a_newer_optional_column_reads_null(catalog: Catalog, lake: Path) -> None:
+    con = connect(catalog, GlueSettings(lake=str(lake)))
+    rows = run_sql(con, "SELECT dt, altitude_m FROM gps ORDER BY dt").rows
+    assert rows == (("2025-06-01", None), ("2025-06-02", 31.5))
+
+
+def test_a_column_no_file_has_yet_reads_null(tmp_path: Path, lake: Path) -> None:
+    root = tmp_path / "schemas"
+    shutil.copytree(project_root() / "schemas", root)
+    schema = json.loads((root / "vehicle.avsc").read_text())
+    schema["fields"].append({"name": "odometer_km", "type": ["null", "double"], "default": None})
+    (root / "vehicle.avsc").write_text(json.dumps(schema))
+    con = connect(load_catalog(root), GlueSettings(lake=str(lake)))
+    assert run_sql(con, "SELECT count(*), count(odometer_km) FROM vehicle").rows == ((4, 0),)
+    described = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE vehicle)").fetchall())
+    assert described["odometer_km"] == "DOUBLE"
+
+
+def test_a_table_without_files_is_an_empty_typed_view(catalog: Catalog, lake: Path) -> None:
+    con = connect(catalog, GlueSettings(lake=str(lake)))
+    assert run_sql(con, "SELECT count(*) FROM weather").rows == ((0,),)
+    assert run_sql(con, "SELECT count(*) FROM traffic_quarantine").rows == ((0,),)
+    described = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE weather)").fetchall())
+    assert described["air_quality_index"] == "INTEGER"
+
+
+def test_named_queries(catalog: Catalog, lake: Path) -> None:
+    con = connect(catalog, GlueSettings(lake=str(lake)))
+
+    def rows(name: str) -> tuple[tuple[Any, ...], ...]:
+        return run_sql(con, named_query(name).render("smartcity")).rows
+
+    assert [(r[0], r[1].hour, r[2]) for r in rows("events-per-vehicle-hour")] == [
+        ("car-a", 8, 2),
+        ("car-a", 9, 1),
+        ("car-b", 8, 1),
+    ]
+    assert [(r[0].day, r[0].hour, r[2]) for r in rows("speed-per-hour")] == [(1, 8, 50.0), (1, 9, 80.0), (2, 8, 20.0)]
+    assert rows("last-position") == (
+        ("car-a", T0 + timedelta(minutes=70), 51.7, -0.3, 80.0),
+        ("car-b", T0 + timedelta(days=1), 53.4, -2.2, 20.0),
+    )
+    assert rows("emergencies-by-type-status") == (("ACCIDENT", "REPORTED", 1), ("FIRE", "RESOLVED", 1))
+    assert len(rows("speed-per-segment")) == 4
+    assert rows("weather-along-route") == ()
+
+
+def test_every_named_query_runs_and_is_documented_as_athena_sql(catalog: Catalog, lake: Path) -> None:
+    con = connect(catalog, GlueSettings(lake=str(lake)))
+    docs = (project_root() / "docs" / "athena-queries.md").read_text(encoding="utf-8")
+    for query in QUERIES:
+        run_sql(con, query.render("smartcity"))
+        assert query.render("smartcity") in docs, f"docs/athena-queries.md lacks the query {query.name}"
+
+
+def test_user_sql_errors_are_one_line(catalog: Catalog, lake: Path) -> None:
+    con = connect(catalog, GlueSettings(lake=str(lake)))
+    with pytest.raises(CatalogError, match=r"^query failed: .*nosuch") as caught:
+        run_sql(con, "SELECT * FROM nosuch")
+    assert "\n" not in str(caught.value)
+
+
+def test_an_s3_lake_is_refused_with_a_pointer_to_athena(catalog: Catalog) -> None:
+    with pytest.raises(CatalogError, match="Athena"):
+        connect(catalog, GlueSettings(lake="s3a://bucket/lake"))
+
+
+def test_results_print_as_a_table() -> None:
+    text = format_result(
+        run_sql(duckdb.connect(), "SELECT 'car-a' AS vehicle, 12.5 AS speed UNION ALL SELECT 'b', NULL"),
+        "speeds",
+        limit=1,
+    )
+    assert text.splitlines()[0] == "speeds"
+    assert "| vehicle | speed |" in text
+    assert "| car-a   |  12.5 |" in text
+    assert text.splitlines()[-1] == "2 rows, showing the first 1"
+
+
+def test_cli_runs_a_named_query_and_user_sql(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", "--lake", str(lake), "--name", "last-position"]) == 0
+    assert "| car-b      |" in capsys.readouterr().out
+    assert main(["query", "--lake", str(lake), "--sql", "SELECT count(*) AS n FROM smartcity.emergency"]) == 0
+    out = capsys.readouterr().out
+    assert "| 3 |" in out and "1 row" in out
