@@ -4,6 +4,9 @@ VEHICLES  ?= 3
 SEED      ?= 42
 RATE      ?= 50
 COUNT     ?=
+DURATION  ?=
+SPEEDUP   ?=
+WORKERS   ?=
 ORIGIN    ?= london
 DESTINATION ?= birmingham
 PYTEST_ARGS ?=
@@ -55,7 +58,8 @@ schema-status: setup ## which subjects are in sync, changed locally, or missing
 
 produce: up ## drive the simulated fleet and produce its five streams
 	@$(PY) -m producer --vehicles $(VEHICLES) --seed $(SEED) --origin $(ORIGIN) --destination $(DESTINATION) \
-		--rate $(RATE) $(if $(COUNT),--count $(COUNT),)
+		--rate $(RATE) $(if $(COUNT),--count $(COUNT),) $(if $(DURATION),--duration $(DURATION),) \
+		$(if $(SPEEDUP),--speedup $(SPEEDUP),) $(if $(WORKERS),--workers $(WORKERS),)
 
 stream: up ## Spark Structured Streaming from Kafka into the lake (Ctrl-C stops)
 	@$(PY) -m streaming run
