@@ -83,12 +83,12 @@ def main() -> int:
         aws[name] = os.environ.get(name, value)
 
     _run("register the schemas (lint, compatibility, register)", "governance", "register")
-    _run("produce a journey of 3 vehicles", "producer", "--vehicles", "3", "--count", "3000", "--rate", "0")
+    _run("drive 3 vehicles from London to Birmingham", "producer", "--vehicles", "3", "--rate", "0")
     _run("stream Kafka into the lake (available-now)", "streaming", "run", "--available-now")
     _run("what landed", "streaming", "show")
     _run("render and apply the Glue catalog (moto)", "glue", "render")
     _run("apply the Glue catalog (moto)", "glue", "apply", env=aws)
-    _run("query the lake with DuckDB", "glue", "query", "--name", "last_position")
+    _run("query the lake with DuckDB", "glue", "query", "--name", "last-position")
 
     produced = count_kafka_records(connection, catalog)
     _say("\n==> rows landed vs records in Kafka")
