@@ -1,0 +1,252 @@
+"""Streaming benchmark: rows/s of the job (Kafka -> Parquet) against a no-decode ceiling and the 5-byte shortcut.
+
+One fixed data set of at least 1,000,000 events across the five topics, produced once into
+``bench_``-prefixed topics (reused when already there). Each path drains all of it with an
+available-now trigger, from a fresh checkpoint into a fresh folder, in the same local Spark:
+
+* ceiling: the same Kafka source, writing the raw Kafka value bytes (and metadata) to Parquet, no decoding;
+* shortcut: strip five bytes and ``from_avro`` with the latest schema, per topic (wrong under evolution);
+* this job: header parsing, writer-schema decoding, quarantine check, idempotent batch commit.
+
+Figures go to the "## Streaming" section of docs/benchmarks.md. Usage:
+``.venv/bin/python bench/stream_bench.py [--events 1000000] [--max-offsets 250000,1000000] [--no-record]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import os
+import platform
+import re
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.avro.functions import from_avro
+
+from core.catalog import load_catalog, project_root
+from core.registry import RegistryClient
+from core.settings import ConnectionSettings, local_dir
+from core.topics import ensure_topics
+from producer.producer import TelemetryProducer
+from producer.simulator import SimulationConfig, simulate
+from streaming.job import run
+from streaming.session import get_spark
+from streaming.settings import StreamingSettings
+from streaming.source import kafka_source_options
+
+PREFIX = "bench_"
+WHERE_TIME_GOES = [
+    "",
+    "Where the time goes (from the job's per-batch log line, which splits each batch into its id survey and "
+    "its entity writes):",
+    "",
+    "- Fixed cost per batch. The ceiling is one Spark job per micro-batch; the job runs six: the survey "
+    "(reads the batch from Kafka once, caches it, collects the schema ids per topic) and one write per entity. "
+    "On `local[2]` a Spark job costs about 0.3-0.5 s even for a handful of rows (entities with 9 rows take "
+    "0.3-0.5 s), so with 250,000 records per batch (five batches) roughly a third of the job's time is fixed "
+    "cost; with the whole data set in one batch the job reaches about half the ceiling and 70% of the shortcut.",
+    "- Extra work per record: the header parsing (conv/hex on the first five bytes), six metadata columns "
+    "written beside the record's fields, and the observed quarantine count (CollectMetrics splits the plan into "
+    "two code-generated stages). That count is also what keeps decoding to one pass: without it Spark pushes "
+    "the quarantine filter below the projection and runs from_avro twice (measured 2.4 s against 1.1 s per "
+    "84,000 vehicle records).",
+    "- Not measurable here: registry calls (1-5 ms each, cached by id) and the idempotent commit (0.05 s per "
+    "entity on a local disk; on S3 each file is a copy).",
+    "- To close the gap: decode optimistically with the ids seen in earlier batches and survey only the rows "
+    "whose id is new (saves the survey job), and give each batch more records (longer trigger interval, "
+    "maxOffsetsPerTrigger), which spreads the per-job cost; on a real cluster the per-job cost is the same "
+    "while the per-record work spreads over more cores.",
+]
+CATALOG = load_catalog()
+
+
+def topic_sizes(connection: ConnectionSettings) -> dict[str, int]:
+    """Records per bench topic (end minus beginning offsets)."""
+    consumer = Consumer({**connection.kafka_config(), "group.id": "stream-bench", "enable.auto.commit": False})
+    sizes = {}
+    try:
+        metadata = consumer.list_topics(timeout=10)
+        for stream in CATALOG.streams:
+            topic = connection.topic(stream.topic)
+            if topic not in metadata.topics:
+                sizes[topic] = 0
+                continue
+            total = 0
+            for partition in metadata.topics[topic].partitions:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                total += high - low
+            sizes[topic] = total
+    finally:
+        consumer.close()
+    return sizes
+
+
+def ensure_data(connection: ConnectionSettings, events: int) -> dict[str, int]:
+    """Produce the data set unless the bench topics already hold at least ``events`` records."""
+    sizes = topic_sizes(connection)
+    if sum(sizes.values()) >= events:
+        print(f"reusing the data set in {PREFIX}* topics: {sum(sizes.values()):,} events")
+        return sizes
+    registry = RegistryClient(connection.registry_url, auth=connection.registry_auth())
+    for stream in CATALOG.streams:
+        subject = connection.subject(stream.subject)
+        registry.set_compatibility(subject, "BACKWARD_TRANSITIVE")
+        registry.register(subject, stream.schema_str)
+    ensure_topics(connection, CATALOG.streams, replication_factor=3, min_insync_replicas=2)
+    missing = events - sum(sizes.values())
+    config = SimulationConfig(vehicles=400, max_steps=2000, seed=7)
+    print(f"producing {missing:,} events into {PREFIX}* topics...")
+    started = time.perf_counter()
+    with TelemetryProducer(connection, CATALOG) as producer:
+        for event in itertools.islice(simulate(config, CATALOG), missing):
+            producer.produce(event)
+    print(f"  produced in {time.perf_counter() - started:.1f} s")
+    return topic_sizes(connection)
+
+
+def _drain(spark: Any, settings: StreamingSettings, name: str, batch_function: Any) -> float:
+    """Run a one-off available-now query with ``batch_function``; returns its wall time."""
+    topics = [settings.connection.topic(s.topic) for s in CATALOG.streams]
+    source = spark.readStream.format("kafka").options(**kafka_source_options(settings, topics)).load()
+    started = time.perf_counter()
+    query = (
+        source.writeStream.queryName(name)
+        .option("checkpointLocation", settings.checkpoint_location(name))
+        .foreachBatch(batch_function)
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination()
+    return time.perf_counter() - started
+
+
+def ceiling(spark: Any, settings: StreamingSettings, out: str) -> float:
+    """The same source writing the raw value bytes and Kafka metadata to Parquet: no decoding at all."""
+
+    def write(batch: DataFrame, batch_id: int) -> None:
+        raw = batch.select("topic", "partition", "offset", "timestamp", "key", "value")
+        raw.write.mode("append").partitionBy("topic").parquet(out)
+
+    return _drain(spark, settings, "ceiling", write)
+
+
+def shortcut(spark: Any, settings: StreamingSettings, out: str) -> float:
+    """Strip five bytes, decode every record with the latest schema (misreads other versions)."""
+    registry = RegistryClient(settings.connection.registry_url)
+
+    def write(batch: DataFrame, batch_id: int) -> None:
+        cached = batch.persist(StorageLevel.MEMORY_AND_DISK)
+        for stream in CATALOG.streams:
+            latest = registry.latest(settings.connection.subject(stream.subject)).schema
+            rows = cached.filter(F.col("topic") == settings.connection.topic(stream.topic))
+            decoded = rows.select(from_avro(F.substr("value", F.lit(6)), latest).alias("r")).select("r.*")
+            decoded = decoded.withColumn("dt", F.date_format("event_time", "yyyy-MM-dd"))
+            decoded.write.mode("append").partitionBy("dt").parquet(f"{out}/{stream.name}")
+        cached.unpersist()
+
+    return _drain(spark, settings, "shortcut", write)
+
+
+def record(lines: list[str], path: Path) -> None:
+    """Replace (or add) the "## Streaming" section of docs/benchmarks.md."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    section = "## Streaming\n\n" + "\n".join(lines).rstrip() + "\n"
+    pattern = re.compile(r"^## Streaming\n.*?(?=^## |\Z)", re.M | re.S)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    path.write_text(text.rstrip() + "\n", encoding="utf-8")
+
+
+def measure(spark: Any, base: StreamingSettings, work: Path, cap: int) -> tuple[dict[str, float], int]:
+    """Seconds of each path draining the data set with ``cap`` records per micro-batch; and rows the job landed."""
+    settings = dataclasses.replace(base, max_offsets_per_trigger=cap, checkpoints=f"{base.checkpoints}/{cap}")
+    settings = dataclasses.replace(settings, lake=f"{base.lake}/{cap}")
+    seconds = {"ceiling": ceiling(spark, settings, str(work / f"ceiling-{cap}"))}
+    started = time.perf_counter()
+    summary = run(settings, spark=spark, catalog=CATALOG)
+    seconds["job"] = time.perf_counter() - started
+    seconds["shortcut"] = shortcut(spark, settings, str(work / f"shortcut-{cap}"))
+    return seconds, sum(summary.rows.values())
+
+
+def main() -> int:
+    """Run the three paths at each batch size and record the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="size of the data set (default 1,000,000)")
+    parser.add_argument(
+        "--max-offsets", default="250000,1000000", help="records per micro-batch, comma-separated (all paths)"
+    )
+    parser.add_argument("--no-record", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args()
+    caps = [int(c) for c in args.max_offsets.split(",")]
+    connection = ConnectionSettings.from_env(topic_prefix=PREFIX)
+    sizes = ensure_data(connection, args.events)
+    total = sum(sizes.values())
+    work = local_dir() / "bench" / "stream"
+    shutil.rmtree(work, ignore_errors=True)
+    base = StreamingSettings.from_env(
+        topic_prefix=PREFIX, lake=str(work / "lake"), checkpoints=str(work / "checkpoints"), available_now=True
+    )
+    load = os.getloadavg()
+    spark = get_spark(base, app_name="stream-bench")
+    warm = dataclasses.replace(base, max_offsets_per_trigger=caps[0], checkpoints=f"{base.checkpoints}/warm-up")
+    print(f"warm-up (untimed): {total / ceiling(spark, warm, str(work / 'warm-up')):,.0f} rows/s")
+    table = []
+    for cap in caps:
+        seconds, landed = measure(spark, base, work, cap)
+        if landed != total:
+            print(f"the job landed {landed:,} rows of {total:,}", file=sys.stderr)
+            return 1
+        rate = {k: total / v for k, v in seconds.items()}
+        print(", ".join(f"{k} {r:,.0f} rows/s" for k, r in rate.items()) + f" (cap {cap:,})")
+        table.append((cap, seconds, rate))
+    import pyspark
+
+    per_topic = ", ".join(f"{t.removeprefix(PREFIX)} {n:,}" for t, n in sizes.items())
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `.venv/bin/python bench/stream_bench.py`: "
+        f"{total:,} events already in Kafka ({per_topic}), drained with an available-now trigger "
+        "from a fresh checkpoint into a fresh local folder, in one local Spark (`local[2]`, 2 GB driver, "
+        "warmed up by one untimed pass); at each batch size the three paths ran one after the other.",
+        "",
+        f"- machine: {os.cpu_count()} CPUs, load average {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} at start "
+        "(shared with the three brokers, the registry and other work)",
+        f"- versions: Python {platform.python_version()}, pyspark {pyspark.__version__}, Java 17",
+        "",
+        "| records per batch | path | seconds | rows/s | vs ceiling |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    names = {
+        "ceiling": "ceiling: raw value bytes to Parquet, no decoding",
+        "job": "this job: writer-schema decode, quarantine check, idempotent commit",
+        "shortcut": "shortcut: strip 5 bytes, latest schema only (wrong under evolution)",
+    }
+    for cap, seconds, rate in table:
+        for key, label in names.items():
+            share = rate[key] / rate["ceiling"]
+            lines.append(f"| {cap:,} | {label} | {seconds[key]:.1f} | {rate[key]:,.0f} | {share:.0%} |")
+    lines.append("")
+    for cap, _, rate in table:
+        lines.append(
+            f"- {cap:,} records per batch: this job / ceiling **{rate['job'] / rate['ceiling']:.0%}** (target 60%), "
+            f"this job / shortcut {rate['job'] / rate['shortcut']:.0%}"
+        )
+    lines += WHERE_TIME_GOES
+    print("\n".join(lines))
+    if not args.no_record:
+        record(lines, project_root() / "docs" / "benchmarks.md")
+        print("recorded in docs/benchmarks.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""``python -m streaming run|show``: stream Kafka into the lake, or show what landed.
+
+``run`` streams continuously (micro-batches every ``--trigger-interval``) until Ctrl-C, or with
+``--available-now`` drains what is in Kafka and stops. The same entry point works under
+``spark-submit`` (see :mod:`streaming.submit`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.catalog import load_catalog, project_root
+from core.errors import ConfigError
+from core.settings import env_str
+from streaming.settings import STARTING_OFFSETS, StreamingSettings
+
+__all__ = ["main", "parse_args", "settings_from_args"]
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)  # noqa: T201 - this is a CLI
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m streaming",
+        description="Stream the telemetry topics from Kafka into the Parquet lake, decoding each record "
+        "with its writer schema; bad records go to the quarantine.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the streaming job (Ctrl-C stops it cleanly)")
+    run.add_argument("--available-now", action="store_true", help="drain what is in Kafka now, then stop")
+    run.add_argument("--trigger-interval", default="10s", help="time between micro-batches (default 10s)")
+    run.add_argument(
+        "--starting-offsets",
+        choices=STARTING_OFFSETS,
+        default="earliest",
+        help="where a new checkpoint starts reading (default earliest); an existing checkpoint resumes",
+    )
+    run.add_argument("--max-offsets-per-trigger", type=int, help="at most this many records per micro-batch")
+    run.add_argument("--entities", help="comma-separated entities to stream (default: all)")
+    run.add_argument("--checkpoints", help="checkpoint root (default TELEMETRY_CHECKPOINTS or .local/checkpoints)")
+    run.add_argument("--master", dest="spark_master", help="Spark master when not under spark-submit (local[2])")
+    for sub in (run, commands.add_parser("show", help="rows per table and quarantine, and a few rows")):
+        sub.add_argument("--lake", help="lake root: a folder or s3a://bucket/prefix (default TELEMETRY_LAKE)")
+        sub.add_argument("--topic-prefix", help="prefix of topics and subjects (default TELEMETRY_TOPIC_PREFIX)")
+        sub.add_argument("--bootstrap-servers", help="Kafka bootstrap servers (default TELEMETRY_BOOTSTRAP_SERVERS)")
+        sub.add_argument("--registry-url", help="schema registry URL (default TELEMETRY_REGISTRY_URL)")
+    show = commands.choices["show"]
+    show.add_argument("--rows", type=int, default=3, help="rows to print per table (default 3)")
+    package = commands.add_parser("package", help="build the code archive for spark-submit --py-files")
+    package.add_argument("--out", help="the zip to write (default <TELEMETRY_BUILD_DIR or build>/telemetry.zip)")
+    return parser.parse_args(argv)
+
+
+def settings_from_args(args: argparse.Namespace) -> StreamingSettings:
+    """The job's settings: environment, overridden by the flags given."""
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "rows", "out")}
+    if flags.get("max_offsets_per_trigger") is not None and flags["max_offsets_per_trigger"] < 1:
+        msg = f"--max-offsets-per-trigger must be at least 1, got {flags['max_offsets_per_trigger']}"
+        raise ConfigError(msg)
+    return StreamingSettings.from_env(**flags)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; expected failures raise TelemetryError (one line, via core.cli.run_cli)."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "package":
+        from streaming.package import build_archive
+
+        default = Path(env_str(os.environ, "TELEMETRY_BUILD_DIR", str(project_root() / "build"))) / "telemetry.zip"
+        _say(f"wrote {build_archive(Path(args.out) if args.out else default)}")
+        return 0
+    settings = settings_from_args(args)
+    catalog = load_catalog()
+    if args.command == "show":
+        from streaming.show import report_lines
+
+        for line in report_lines(settings, catalog, sample=args.rows):
+            _say(line)
+        return 0
+    from streaming.job import run
+
+    summary = run(settings, catalog=catalog)
+    rows = ", ".join(f"{table} {n}" for table, n in sorted(summary.rows.items()) if n) or "no new rows"
+    how = "stopped" if summary.stopped_by_user else "done"
+    _say(f"{how}: {summary.batches} batch(es), {rows}; lake {settings.lake}")
+    return 0

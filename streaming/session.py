@@ -1,0 +1,122 @@
+"""The SparkSession of the streaming job: connector jars, UTC, Parquet timestamps, S3A.
+
+Launched from Python (``python -m streaming``) it starts its own local driver with the connector
+jars from the Maven cache. Launched by ``spark-submit`` it leaves master, jars and driver memory to
+the command line and only sets what the job itself depends on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import ConfigError
+from core.settings import jvm_dir
+from streaming.settings import StreamingSettings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+__all__ = ["configure", "connector_jars", "get_spark", "launched_by_spark_submit", "s3a_conf", "spark_conf"]
+
+# Session settings the job's output depends on, wherever it runs.
+_JOB_CONF = {
+    # dt is the event date in UTC, and timestamps are read and written as UTC.
+    "spark.sql.session.timeZone": "UTC",
+    # INT96 (Spark's legacy default) is not what DuckDB and Athena expect for timestamp columns.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.shuffle.partitions": "4",
+    # Spark 4.1.1's Kafka source (V2) fails with a NullPointerException in its progress metrics when a
+    # restarted query replays an unfinished batch (SPARK-55271), which is exactly the crash recovery the
+    # job relies on. The V1 Kafka source reads the same offsets and checkpoints without that bug.
+    "spark.sql.streaming.disabledV2MicroBatchReaders": "org.apache.spark.sql.kafka010.KafkaSourceProvider",
+    # The job logs its own progress (streaming.listener); the console bar would garble it.
+    "spark.ui.showConsoleProgress": "false",
+    # Each batch is committed by moving its staged files; a _SUCCESS marker would only be clutter.
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
+}
+_DEFAULT_CREDENTIALS = "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider"
+
+
+def connector_jars(folder: Path | None = None) -> list[Path]:
+    """The Kafka, Avro and S3A connector jars `make setup` put in the cache.
+
+    Raises:
+        ConfigError: none are there (setup never ran).
+    """
+    folder = folder or jvm_dir("spark")
+    jars = sorted(folder.glob("*.jar"))
+    names = " ".join(j.name for j in jars)
+    if "spark-sql-kafka" not in names or "spark-avro" not in names:
+        msg = f"the Spark connector jars are missing from {folder}; run `make setup`"
+        raise ConfigError(msg)
+    return jars
+
+
+def s3a_conf(settings: StreamingSettings) -> dict[str, str]:
+    """Hadoop S3A settings (``spark.hadoop.fs.s3a.*``) from the standard AWS variables.
+
+    Credentials always come from the AWS SDK's default provider chain (environment, profile,
+    container or instance role), never from the project's files. An explicit endpoint (an
+    S3-compatible store, or moto in tests) switches to path-style addressing.
+    """
+    conf = {"spark.hadoop.fs.s3a.aws.credentials.provider": _DEFAULT_CREDENTIALS}
+    if settings.aws_region:
+        conf["spark.hadoop.fs.s3a.endpoint.region"] = settings.aws_region
+    if settings.s3_endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = settings.s3_endpoint
+        conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(settings.s3_endpoint.startswith("https")).lower()
+        if not settings.aws_region:
+            # The SDK insists on a region even for a custom endpoint; this one is a placeholder.
+            conf["spark.hadoop.fs.s3a.endpoint.region"] = "us-east-1"
+    return conf
+
+
+def spark_conf(settings: StreamingSettings, *, submitted: bool, jars: list[Path] | None = None) -> dict[str, str]:
+    """Every Spark setting the job sets; launch settings only when not launched by spark-submit."""
+    conf = {**_JOB_CONF, **s3a_conf(settings), **settings.extra_spark_conf}
+    if not submitted:
+        conf["spark.master"] = settings.spark_master
+        conf["spark.driver.memory"] = settings.driver_memory
+        conf["spark.jars"] = ",".join(str(j) for j in (jars if jars is not None else connector_jars()))
+        if settings.spark_master.startswith("local"):
+            # A local driver serves nobody else: keep it on loopback and without a web UI.
+            conf["spark.driver.bindAddress"] = "127.0.0.1"
+            conf["spark.driver.host"] = "127.0.0.1"
+            conf.setdefault("spark.ui.enabled", "false")
+    return conf
+
+
+def launched_by_spark_submit() -> bool:
+    """Whether this Python process was started by spark-submit (its JVM is already running)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def get_spark(settings: StreamingSettings, app_name: str = "telemetry-streaming") -> SparkSession:
+    """Create (or reuse) the SparkSession configured for the job."""
+    from pyspark.sql import SparkSession
+
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines are every callback
+    submitted = launched_by_spark_submit()
+    if not submitted and settings.spark_master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in spark_conf(settings, submitted=submitted).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    configure(spark, settings)
+    return spark
+
+
+def configure(spark: SparkSession, settings: StreamingSettings) -> None:
+    """Apply the job's session and S3A settings to a running session (one shared by tests, say)."""
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()  # noqa: SLF001 - no public Python API for it
+    for key, value in spark_conf(settings, submitted=True).items():
+        if key.startswith("spark.hadoop."):
+            hadoop.set(key.removeprefix("spark.hadoop."), value)
+        elif key.startswith("spark.sql."):
+            spark.conf.set(key, value)

@@ -1,0 +1,68 @@
+"""The Kafka side of the job: source options for Spark and a start-up check that the topics exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+
+from core.errors import ConfigError, TelemetryError
+from core.settings import ConnectionSettings
+from streaming.settings import StreamingSettings
+
+__all__ = ["check_topics", "kafka_options", "kafka_source_options"]
+
+_LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+
+
+def kafka_options(connection: ConnectionSettings) -> dict[str, str]:
+    """Kafka client settings as Spark's Kafka source takes them (``kafka.``-prefixed Java names)."""
+    options = {"kafka.bootstrap.servers": connection.bootstrap_servers}
+    if connection.security_protocol:
+        options["kafka.security.protocol"] = connection.security_protocol
+    if connection.sasl_mechanism and connection.sasl_username and connection.sasl_password:
+        module = _LOGIN_MODULES.get(connection.sasl_mechanism.upper())
+        if module is None:
+            msg = f"SASL mechanism {connection.sasl_mechanism} is not supported; use one of {sorted(_LOGIN_MODULES)}"
+            raise ConfigError(msg)
+        user = connection.sasl_username.replace('"', '\\"')
+        password = connection.sasl_password.get().replace('"', '\\"')
+        options["kafka.sasl.mechanism"] = connection.sasl_mechanism
+        options["kafka.sasl.jaas.config"] = f'{module} required username="{user}" password="{password}";'
+    return options
+
+
+def kafka_source_options(settings: StreamingSettings, topics: Iterable[str]) -> dict[str, str]:
+    """All options of the job's Kafka source: subscription, starting offsets, batch cap, no data loss."""
+    options = {
+        **kafka_options(settings.connection),
+        "subscribe": ",".join(topics),
+        "startingOffsets": settings.starting_offsets,
+        # A gap in the offsets (retention, a deleted topic) stops the job instead of skipping records.
+        "failOnDataLoss": "true",
+    }
+    if settings.max_offsets_per_trigger:
+        options["maxOffsetsPerTrigger"] = str(settings.max_offsets_per_trigger)
+    return options
+
+
+def check_topics(connection: ConnectionSettings, topics: Iterable[str], timeout: float = 15.0) -> None:
+    """Fail with one clear line when Kafka is unreachable or a topic is missing.
+
+    Spark would otherwise wait silently for a topic that does not exist.
+    """
+    admin = AdminClient({**connection.kafka_config(), "socket.timeout.ms": str(int(timeout * 1000))})
+    try:
+        existing = set(admin.list_topics(timeout=timeout).topics)
+    except KafkaException as exc:
+        msg = f"Kafka at {connection.bootstrap_servers} is unreachable ({exc}); is it up? try `make up`"
+        raise TelemetryError(msg) from exc
+    missing = [t for t in topics if t not in existing]
+    if missing:
+        msg = f"topic(s) {', '.join(missing)} do not exist at {connection.bootstrap_servers}; `make up` creates them"
+        raise TelemetryError(msg)

@@ -1,0 +1,269 @@
+"""The streaming job on the real stack and a real Spark: exactly once, schema evolution, quarantine, crash, S3."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from core.catalog import load_catalog
+from core.errors import RegistryError
+from core.registry import RegistryClient
+from core.settings import ConnectionSettings
+from core.wire import frame
+from producer.producer import TelemetryProducer
+from producer.simulator import SimulationConfig, simulate
+from streaming.job import run
+from tests.integration.streaming_support import (
+    avro_body,
+    expected_row,
+    job_settings,
+    lake_rows,
+    prefixed,
+    produce_raw,
+    register,
+    set_up_streams,
+    shared_spark,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CATALOG = load_catalog()
+
+
+@pytest.fixture(scope="module")
+def spark(stack: ConnectionSettings) -> Any:
+    """The shared local SparkSession."""
+    return shared_spark()
+
+
+def test_every_produced_record_lands_exactly_once_with_every_field_equal(
+    stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, spark: Any, tmp_path: Path
+) -> None:
+    connection = prefixed(stack, topic_prefix)
+    ids = set_up_streams(registry, connection, CATALOG.streams)
+    events = list(simulate(SimulationConfig(vehicles=2, max_steps=40, emergency_probability=0.05), CATALOG))
+    assert {e.stream for e in events} == set(CATALOG.names)
+    with TelemetryProducer(connection, CATALOG) as producer:
+        for event in events:
+            producer.produce(event)
+    assert producer.failed == 0
+
+    settings = job_settings(connection, tmp_path, available_now=True)
+    run(settings, spark=spark, catalog=CATALOG)
+
+    for stream in CATALOG.streams:
+        produced = {
+            e.value["id"]: expected_row(e.value, CATALOG, stream.name) for e in events if e.stream == stream.name
+        }
+        rows = lake_rows(settings, stream.name)
+        assert len(rows) == len(produced), stream.name
+        assert {r["id"]: {k: r[k] for k in stream.field_names} for r in rows} == produced
+        assert {r["schema_id"] for r in rows} == {ids[stream.name]}
+        assert {r["kafka_topic"] for r in rows} == {connection.topic(stream.topic)}
+        assert all(r["dt"] == r["event_time"].strftime("%Y-%m-%d") for r in rows)
+        assert lake_rows(settings, f"_quarantine/{stream.name}") == []
+
+    # Run again from the same checkpoint: nothing new, nothing doubled.
+    again = run(settings, spark=spark, catalog=CATALOG)
+    assert sum(again.rows.values()) == 0
+    assert sum(len(lake_rows(settings, s.name)) for s in CATALOG.streams) == len(events)
+
+
+def test_versions_1_and_2_of_a_subject_in_one_topic_decode_into_the_latest_shape(
+    stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, spark: Any, tmp_path: Path
+) -> None:
+    connection = prefixed(stack, topic_prefix)
+    stream = CATALOG.get("vehicle")
+    v1_id = set_up_streams(registry, connection, [stream])["vehicle"]
+    topic = connection.topic(stream.topic)
+    records = [e.value for e in simulate(SimulationConfig(vehicles=2, max_steps=15), CATALOG) if e.stream == "vehicle"]
+    first, old_writer, new_writer = records[:10], records[10:20], records[20:30]
+    produce_raw(
+        connection, topic, [(r["vehicle_id"].encode(), frame(v1_id, avro_body(stream.schema, r))) for r in first]
+    )
+    settings = job_settings(connection, tmp_path, available_now=True, entities="vehicle")
+    run(settings, spark=spark, catalog=CATALOG)
+    assert "colour" not in lake_rows(settings, "vehicle")[0]
+
+    # Version 2 adds an optional field with a default; the next batch reads with it, no restart of anything.
+    colour = {"name": "colour", "type": ["string", "null"], "default": "unknown", "doc": "Paint colour."}
+    v2 = {**stream.schema, "fields": [*stream.schema["fields"], colour]}
+    v2_id = register(registry, connection.subject(stream.subject), v2)
+    assert v2_id != v1_id
+    painted = [{**r, "colour": c} for r, c in zip(new_writer, ["red", None] * 5, strict=True)]
+    messages = [(r["vehicle_id"].encode(), frame(v1_id, avro_body(stream.schema, r))) for r in old_writer]
+    messages += [(r["vehicle_id"].encode(), frame(v2_id, avro_body(v2, r))) for r in painted]
+    produce_raw(connection, topic, messages)
+    run(settings, spark=spark, catalog=CATALOG)
+
+    rows = {r["id"]: r for r in lake_rows(settings, "vehicle")}
+    assert len(rows) == 30
+    for record in old_writer:  # written with version 1: the default of version 2
+        assert rows[record["id"]] == {**rows[record["id"]], **record, "colour": "unknown", "schema_id": v1_id}
+    for record in painted:
+        assert rows[record["id"]] == {**rows[record["id"]], **record, "schema_id": v2_id}
+    assert lake_rows(settings, "_quarantine/vehicle") == []
+
+
+def test_each_bad_record_lands_in_the_quarantine_with_its_reason_and_the_good_ones_around_it_in_the_lake(
+    stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, spark: Any, tmp_path: Path
+) -> None:
+    connection = prefixed(stack, topic_prefix)
+    gps, vehicle = CATALOG.get("gps"), CATALOG.get("vehicle")
+    ids = set_up_streams(registry, connection, [gps, vehicle])
+    unknown_id = 2_000_000_000
+    with pytest.raises(RegistryError):
+        registry.schema_by_id(unknown_id)
+    events = list(simulate(SimulationConfig(vehicles=1, max_steps=10), CATALOG))
+    good = [e.value for e in events if e.stream == "gps"][:7]
+    other = next(e.value for e in events if e.stream == "vehicle")
+
+    def framed(record: dict[str, Any]) -> bytes:
+        return frame(ids["gps"], avro_body(gps.schema, record))
+
+    bad = {
+        "bad-magic-byte": b"\x01" + framed(good[0])[1:],
+        "short-value": b"\x00\x00\x01",
+        "unknown-schema-id": frame(unknown_id, avro_body(gps.schema, good[0])),
+        "foreign-schema-id": frame(ids["vehicle"], avro_body(vehicle.schema, other)),
+        "undecodable-body": framed(good[0])[:10],
+        "null-value": None,
+    }
+    messages: list[tuple[bytes | None, bytes | None]] = [(b"v", framed(good[0]))]
+    for record, value in zip(good[1:], bad.values(), strict=True):
+        messages += [(b"v", value), (b"v", framed(record))]  # one key: one partition, in this order
+    produce_raw(connection, connection.topic(gps.topic), messages)
+
+    settings = job_settings(connection, tmp_path, available_now=True, entities="gps,vehicle")
+    run(settings, spark=spark, catalog=CATALOG)
+
+    rows = lake_rows(settings, "gps")
+    assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in good)
+    quarantined = {r["reason"].split(":")[0]: r for r in lake_rows(settings, "_quarantine/gps")}
+    assert set(quarantined) == set(bad)
+    for code, value in bad.items():
+        row = quarantined[code]
+        assert row["raw_value"] == value
+        assert row["kafka_topic"] == connection.topic(gps.topic) and row["kafka_key"] == b"v"
+        assert len(row["reason"]) > len(code) + 10  # a readable explanation follows the code
+    assert quarantined["foreign-schema-id"]["schema_id"] == ids["vehicle"]
+    assert quarantined["unknown-schema-id"]["schema_id"] == unknown_id
+    assert quarantined["bad-magic-byte"]["schema_id"] is None
+    # Good and bad records interleave in one partition: every offset is accounted for exactly once.
+    offsets = sorted([r["kafka_offset"] for r in rows] + [r["kafka_offset"] for r in quarantined.values()])
+    assert offsets == list(range(len(messages)))
+    assert lake_rows(settings, "vehicle") == []
+
+
+def _committed_batches(lake: Path) -> set[str]:
+    return {p.name.split("-")[1] for p in lake.glob("*/dt=*/part-b*.parquet")}
+
+
+def test_kill_9_of_the_job_mid_stream_and_a_restart_give_exactly_the_produced_set(
+    stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, spark: Any, tmp_path: Path
+) -> None:
+    connection = prefixed(stack, topic_prefix)
+    set_up_streams(registry, connection, CATALOG.streams)
+    events = list(simulate(SimulationConfig(vehicles=4, max_steps=150), CATALOG))
+    half = len(events) // 2
+    settings = job_settings(connection, tmp_path)
+    lake = tmp_path / "lake"
+    command = [
+        sys.executable, "-m", "streaming", "run", "--trigger-interval", "1s", "--max-offsets-per-trigger", "150",
+        "--lake", str(lake), "--checkpoints", str(tmp_path / "checkpoints"), "--topic-prefix", topic_prefix,
+        "--bootstrap-servers", connection.bootstrap_servers, "--registry-url", connection.registry_url,
+    ]  # fmt: skip
+    with TelemetryProducer(connection, CATALOG) as producer:
+        for event in events[:half]:
+            producer.produce(event)
+    log = (tmp_path / "job.log").open("w")
+    job = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while len(_committed_batches(lake)) < 3 and job.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        with TelemetryProducer(connection, CATALOG) as producer:  # more arrives while the job runs
+            for event in events[half:]:
+                producer.produce(event)
+        assert job.poll() is None, (tmp_path / "job.log").read_text()[-3000:]
+        assert len(_committed_batches(lake)) >= 3, "the job committed no batches in time"
+    finally:
+        os.killpg(job.pid, signal.SIGKILL)  # the driver and its JVM, no goodbye
+        job.wait()
+        log.close()
+    landed_before = sum(len(lake_rows(settings, s.name)) for s in CATALOG.streams)
+    assert 0 < landed_before < len(events)
+
+    restarted = job_settings(connection, tmp_path, available_now=True)
+    run(restarted, spark=spark, catalog=CATALOG)
+
+    for stream in CATALOG.streams:
+        produced = sorted(e.value["id"] for e in events if e.stream == stream.name)
+        assert sorted(r["id"] for r in lake_rows(restarted, stream.name)) == produced, stream.name
+
+
+def test_the_lake_on_s3_against_moto(
+    stack: ConnectionSettings,
+    registry: RegistryClient,
+    topic_prefix: str,
+    spark: Any,
+    moto_endpoint: str,
+    tmp_path: Path,
+) -> None:
+    bucket = f"lake-{topic_prefix.strip('_')}"
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    s3.create_bucket(Bucket=bucket)
+    connection = prefixed(stack, topic_prefix)
+    weather = CATALOG.get("weather")
+    weather_id = set_up_streams(registry, connection, [weather])["weather"]
+    records = [e.value for e in simulate(SimulationConfig(vehicles=2, max_steps=20), CATALOG) if e.stream == "weather"]
+    produce_raw(
+        connection,
+        connection.topic(weather.topic),
+        [(r["vehicle_id"].encode(), frame(weather_id, avro_body(weather.schema, r))) for r in records],
+    )
+    settings = job_settings(connection, tmp_path, lake=f"s3a://{bucket}/lake", available_now=True, entities="weather")
+    assert settings.s3_endpoint == moto_endpoint
+    run(settings, spark=spark, catalog=CATALOG)
+
+    rows = {r["id"]: r for r in lake_rows(settings, "weather")}
+    assert {i: {k: rows[i][k] for k in weather.field_names} for i in rows} == {
+        r["id"]: expected_row(r, CATALOG, "weather") for r in records
+    }
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix="lake/weather/")["Contents"]
+    files = [o["Key"] for o in listing if not o["Key"].endswith("/")]  # S3A keeps empty folder markers
+    assert files and all(k.startswith("lake/weather/dt=") and "/part-b" in k and k.endswith(".parquet") for k in files)
+
+
+def _cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "streaming", "run", "--available-now", "--lake", str(tmp_path / "lake")]
+    command += ["--checkpoints", str(tmp_path / "checkpoints"), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_without_registered_schemas_the_job_stops_at_once_with_one_line_saying_what_to_run(
+    stack: ConnectionSettings, topic_prefix: str, tmp_path: Path
+) -> None:
+    result = _cli("--topic-prefix", topic_prefix, "--registry-url", stack.registry_url, tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: subject {topic_prefix}vehicle_data-value has no registered version; run `make schema-register`"
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "lake").exists()
+
+
+def test_an_unreachable_registry_is_one_clear_line(tmp_path: Path) -> None:
+    result = _cli("--registry-url", "http://127.0.0.1:9/apis/ccompat/v7", tmp_path=tmp_path)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: schema registry at http://127.0.0.1:9/apis/ccompat/v7 is unreachable")
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,322 @@
+"""The streaming job's pure parts: settings, Kafka options, file naming, progress, and decoding on a local Spark."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pytest
+
+from core.catalog import load_catalog
+from core.errors import ConfigError, SchemaError
+from core.lake import METADATA_FIELDS, QUARANTINE_FIELDS
+from core.settings import Secret
+from core.wire import frame
+from streaming.decode import EntityPlan, reason_foreign_id, reason_unknown_id, required_fields
+from streaming.listener import progress_lines, topic_offsets
+from streaming.session import s3a_conf, spark_conf
+from streaming.settings import StreamingSettings, lake_uri, parse_interval
+from streaming.sink import part_name, plan_moves, staging_dir
+from streaming.source import kafka_source_options
+
+# --- settings ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "spark"),
+    [
+        ("10s", "10 seconds"),
+        ("500ms", "500 milliseconds"),
+        ("2m", "2 minutes"),
+        ("1 hour", "1 hours"),
+        ("10 seconds", "10 seconds"),
+    ],
+)
+def test_trigger_interval_accepts_common_spellings(text: str, spark: str) -> None:
+    assert parse_interval(text) == spark
+
+
+@pytest.mark.parametrize("text", ["", "ten seconds", "0s", "-1s", "10 parsecs"])
+def test_trigger_interval_refuses_nonsense(text: str) -> None:
+    with pytest.raises(ConfigError, match="trigger interval"):
+        parse_interval(text)
+
+
+def test_lake_location_local_becomes_absolute_file_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert lake_uri("lake") == (tmp_path / "lake").resolve().as_uri()
+    assert lake_uri("s3a://bucket/prefix/") == "s3a://bucket/prefix"
+
+
+def test_lake_location_s3_scheme_is_refused_with_the_fix() -> None:
+    with pytest.raises(ConfigError, match=r"s3a://bucket/lake"):
+        lake_uri("s3://bucket/lake")
+
+
+def test_settings_from_env_and_flags(tmp_path: Path) -> None:
+    env = {"TELEMETRY_LAKE": str(tmp_path / "lake"), "TELEMETRY_HOME": str(tmp_path), "AWS_REGION": "eu-west-1"}
+    settings = StreamingSettings.from_env(env, entities="vehicle, gps", topic_prefix="p_", trigger_interval="5s")
+    assert settings.lake == (tmp_path / "lake").as_uri()
+    assert settings.checkpoints == (tmp_path / "checkpoints").as_uri()
+    assert settings.checkpoint_location() == f"{(tmp_path / 'checkpoints').as_uri()}/p_lake"
+    assert settings.trigger_interval == "5 seconds"
+    assert [s.name for s in settings.streams(load_catalog())] == ["vehicle", "gps"]
+    assert settings.aws_region == "eu-west-1"
+
+
+def test_settings_refuse_bad_values(tmp_path: Path) -> None:
+    env = {"TELEMETRY_HOME": str(tmp_path)}
+    with pytest.raises(ConfigError, match="starting offsets"):
+        StreamingSettings.from_env(env, starting_offsets="yesterday")
+    with pytest.raises(ConfigError, match="at least 1"):
+        StreamingSettings.from_env(env, max_offsets_per_trigger=0)
+    with pytest.raises(ConfigError, match="unknown setting"):
+        StreamingSettings.from_env({**env, "TELEMETRY_LAKES": "x"})
+    with pytest.raises(SchemaError, match="no stream named 'cars'"):
+        StreamingSettings.from_env(env, entities="cars").streams(load_catalog())
+
+
+def test_s3a_uses_the_default_credential_chain_and_the_endpoint(tmp_path: Path) -> None:
+    env = {"TELEMETRY_HOME": str(tmp_path), "AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "AWS_REGION": "us-east-1"}
+    conf = s3a_conf(StreamingSettings.from_env(env, lake="s3a://bucket/lake"))
+    assert conf["spark.hadoop.fs.s3a.aws.credentials.provider"].endswith("DefaultCredentialsProvider")
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:5000"
+    assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
+    assert not any("secret" in key.lower() or "access.key" in key for key in conf)
+    # AWS_ENDPOINT_URL_S3 wins over the general endpoint, as in the AWS SDKs.
+    env["AWS_ENDPOINT_URL_S3"] = "https://s3.example.test"
+    assert StreamingSettings.from_env(env).s3_endpoint == "https://s3.example.test"
+
+
+def test_spark_conf_sets_utc_and_micros_and_leaves_launch_to_spark_submit(tmp_path: Path) -> None:
+    settings = StreamingSettings.from_env({"TELEMETRY_HOME": str(tmp_path)})
+    local = spark_conf(settings, submitted=False, jars=[Path("/j/a.jar"), Path("/j/b.jar")])
+    assert local["spark.sql.session.timeZone"] == "UTC"
+    assert local["spark.sql.parquet.outputTimestampType"] == "TIMESTAMP_MICROS"
+    assert local["spark.jars"] == "/j/a.jar,/j/b.jar"
+    assert local["spark.master"] == "local[2]"
+    submitted = spark_conf(settings, submitted=True)
+    assert "spark.master" not in submitted and "spark.jars" not in submitted
+    assert submitted["spark.sql.session.timeZone"] == "UTC"
+
+
+def test_kafka_source_options(tmp_path: Path) -> None:
+    settings = StreamingSettings.from_env({"TELEMETRY_HOME": str(tmp_path)}, max_offsets_per_trigger=500)
+    options = kafka_source_options(settings, ["a", "b"])
+    assert options["subscribe"] == "a,b"
+    assert options["failOnDataLoss"] == "true"
+    assert options["startingOffsets"] == "earliest"
+    assert options["maxOffsetsPerTrigger"] == "500"
+
+
+def test_kafka_source_options_with_sasl(tmp_path: Path) -> None:
+    settings = StreamingSettings.from_env({"TELEMETRY_HOME": str(tmp_path)})
+    connection = settings.connection.__class__(
+        security_protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-512", sasl_username="u", sasl_password=Secret('p"w')
+    )
+    options = kafka_source_options(settings.__class__(connection, settings.lake, settings.checkpoints), ["a"])
+    assert options["kafka.security.protocol"] == "SASL_SSL"
+    assert options["kafka.sasl.jaas.config"] == (
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p\\"w";'
+    )
+
+
+# --- batch files ------------------------------------------------------------------------------------------
+
+
+def test_staged_files_get_batch_names_and_markers_stay_behind() -> None:
+    staged = [
+        "dt=2025-01-07/part-00001-abc.c000.snappy.parquet",
+        "dt=2025-01-06/part-00000-abc.c000.snappy.parquet",
+        "dt=2025-01-06/.part-00000-abc.c000.snappy.parquet.crc",
+        "_SUCCESS",
+        "part-00000-nopartition.snappy.parquet",
+    ]
+    assert plan_moves(7, staged) == [
+        ("dt=2025-01-06/part-00000-abc.c000.snappy.parquet", "dt=2025-01-06/part-b000000000007-00000.parquet"),
+        ("dt=2025-01-07/part-00001-abc.c000.snappy.parquet", "dt=2025-01-07/part-b000000000007-00001.parquet"),
+    ]
+
+
+def test_file_and_staging_names() -> None:
+    assert part_name(12, 3) == "part-b000000000012-00003.parquet"
+    assert staging_dir("s3a://b/lake", 12, "_quarantine/gps") == "s3a://b/lake/_staging/batch=12/_quarantine/gps"
+
+
+# --- progress ---------------------------------------------------------------------------------------------
+
+
+def test_progress_lines_per_batch_and_topic() -> None:
+    progress = {
+        "batchId": 4,
+        "numInputRows": 300,
+        "inputRowsPerSecond": 100.0,
+        "processedRowsPerSecond": 150.0,
+        "durationMs": {"triggerExecution": 2000},
+        "sources": [
+            {
+                "startOffset": json.dumps({"a": {"0": 10, "1": 0}, "b": {"0": 0}}),
+                "endOffset": json.dumps({"a": {"0": 110, "1": 100}, "b": {"0": 100}}),
+                "latestOffset": json.dumps({"a": {"0": 150, "1": 100}, "b": {"0": 100}}),
+            }
+        ],
+    }
+    lines = progress_lines(progress)
+    assert lines[0] == "batch 4: 300 rows, input 100.0 rows/s, processed 150.0 rows/s, 2000 ms, 40 offsets behind"
+    assert lines[1] == "  a: 200 rows, input 66.7 rows/s, processed 100.0 rows/s, 40 offsets behind"
+    assert lines[2] == "  b: 100 rows, input 33.3 rows/s, processed 50.0 rows/s, 0 offsets behind"
+    assert topic_offsets(None) == {}
+
+
+# --- schemas ----------------------------------------------------------------------------------------------
+
+V1: dict[str, Any] = {
+    "type": "record",
+    "name": "Ping",
+    "fields": [
+        {"name": "id", "type": "string"},
+        {"name": "event_time", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "note", "type": ["null", "string"], "default": None},
+    ],
+}
+V2: dict[str, Any] = {**V1, "fields": [*V1["fields"], {"name": "colour", "type": "string", "default": "unknown"}]}
+
+
+def test_required_fields_are_the_non_nullable_ones() -> None:
+    assert required_fields(V2) == ("id", "event_time", "colour")
+    assert required_fields(json.dumps(V1)) == ("id", "event_time")
+
+
+def test_reasons_are_distinct_and_start_with_a_code() -> None:
+    assert reason_unknown_id(7).startswith("unknown-schema-id: schema id 7 ")
+    assert reason_foreign_id(7, "a-value", ["b-value"]) == (
+        "foreign-schema-id: schema id 7 is registered for b-value, not for a-value"
+    )
+
+
+# --- decoding on a local Spark ----------------------------------------------------------------------------
+
+
+def _body(schema: dict[str, Any], record: dict[str, Any]) -> bytes:
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, fastavro.parse_schema(schema), record)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    from streaming.session import get_spark
+
+    # Left running: the integration tests of the same pytest run reuse it (startup is slow on two cores).
+    return get_spark(StreamingSettings.from_env(), app_name="telemetry-tests")
+
+
+@pytest.mark.slow
+def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spark: Any) -> None:
+    from streaming.decode import entity_frame, good_rows, quarantine_rows, with_header
+
+    t = datetime(2025, 1, 6, 23, 59, 59, 123000, tzinfo=UTC)
+    v1 = _body(V1, {"id": "a", "event_time": t, "note": None})
+    v2 = _body(V2, {"id": "b", "event_time": t, "note": "hi", "colour": "red"})
+    values: list[bytes | None] = [
+        frame(1, v1),  # version 1: gets colour's default
+        frame(2, v2),  # version 2
+        b"\x01" + frame(1, v1)[1:],  # wrong magic byte
+        b"\x00\x00",  # shorter than the header
+        None,  # tombstone
+        frame(3, v1),  # id of another subject
+        frame(4, v1),  # id the registry does not know
+        frame(1, v1[:3]),  # truncated body
+    ]
+    rows = [("t", 0, n, t, b"k", v) for n, v in enumerate(values)]
+    kafka = spark.createDataFrame(
+        rows, "topic string, partition int, offset long, timestamp timestamp, key binary, value binary"
+    )
+    plan = EntityPlan(
+        "ping", "t", "t-value", json.dumps(V2),
+        writers={1: json.dumps(V1), 2: json.dumps(V2)},
+        rejected={3: reason_foreign_id(3, "t-value", ["u-value"]), 4: reason_unknown_id(4)},
+    )  # fmt: skip
+    decoded = entity_frame(with_header(kafka), plan)
+
+    good = good_rows(decoded, plan, t).orderBy("kafka_offset")
+    assert good.columns == ["id", "event_time", "note", "colour", *[f["name"] for f in METADATA_FIELDS], "dt"]
+    got = [r.asDict() for r in good.collect()]
+    assert [(r["id"], r["note"], r["colour"], r["schema_id"], r["dt"]) for r in got] == [
+        ("a", None, "unknown", 1, "2025-01-06"),
+        ("b", "hi", "red", 2, "2025-01-06"),
+    ]
+    assert got[0]["event_time"] == t.replace(tzinfo=None)  # Spark hands back session-zone (UTC) naive times
+    assert got[0]["ingested_at"] == t.replace(tzinfo=None)
+
+    bad = quarantine_rows(decoded, t).orderBy("kafka_offset")
+    assert bad.columns == [*[f["name"] for f in QUARANTINE_FIELDS], "dt"]
+    quarantined = {r["kafka_offset"]: r for r in bad.collect()}
+    codes = {offset: row["reason"].split(":")[0] for offset, row in quarantined.items()}
+    assert codes == {
+        2: "bad-magic-byte",
+        3: "short-value",
+        4: "null-value",
+        5: "foreign-schema-id",
+        6: "unknown-schema-id",
+        7: "undecodable-body",
+    }
+    assert quarantined[2]["reason"].startswith("bad-magic-byte: the first byte is 1")
+    assert bytes(quarantined[7]["raw_value"]) == values[7]
+    assert [quarantined[o]["schema_id"] for o in range(2, 8)] == [None, None, None, 3, 4, 1]
+
+
+@pytest.mark.slow
+def test_a_replayed_batch_replaces_its_files_instead_of_adding_them(spark: Any, tmp_path: Path) -> None:
+    from streaming.sink import BatchCommitter, HadoopFs
+
+    lake = tmp_path.as_uri()
+    committer = BatchCommitter(HadoopFs(spark), lake, ["vehicle", "_quarantine/vehicle"])
+
+    def attempt(batch_id: int, rows: list[tuple[str, str]], *, commit: bool = True) -> None:
+        frame = spark.createDataFrame(rows, "id string, dt string")
+        frame.write.mode("overwrite").partitionBy("dt").parquet(committer.staging(batch_id, "vehicle"))
+        if commit:
+            committer.commit(batch_id, "vehicle")
+
+    def table() -> list[str]:
+        return sorted(p.relative_to(tmp_path / "vehicle").as_posix() for p in (tmp_path / "vehicle").rglob("*.parquet"))
+
+    assert committer.begin(0) is False
+    attempt(0, [("a", "2025-01-06"), ("b", "2025-01-07")])
+    assert committer.begin(1) is False  # batch 0 finished: its marker goes
+    attempt(1, [("c", "2025-01-06")])
+    # The driver dies after batch 1's files moved but before Spark recorded batch 1: it is replayed.
+    assert committer.begin(1) is True
+    attempt(1, [("c", "2025-01-06")])
+    assert table() == [
+        "dt=2025-01-06/part-b000000000000-00000.parquet",
+        "dt=2025-01-06/part-b000000000001-00000.parquet",
+        "dt=2025-01-07/part-b000000000000-00001.parquet",
+    ]
+    assert sorted(r.id for r in spark.read.parquet(str(tmp_path / "vehicle")).collect()) == ["a", "b", "c"]
+    assert not list((tmp_path / "_staging").rglob("*.parquet"))
+
+
+@pytest.mark.slow
+def test_files_of_another_query_are_never_overwritten(spark: Any, tmp_path: Path) -> None:
+    from core.errors import TelemetryError
+    from streaming.sink import BatchCommitter, HadoopFs
+
+    rows = spark.createDataFrame([("a", "2025-01-06")], "id string, dt string")
+    first = BatchCommitter(HadoopFs(spark), tmp_path.as_uri(), ["vehicle"], owner="checkpoints/one")
+    first.begin(0)
+    rows.write.partitionBy("dt").parquet(first.staging(0, "vehicle"))
+    first.commit(0, "vehicle")
+    # A second query (a new checkpoint) over the same lake starts at batch 0 again: not a replay of the first.
+    second = BatchCommitter(HadoopFs(spark), tmp_path.as_uri(), ["vehicle"], owner="checkpoints/two")
+    assert second.begin(0) is False
+    rows.write.partitionBy("dt").parquet(second.staging(0, "vehicle"))
+    with pytest.raises(TelemetryError, match="one checkpoint per lake"):
+        second.commit(0, "vehicle")
+    assert len(list((tmp_path / "vehicle").rglob("*.parquet"))) == 1
