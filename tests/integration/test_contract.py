@@ -19,7 +19,8 @@ from core.lake import QUARANTINE_DIR
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
 from glue.avro_types import glue_type
-from glue.contract import parquet_glue_columns
+from glue.contract import parquet_duckdb_columns, parquet_glue_columns
+from glue.query import connect, view_columns
 from glue.settings import GlueSettings
 from glue.tables import glue_columns, quarantine_table
 from producer.producer import TelemetryProducer
@@ -61,6 +62,19 @@ def test_the_parquet_the_job_writes_has_the_glue_tables_columns(stream: Stream, 
     written = parquet_glue_columns(_one_file(lake / stream.name))
     declared = [(c["Name"], c["Type"]) for c in glue_columns(stream)]
     assert written == declared
+
+
+@pytest.mark.parametrize("stream", CATALOG.streams, ids=lambda s: s.name)
+def test_the_duckdb_view_has_the_columns_the_job_writes_then_dt(stream: Stream, lake: Path) -> None:
+    settings = GlueSettings.from_env(lake=str(lake))
+    written = parquet_duckdb_columns(_one_file(lake / stream.name))
+    with connect(CATALOG, settings) as con:
+        view = view_columns(con, settings.database, stream.name)
+        table = f'"{settings.database}"."{stream.name}"'  # names from the catalog, not user input
+        rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+    assert view == [*written, ("dt", "VARCHAR")]
+    assert rows is not None
+    assert rows[0] == sum(pq.read_metadata(f).num_rows for f in (lake / stream.name).glob("dt=*/*.parquet"))
 
 
 @pytest.mark.parametrize("stream", CATALOG.streams, ids=lambda s: s.name)
