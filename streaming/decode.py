@@ -3,8 +3,8 @@
 Spark's ``from_avro`` cannot read the 5-byte Confluent header (magic byte 0, big-endian schema id),
 and the usual shortcut, strip five bytes and decode everything with the latest schema, misreads every
 record written with another version. Here the header is parsed with column functions, each record is
-decoded with *its own* writer schema (one ``from_avro`` per schema id seen in the batch, chosen by a
-``CASE`` on the id) and resolved to the subject's latest schema through the ``avroSchema`` option.
+decoded with *its own* writer schema (one ``from_avro`` per usable schema id of the subject, chosen
+by a ``CASE`` on the id) and resolved to the subject's latest schema through the ``avroSchema`` option.
 
 Every record ends up either as a row of the entity table or in the quarantine with a reason that
 starts with a stable code (``bad-magic-byte: ...``). ``from_avro`` in PERMISSIVE mode turns a body
@@ -18,9 +18,11 @@ made by :mod:`streaming.resolver` from the registry.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import reduce
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
@@ -43,6 +45,7 @@ __all__ = [
     "reason_not_avro",
     "reason_unknown_id",
     "required_fields",
+    "unresolved_id",
     "with_header",
 ]
 
@@ -52,15 +55,9 @@ MAX_SCHEMA_ID = 2**31 - 1
 """Registry ids are Java ints; a header id above this cannot be a registered schema."""
 
 # Internal columns of the header frame, next to the Kafka metadata columns of core.lake.
-_PROBLEM, _LENGTH, _MAGIC, _ID, _BODY, _DECODED, _REASON = (
-    "_problem",
-    "_length",
-    "_magic",
-    "_schema_id",
-    "_body",
-    "_decoded",
-    "reason",
-)
+_HEADER, _PROBLEM, _ID, _DECODED, _REASON = ("_header", "_problem", "_schema_id", "_decoded", "reason")
+_ID_MASK = 2**32 - 1
+_INGESTED_AT = "ingested_at"
 
 
 def reason_unknown_id(schema_id: int) -> str:
@@ -102,8 +99,8 @@ class EntityPlan:
         topic: the physical Kafka topic (with prefix).
         subject: the physical registry subject (with prefix).
         reader_schema: the subject's latest schema, JSON text: the shape of the table.
-        writers: schema id -> writer schema JSON, for every usable id seen in the batch.
-        rejected: schema id -> quarantine reason, for every other id seen in the batch.
+        writers: schema id -> writer schema JSON, for every usable id (the subject's versions).
+        rejected: schema id -> quarantine reason, for the unusable ids looked up so far.
     """
 
     entity: str
@@ -120,46 +117,61 @@ class EntityPlan:
 
 
 def with_header(kafka: DataFrame) -> DataFrame:
-    """Kafka source rows -> metadata columns plus the parsed header (problem, magic, schema id, body).
+    """Kafka source rows -> metadata columns plus the parsed header (problem, schema id).
 
     ``_problem`` is ``null-value``, ``short-value`` or ``bad-magic-byte`` when the header cannot be
     read, else null; ``_schema_id`` (a long: four unsigned bytes) is null exactly when there is a problem.
+    An ``ingested_at`` column of the input is kept (see :func:`good_rows`).
+    The five header bytes are read as one 40-bit number (magic byte, then the id): one conversion per
+    record, in its own projection so that the later columns share it instead of computing it again.
     """
     value = F.col("value")
-    length = F.length(value)
-    magic = F.conv(F.hex(F.substring(value, 1, 1)), 16, 10).cast("int")
-    problem = (
-        F.when(value.isNull(), F.lit("null-value"))
-        .when(length < HEADER_SIZE, F.lit("short-value"))
-        .when(magic != MAGIC_BYTE, F.lit("bad-magic-byte"))
-    )
-    return kafka.select(
+    rows = kafka.select(
         F.col("topic").alias("kafka_topic"),
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
         F.col("timestamp").alias("kafka_timestamp"),
         F.col("key").alias("kafka_key"),
         value.alias("raw_value"),
-        problem.alias(_PROBLEM),
-        length.alias(_LENGTH),
-        magic.alias(_MAGIC),
-        F.when(problem.isNull(), F.conv(F.hex(F.substring(value, 2, 4)), 16, 10).cast("long")).alias(_ID),
-        F.when(problem.isNull(), F.substr(value, F.lit(HEADER_SIZE + 1))).alias(_BODY),
+        *([F.col(_INGESTED_AT)] if _INGESTED_AT in kafka.columns else []),
+        F.conv(F.hex(F.substring(value, 1, HEADER_SIZE)), 16, 10).cast("long").alias(_HEADER),
     )
+    raw = F.col("raw_value")
+    problem = (
+        F.when(raw.isNull(), F.lit("null-value"))
+        .when(F.length(raw) < HEADER_SIZE, F.lit("short-value"))
+        .when(F.shiftright(F.col(_HEADER), 32) != MAGIC_BYTE, F.lit("bad-magic-byte"))
+    )
+    rows = rows.withColumn(_PROBLEM, problem)
+    return rows.withColumn(_ID, F.when(F.col(_PROBLEM).isNull(), F.col(_HEADER).bitwiseAND(F.lit(_ID_MASK))))
 
 
 def decoded_column(plan: EntityPlan) -> Column:
     """The decoded record (a struct of the reader schema): ``from_avro`` with the row's own writer schema."""
     options = {"avroSchema": plan.reader_schema, "mode": "PERMISSIVE"}
+    # Only the branch of the row's id runs; a row with a header problem has no id and matches none.
+    body = F.substr(F.col("raw_value"), F.lit(HEADER_SIZE + 1))
     expr: Column | None = None
     for schema_id, writer in sorted(plan.writers.items()):
-        branch = from_avro(F.col(_BODY), writer, options)
+        branch = from_avro(body, writer, options)
         condition = F.col(_ID) == F.lit(schema_id)
         expr = F.when(condition, branch) if expr is None else expr.when(condition, branch)
     if expr is None:
         msg = f"plan for {plan.topic} has no usable writer schema; nothing to decode"
         raise ValueError(msg)
     return expr
+
+
+def unresolved_id(plan: EntityPlan) -> Column:
+    """The schema id of a row whose header is readable but whose id the plan does not cover, else null.
+
+    The job decodes with the ids it already knows for the subject; a row with any other id is a
+    quarantine case whose precise reason (unknown id, another subject's id) is asked of the registry
+    only for those ids, only when there are any.
+    """
+    covered = sorted({*plan.writers, *plan.rejected})
+    readable = F.col(_PROBLEM).isNull()
+    return F.when(readable & ~F.col(_ID).isin(covered) if covered else readable, F.col(_ID))
 
 
 def reason_column(plan: EntityPlan) -> Column:
@@ -171,7 +183,7 @@ def reason_column(plan: EntityPlan) -> Column:
             F.col(_PROBLEM) == "short-value",
             F.concat(
                 F.lit("short-value: the value has "),
-                F.col(_LENGTH).cast("string"),
+                F.length(F.col("raw_value")).cast("string"),
                 F.lit(f" bytes, fewer than the {HEADER_SIZE}-byte Confluent header"),
             ),
         )
@@ -179,7 +191,7 @@ def reason_column(plan: EntityPlan) -> Column:
             F.col(_PROBLEM) == "bad-magic-byte",
             F.concat(
                 F.lit("bad-magic-byte: the first byte is "),
-                F.col(_MAGIC).cast("string"),
+                F.shiftright(F.col(_HEADER), 32).cast("string"),
                 F.lit(f", expected {MAGIC_BYTE} (not Confluent wire format)"),
             ),
         )
@@ -195,7 +207,7 @@ def reason_column(plan: EntityPlan) -> Column:
         required = required_fields(plan.reader_schema) or plan.reader_fields
         failed = [decoded[name].isNull() for name in required]
         # A struct of nulls is what PERMISSIVE makes of a bad body; with no required field, all-null is the tell.
-        bad_body = _any(failed) if required_fields(plan.reader_schema) else _all(failed)
+        bad_body = reduce(operator.or_ if required_fields(plan.reader_schema) else operator.and_, failed)
         reason = reason.when(
             bad_body,
             F.concat(
@@ -211,20 +223,6 @@ def reason_column(plan: EntityPlan) -> Column:
     return reason
 
 
-def _any(conditions: list[Column]) -> Column:
-    out = conditions[0]
-    for cond in conditions[1:]:
-        out = out | cond
-    return out
-
-
-def _all(conditions: list[Column]) -> Column:
-    out = conditions[0]
-    for cond in conditions[1:]:
-        out = out & cond
-    return out
-
-
 def entity_frame(header: DataFrame, plan: EntityPlan) -> DataFrame:
     """One topic's rows of a header frame, decoded (when any id is usable) and with their ``reason``."""
     rows = header.filter(F.col("kafka_topic") == plan.topic)
@@ -238,8 +236,17 @@ def _safe_schema_id() -> Column:
     return F.when(F.col(_ID) <= MAX_SCHEMA_ID, F.col(_ID).cast("int"))
 
 
+def _ingested_at(frame: DataFrame, ingested_at: datetime) -> Column:
+    # The job passes the batch's time in as a column of its cached rows: as a literal here, it would be
+    # inlined in the generated code, which Spark would then compile again for every batch and entity.
+    return F.col(_INGESTED_AT) if _INGESTED_AT in frame.columns else F.lit(ingested_at)
+
+
 def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime) -> DataFrame:
-    """Rows without a reason: the reader schema's fields, then core.lake's metadata columns, then ``dt``."""
+    """Rows without a reason: the reader schema's fields, then core.lake's metadata columns, then ``dt``.
+
+    ``ingested_at`` is the frame's column of that name when it has one, else the given time.
+    """
     decoded = F.col(_DECODED)
     metadata: dict[str, Column] = {
         "kafka_topic": F.col("kafka_topic"),
@@ -247,7 +254,7 @@ def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime) -> Data
         "kafka_offset": F.col("kafka_offset"),
         "kafka_timestamp": F.col("kafka_timestamp"),
         "schema_id": _safe_schema_id(),
-        "ingested_at": F.lit(ingested_at),
+        "ingested_at": _ingested_at(frame, ingested_at),
     }
     columns = [decoded[name].alias(name) for name in plan.reader_fields]
     columns += [metadata[f["name"]].alias(f["name"]) for f in METADATA_FIELDS]
@@ -266,7 +273,7 @@ def quarantine_rows(frame: DataFrame, ingested_at: datetime) -> DataFrame:
         "raw_value": F.col("raw_value"),
         "schema_id": _safe_schema_id(),
         "reason": F.col(_REASON),
-        "ingested_at": F.lit(ingested_at),
+        "ingested_at": _ingested_at(frame, ingested_at),
     }
     columns = [available[f["name"]].alias(f["name"]) for f in QUARANTINE_FIELDS]
     columns.append(F.lit(ingested_at.strftime("%Y-%m-%d")).alias(PARTITION_COLUMN))

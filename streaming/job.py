@@ -1,11 +1,11 @@
 """The streaming job: Kafka topics -> per-batch decode by writer schema -> Parquet tables and quarantine.
 
 One Structured Streaming query subscribes to every selected topic, with one checkpoint. Each
-micro-batch goes through :class:`BatchWriter` (``foreachBatch``): it parses the Confluent headers,
-asks the registry about the batch's schema ids and the subjects' latest schemas (see
-:mod:`streaming.resolver`), decodes each topic's records into its entity table and sends the rest
-to the quarantine, and commits the batch's files idempotently (see :mod:`streaming.sink`), which is
-what makes the job exactly once across crashes.
+micro-batch goes through :class:`~streaming.batch.BatchWriter` (``foreachBatch``): it parses the
+Confluent headers, decodes each topic's records with the writer schemas of its subject's versions
+and the subject's latest schema (see :mod:`streaming.resolver`) into its entity table and sends the
+rest to the quarantine, and commits the batch's files idempotently (see :mod:`streaming.sink`),
+which is what makes the job exactly once across crashes.
 """
 
 from __future__ import annotations
@@ -13,24 +13,18 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import FrameType
 
-from pyspark import StorageLevel
 from pyspark.errors import StreamingQueryException
-from pyspark.sql import DataFrame, Observation, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 
 from core.catalog import Catalog, load_catalog
 from core.errors import TelemetryError
-from core.lake import PARTITION_COLUMN, QUARANTINE_DIR
 from core.registry import RegistryClient
-from streaming.decode import EVENT_TIME_FIELD, entity_frame, good_rows, quarantine_rows, with_header
+from streaming.batch import BatchWriter, RunSummary, Target
+from streaming.decode import EVENT_TIME_FIELD
 from streaming.listener import ProgressListener
 from streaming.resolver import SchemaResolver
 from streaming.session import configure, get_spark
@@ -41,119 +35,6 @@ from streaming.source import check_topics, kafka_source_options
 __all__ = ["BatchWriter", "RunSummary", "Target", "run"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Target:
-    """One entity the job streams: its table, physical topic and physical registry subject."""
-
-    entity: str
-    topic: str
-    subject: str
-
-    @property
-    def quarantine(self) -> str:
-        """The entity's quarantine table, relative to the lake."""
-        return f"{QUARANTINE_DIR}/{self.entity}"
-
-
-@dataclass
-class RunSummary:
-    """What a run did: batches, and rows written per table (entity or ``_quarantine/<entity>``)."""
-
-    batches: int = 0
-    replays: int = 0
-    rows: Counter[str] = field(default_factory=Counter)
-    stopped_by_user: bool = False
-
-
-class BatchWriter:
-    """The ``foreachBatch`` function: decode, quarantine and commit one micro-batch.
-
-    Args:
-        targets: the entities, keyed by physical topic.
-        resolver: registry look-ups (cached).
-        committer: stages and commits files idempotently.
-    """
-
-    def __init__(self, targets: dict[str, Target], resolver: SchemaResolver, committer: BatchCommitter) -> None:
-        self._targets = targets
-        self._resolver = resolver
-        self._committer = committer
-        self.summary = RunSummary()
-        self.failure: BaseException | None = None
-
-    def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        """Process batch ``batch_id``; keep the failure so the CLI can report it in one line."""
-        try:
-            self._process(batch, int(batch_id))
-        except BaseException as exc:
-            self.failure = exc
-            raise
-
-    def _process(self, batch: DataFrame, batch_id: int) -> None:
-        started = time.monotonic()
-        now = datetime.now(UTC)
-        ingested_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # a timestamp-millis column
-        if self._committer.begin(batch_id):
-            self.summary.replays += 1
-        # Cache the Kafka rows once: the id survey and each entity's write read them (the header columns
-        # are derived again on each read, which is cheaper than caching a second copy of every body).
-        cached = batch.select("topic", "partition", "offset", "timestamp", "key", "value").persist(
-            StorageLevel.MEMORY_AND_DISK
-        )
-        header = with_header(cached)
-        written: Counter[str] = Counter()
-        timings: dict[str, float] = {}
-        try:
-            ids: dict[str, set[int]] = defaultdict(set)
-            counts: Counter[str] = Counter()
-            for row in header.groupBy("kafka_topic", "_schema_id").count().collect():
-                counts[row["kafka_topic"]] += int(row["count"])
-                if row["_schema_id"] is not None:
-                    ids[row["kafka_topic"]].add(int(row["_schema_id"]))
-            timings["survey"] = time.monotonic() - started
-
-            for topic, rows in sorted(counts.items()):
-                target = self._targets[topic]
-                mark = time.monotonic()
-                good, bad = self._write_entity(header, target, ids[topic], rows, batch_id, ingested_at)
-                timings[target.entity] = time.monotonic() - mark
-                written[target.entity] += good
-                written[target.quarantine] += bad
-        finally:
-            cached.unpersist()
-        self.summary.batches += 1
-        self.summary.rows.update(written)
-        parts = ", ".join(f"{t} {n}" for t, n in sorted(written.items()) if n) or "no rows"
-        spent = ", ".join(f"{k} {v:.1f}" for k, v in timings.items())
-        log.info("batch %d committed in %.1f s (%s): %s", batch_id, time.monotonic() - started, spent, parts)
-
-    def _write_entity(
-        self, header: DataFrame, target: Target, ids: set[int], rows: int, batch_id: int, ingested_at: datetime
-    ) -> tuple[int, int]:
-        """Write one topic's rows of the batch; returns (rows to the table, rows to the quarantine)."""
-        plan = self._resolver.plan(target.entity, target.topic, target.subject, ids)
-        frame = entity_frame(header, plan)
-        bad = rows
-        if plan.writers:
-            # The observation counts quarantine cases while the good rows are written (one decode pass);
-            # only a batch that has some decodes again to write them.
-            observation = Observation()
-            observed = frame.observe(observation, F.count_if(F.col("reason").isNotNull()).alias("bad"))
-            good = good_rows(observed, plan, ingested_at)
-            self._stage(good, self._committer.staging(batch_id, target.entity))
-            bad = int(observation.get["bad"])
-            self._committer.commit(batch_id, target.entity)
-        if bad:
-            self._stage(quarantine_rows(frame, ingested_at), self._committer.staging(batch_id, target.quarantine))
-            self._committer.commit(batch_id, target.quarantine)
-            log.warning("batch %d: %d record(s) of %s quarantined", batch_id, bad, target.topic)
-        return rows - bad, bad
-
-    @staticmethod
-    def _stage(frame: DataFrame, path: str) -> None:
-        frame.write.mode("overwrite").partitionBy(PARTITION_COLUMN).parquet(path)
 
 
 class _StopRequest:
