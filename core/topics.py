@@ -11,7 +11,17 @@ from core.catalog import Stream
 from core.errors import TelemetryError
 from core.settings import ConnectionSettings
 
-__all__ = ["ensure_topics"]
+__all__ = ["ensure_topics", "existing_topics"]
+
+
+def existing_topics(settings: ConnectionSettings, *, timeout: float = 15.0) -> set[str]:
+    """The topics the cluster has; one clear error when Kafka cannot be reached."""
+    admin = AdminClient({**settings.kafka_config(), "socket.timeout.ms": str(int(timeout * 1000))})
+    try:
+        return set(admin.list_topics(timeout=timeout).topics)
+    except KafkaException as exc:
+        msg = f"Kafka at {settings.bootstrap_servers} is unreachable ({exc}); is it up? try `make up`"
+        raise TelemetryError(msg) from exc
 
 
 def ensure_topics(
@@ -31,12 +41,7 @@ def ensure_topics(
         min_insync_replicas: replicas that must acknowledge an ``acks=all`` write.
         timeout: seconds to wait for the cluster.
     """
-    admin = AdminClient({**settings.kafka_config(), "socket.timeout.ms": str(int(timeout * 1000))})
-    try:
-        existing = set(admin.list_topics(timeout=timeout).topics)
-    except KafkaException as exc:
-        msg = f"cannot list topics at {settings.bootstrap_servers}: {exc}; is Kafka up? try `make up`"
-        raise TelemetryError(msg) from exc
+    existing = existing_topics(settings, timeout=timeout)
     wanted = [
         NewTopic(
             settings.topic(s.topic),
@@ -49,6 +54,7 @@ def ensure_topics(
     ]
     if not wanted:
         return []
+    admin = AdminClient(settings.kafka_config())
     created = []
     for name, future in admin.create_topics(wanted, request_timeout=timeout).items():
         try:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
-
 from core.errors import ConfigError, TelemetryError
 from core.settings import ConnectionSettings
+from core.topics import existing_topics
 from streaming.settings import StreamingSettings
 
 __all__ = ["check_topics", "kafka_options", "kafka_source_options"]
@@ -56,12 +54,7 @@ def check_topics(connection: ConnectionSettings, topics: Iterable[str], timeout:
 
     Spark would otherwise wait silently for a topic that does not exist.
     """
-    admin = AdminClient({**connection.kafka_config(), "socket.timeout.ms": str(int(timeout * 1000))})
-    try:
-        existing = set(admin.list_topics(timeout=timeout).topics)
-    except KafkaException as exc:
-        msg = f"Kafka at {connection.bootstrap_servers} is unreachable ({exc}); is it up? try `make up`"
-        raise TelemetryError(msg) from exc
+    existing = existing_topics(connection, timeout=timeout)
     missing = [t for t in topics if t not in existing]
     if missing:
         msg = f"topic(s) {', '.join(missing)} do not exist at {connection.bootstrap_servers}; `make up` creates them"
