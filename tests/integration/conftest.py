@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
+from core.errors import RegistryError
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
 from stack.cli import down, is_up, up
@@ -39,9 +43,24 @@ def registry(stack: ConnectionSettings) -> RegistryClient:
 
 
 @pytest.fixture
-def topic_prefix() -> str:
-    """A unique topic/subject prefix, so that tests never see each other's data."""
-    return f"t{uuid.uuid4().hex[:10]}_"
+def topic_prefix(stack: ConnectionSettings, registry: RegistryClient) -> Iterator[str]:
+    """A unique topic/subject prefix, so that tests never see each other's data.
+
+    The topics and subjects made under it are deleted afterwards, so a long-lived local stack does
+    not accumulate partitions that its brokers keep replicating.
+    """
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    yield prefix
+    admin = AdminClient(stack.kafka_config())
+    leftovers = [t for t in admin.list_topics(timeout=10).topics if t.startswith(prefix)]
+    if leftovers:
+        for future in admin.delete_topics(leftovers, operation_timeout=30).values():
+            with contextlib.suppress(KafkaException):
+                future.result()
+    for subject in registry.subjects():
+        if subject.startswith(prefix):
+            with contextlib.suppress(RegistryError):
+                registry.delete_subject(subject, permanent=True)
 
 
 @pytest.fixture(scope="session")
