@@ -231,7 +231,8 @@ def machine() -> str:
     kafka = re.search(r"<kafka.version>(.+?)<", pom)
     return (
         f"- machine: {os.cpu_count()} CPUs ({model.group(1) if model else platform.processor()}), "
-        f"{int(mem.group(1)) / 2**20:.1f} GiB memory, load average {load} at start (shared with the brokers "
+        f"{f'{int(mem.group(1)) / 2**20:.1f} GiB' if mem else 'unknown'} memory, load average {load} at start "
+        "(shared with the brokers "
         "and other work)\n"
         f"- versions: Python {platform.python_version()}, confluent-kafka {metadata.version('confluent-kafka')}, "
         f"librdkafka {confluent_kafka.libversion()[0]}, fastavro {fastavro.__version__}, "

@@ -1,17 +1,15 @@
-"""One micro-batch of the job (the ``foreachBatch`` function): decode, quarantine, commit idempotently.
+"""One micro-batch of one entity's query (the ``foreachBatch`` function): decode, quarantine, commit.
 
-The batch's Kafka rows are cached, and each entity is written from them by its own Spark job. Those
-jobs are submitted together from a few driver threads, so their fixed costs (planning, scheduling,
-the write's commit; 0.3-0.5 s per job on two cores even for a handful of rows) overlap instead of
-adding up; in Spark's FIFO order the first job reads the batch from Kafka into the cache and the
-others read the cache.
+The job runs one query per entity (see :mod:`streaming.job`), so a batch holds one topic's records,
+and its rows are decoded and written in one Spark job straight from Kafka: no cache, and no filter
+by topic over the other topics' records.
 
-There is no survey of the batch's schema ids: each entity decodes with the ids of its subject's
+There is no survey of the batch's schema ids: the batch decodes with the ids of its subject's
 registered versions (:meth:`SchemaResolver.plan`). While the good rows are written, an observation
-counts the entity's rows and quarantine cases and collects the ids the plan did not cover; only
-those ids are then looked up (unknown, or another subject's), and only an entity with quarantine
-cases runs a second job to write them. An uncovered id that turns out to be a version of the subject
-after all (registered a moment after the plan was made) is decoded: the entity's rows are staged again.
+counts the rows and quarantine cases and collects the ids the plan did not cover; only those ids
+are then looked up (unknown, or another subject's), and only a batch with quarantine cases runs a
+second job to write them. An uncovered id that turns out to be a version of the subject after all
+(registered a moment after the plan was made) is decoded: the batch's rows are staged again.
 
 Files move into the tables only after every write of the batch has finished (see
 :mod:`streaming.sink`), which is what makes a replayed batch replace itself.
@@ -22,25 +20,28 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from core.lake import PARTITION_COLUMN, QUARANTINE_DIR
-from streaming.decode import EntityPlan, entity_frame, good_rows, quarantine_rows, unresolved_id, with_header
+from streaming.decode import (
+    INGESTED_AT,
+    EntityPlan,
+    entity_frame,
+    good_rows,
+    quarantine_rows,
+    unresolved_id,
+    with_header,
+)
 from streaming.resolver import SchemaResolver
 from streaming.sink import BatchCommitter
 
 __all__ = ["BatchWriter", "RunSummary", "Target"]
 
 log = logging.getLogger("streaming.job")
-
-_MAX_THREADS = 8
-"""Entity writes submitted at once; more would only queue in Spark's scheduler."""
 
 
 @dataclass(frozen=True)
@@ -67,20 +68,6 @@ class RunSummary:
     stopped_by_user: bool = False
 
 
-@dataclass(frozen=True)
-class _Staged:
-    """One entity's part of a batch, staged: its row counts and the tables to commit."""
-
-    target: Target
-    rows: int
-    bad: int
-    seconds: float
-
-    @property
-    def tables(self) -> list[str]:
-        return [t for t, n in ((self.target.entity, self.rows - self.bad), (self.target.quarantine, self.bad)) if n]
-
-
 def _metrics(plan: EntityPlan) -> list[Column]:
     """Rows, quarantine cases and uncovered schema ids of an entity frame, in one aggregation."""
     return [
@@ -91,16 +78,16 @@ def _metrics(plan: EntityPlan) -> list[Column]:
 
 
 class BatchWriter:
-    """The ``foreachBatch`` function: decode, quarantine and commit one micro-batch.
+    """The ``foreachBatch`` function of one entity's query: decode, quarantine and commit a micro-batch.
 
     Args:
-        targets: the entities, keyed by physical topic.
+        target: the entity, its topic and subject.
         resolver: registry look-ups (cached).
         committer: stages and commits files idempotently.
     """
 
-    def __init__(self, targets: dict[str, Target], resolver: SchemaResolver, committer: BatchCommitter) -> None:
-        self._targets = targets
+    def __init__(self, target: Target, resolver: SchemaResolver, committer: BatchCommitter) -> None:
+        self._target = target
         self._resolver = resolver
         self._committer = committer
         self.summary = RunSummary()
@@ -116,58 +103,39 @@ class BatchWriter:
 
     def _process(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
-        now = datetime.now(UTC)
+        now = datetime.now(UTC)  # when the batch has no ingested_at column (the job's source has one)
         ingested_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # a timestamp-millis column
         if self._committer.begin(batch_id):
             self.summary.replays += 1
-        # Cached once: every entity's write reads the batch (the header columns are derived again on
-        # each read, which is cheaper than caching a second copy of every body). The batch's time is a
-        # column of it so that the writes' generated code is the same from batch to batch.
-        kafka = batch.select("topic", "partition", "offset", "timestamp", "key", "value")
-        # One cached partition per core instead of one per Kafka partition (a no-op when there are
-        # more cores): each entity's write then runs that many tasks, not one per partition of every topic.
-        kafka = kafka.coalesce(batch.sparkSession.sparkContext.defaultParallelism)
-        cached = kafka.withColumn("ingested_at", F.lit(ingested_at)).persist(StorageLevel.MEMORY_AND_DISK)
-        header = with_header(cached)
-        try:
-            plans = [(t, self._resolver.plan(t.entity, t.topic, t.subject)) for t in self._targets.values()]
-            threads = min(len(plans), _MAX_THREADS) or 1
-            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"batch-{batch_id}") as pool:
-                futures = [pool.submit(self._stage_entity, header, t, p, batch_id, ingested_at) for t, p in plans]
-                staged = [f.result() for f in futures]  # leaving the pool waits for every write, even on failure
-        finally:
-            cached.unpersist()
+        target = self._target
+        kafka = ["topic", "partition", "offset", "timestamp", "key", "value"]
+        header = with_header(batch.select(*kafka, *[c for c in batch.columns if c == INGESTED_AT]))
+        plan = self._resolver.plan(target.entity, target.topic, target.subject)
+        rows, bad = self._stage(header, plan, batch_id, ingested_at)
         mark = time.monotonic()
-        written: Counter[str] = Counter()
-        for part in staged:
-            for table in part.tables:
+        written = Counter({target.entity: rows - bad, target.quarantine: bad})
+        for table, count in written.items():
+            if count:
                 self._committer.commit(batch_id, table)
-            written[part.target.entity] += part.rows - part.bad
-            written[part.target.quarantine] += part.bad
         self.summary.batches += 1
         self.summary.rows.update(written)
-        parts = ", ".join(f"{t} {n}" for t, n in sorted(written.items()) if n) or "no rows"
-        spent = ", ".join(f"{p.target.entity} {p.seconds:.1f}" for p in staged)
         log.info(
-            "batch %d committed in %.1f s (writes in parallel: %s; commit %.1f): %s",
+            "%s batch %d committed in %.1f s (commit %.1f s): %s",
+            target.entity,
             batch_id,
             time.monotonic() - started,
-            spent,
             time.monotonic() - mark,
-            parts,
+            ", ".join(f"{t} {n}" for t, n in written.items() if n) or "no rows",
         )
 
-    def _stage_entity(
-        self, header: DataFrame, target: Target, plan: EntityPlan, batch_id: int, ingested_at: datetime
-    ) -> _Staged:
-        """Stage one topic's rows of the batch: good rows to the entity, the others to its quarantine."""
-        started = time.monotonic()
+    def _stage(self, header: DataFrame, plan: EntityPlan, batch_id: int, ingested_at: datetime) -> tuple[int, int]:
+        """Stage the batch: good rows to the entity, the others to its quarantine; (rows, quarantine cases)."""
+        target = self._target
         while True:
             if plan.writers:
                 rows, bad, unresolved = self._stage_good(header, plan, batch_id, ingested_at)
             else:  # no usable writer schema at all: every row is a quarantine case; count them first
-                frame = entity_frame(header, plan)
-                row = frame.agg(*_metrics(plan)).collect()[0]
+                row = entity_frame(header, plan).agg(*_metrics(plan)).collect()[0]
                 rows, bad, unresolved = int(row["rows"]), int(row["bad"]), {int(i) for i in row["unresolved"]}
             if not unresolved:
                 break
@@ -181,7 +149,7 @@ class BatchWriter:
             bad_rows = quarantine_rows(entity_frame(header, plan), ingested_at)
             self._write(bad_rows, self._committer.staging(batch_id, target.quarantine))
             log.warning("batch %d: %d record(s) of %s quarantined", batch_id, bad, target.topic)
-        return _Staged(target, rows, bad, time.monotonic() - started)
+        return rows, bad
 
     def _stage_good(
         self, header: DataFrame, plan: EntityPlan, batch_id: int, ingested_at: datetime

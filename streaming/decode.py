@@ -34,6 +34,7 @@ from core.wire import HEADER_SIZE, MAGIC_BYTE
 
 __all__ = [
     "EVENT_TIME_FIELD",
+    "INGESTED_AT",
     "MAX_SCHEMA_ID",
     "EntityPlan",
     "decoded_column",
@@ -57,7 +58,8 @@ MAX_SCHEMA_ID = 2**31 - 1
 # Internal columns of the header frame, next to the Kafka metadata columns of core.lake.
 _HEADER, _PROBLEM, _ID, _DECODED, _REASON = ("_header", "_problem", "_schema_id", "_decoded", "reason")
 _ID_MASK = 2**32 - 1
-_INGESTED_AT = "ingested_at"
+INGESTED_AT = "ingested_at"
+"""The batch's ingestion time column (the streaming job's source adds it; see :mod:`streaming.job`)."""
 
 
 def reason_unknown_id(schema_id: int) -> str:
@@ -133,7 +135,7 @@ def with_header(kafka: DataFrame) -> DataFrame:
         F.col("timestamp").alias("kafka_timestamp"),
         F.col("key").alias("kafka_key"),
         value.alias("raw_value"),
-        *([F.col(_INGESTED_AT)] if _INGESTED_AT in kafka.columns else []),
+        *([F.col(INGESTED_AT)] if INGESTED_AT in kafka.columns else []),
         F.conv(F.hex(F.substring(value, 1, HEADER_SIZE)), 16, 10).cast("long").alias(_HEADER),
     )
     raw = F.col("raw_value")
@@ -237,15 +239,17 @@ def _safe_schema_id() -> Column:
 
 
 def _ingested_at(frame: DataFrame, ingested_at: datetime) -> Column:
-    # The job passes the batch's time in as a column of its cached rows: as a literal here, it would be
-    # inlined in the generated code, which Spark would then compile again for every batch and entity.
-    return F.col(_INGESTED_AT) if _INGESTED_AT in frame.columns else F.lit(ingested_at)
+    # The job's source has the batch's timestamp as a column (see streaming.job): as a literal here, it
+    # would be inlined in the generated code, which Spark would then compile again for every batch.
+    return F.col(INGESTED_AT) if INGESTED_AT in frame.columns else F.lit(ingested_at)
 
 
 def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime) -> DataFrame:
     """Rows without a reason: the reader schema's fields, then core.lake's metadata columns, then ``dt``.
 
-    ``ingested_at`` is the frame's column of that name when it has one, else the given time.
+    ``ingested_at`` is the frame's column of that name when it has one, else the given time. ``dt`` is a
+    date (the event's UTC date): Spark names the partition folders ``dt=YYYY-MM-DD`` from it, and
+    deriving a date is cheaper per record than formatting a text.
     """
     decoded = F.col(_DECODED)
     metadata: dict[str, Column] = {
@@ -258,7 +262,7 @@ def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime) -> Data
     }
     columns = [decoded[name].alias(name) for name in plan.reader_fields]
     columns += [metadata[f["name"]].alias(f["name"]) for f in METADATA_FIELDS]
-    columns.append(F.date_format(decoded[EVENT_TIME_FIELD], "yyyy-MM-dd").alias(PARTITION_COLUMN))
+    columns.append(F.to_date(decoded[EVENT_TIME_FIELD]).alias(PARTITION_COLUMN))
     return frame.filter(F.col(_REASON).isNull()).select(*columns)
 
 
@@ -276,5 +280,5 @@ def quarantine_rows(frame: DataFrame, ingested_at: datetime) -> DataFrame:
         "ingested_at": _ingested_at(frame, ingested_at),
     }
     columns = [available[f["name"]].alias(f["name"]) for f in QUARANTINE_FIELDS]
-    columns.append(F.lit(ingested_at.strftime("%Y-%m-%d")).alias(PARTITION_COLUMN))
+    columns.append(F.to_date(available["ingested_at"]).alias(PARTITION_COLUMN))
     return frame.filter(F.col(_REASON).isNotNull()).select(*columns)

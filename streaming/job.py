@@ -1,11 +1,18 @@
 """The streaming job: Kafka topics -> per-batch decode by writer schema -> Parquet tables and quarantine.
 
-One Structured Streaming query subscribes to every selected topic, with one checkpoint. Each
-micro-batch goes through :class:`~streaming.batch.BatchWriter` (``foreachBatch``): it parses the
-Confluent headers, decodes each topic's records with the writer schemas of its subject's versions
-and the subject's latest schema (see :mod:`streaming.resolver`) into its entity table and sends the
-rest to the quarantine, and commits the batch's files idempotently (see :mod:`streaming.sink`),
-which is what makes the job exactly once across crashes.
+One Spark application runs one Structured Streaming query per entity: it subscribes to the entity's
+topic and has its own checkpoint (``<checkpoints>/<prefix><entity>``). Each micro-batch goes through
+:class:`~streaming.batch.BatchWriter` (``foreachBatch``): it parses the Confluent headers, decodes
+the records with the writer schemas of the subject's versions and the subject's latest schema (see
+:mod:`streaming.resolver`) into the entity table and sends the rest to the quarantine, and commits
+the batch's files idempotently (see :mod:`streaming.sink`), which is what makes the job exactly once
+across crashes.
+
+Why a query per entity rather than one over every topic: a batch of one topic is decoded and
+written in one Spark job straight from Kafka. A batch of every topic would be read once per entity,
+or cached and filtered five times, which costs more than the decoding itself (docs/benchmarks.md).
+The queries share the driver, the executors and the registry cache; a query's batch size cap
+(``--max-offsets-per-trigger``) is per topic.
 """
 
 from __future__ import annotations
@@ -13,18 +20,21 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from core.catalog import Catalog, load_catalog
 from core.errors import TelemetryError
 from core.registry import RegistryClient
 from streaming.batch import BatchWriter, RunSummary, Target
-from streaming.decode import EVENT_TIME_FIELD
+from streaming.decode import EVENT_TIME_FIELD, INGESTED_AT
 from streaming.listener import ProgressListener
 from streaming.resolver import SchemaResolver
 from streaming.session import configure, get_spark
@@ -79,10 +89,34 @@ def _targets(settings: StreamingSettings, catalog: Catalog) -> dict[str, Target]
     return targets
 
 
+def _check_layout(fs: HadoopFs, settings: StreamingSettings) -> None:
+    """Refuse a checkpoint of the earlier one-query layout: new queries would read every topic again."""
+    old = settings.checkpoint_location("lake")
+    if fs.exists(f"{old}/offsets"):
+        msg = (
+            f"{old} is the checkpoint of an earlier version of the job (one query for every topic); this "
+            "version keeps one checkpoint per entity and would read every topic again into the same lake. "
+            "Use a new --lake with new --checkpoints, or drain with the earlier version first"
+        )
+        raise TelemetryError(msg)
+
+
+def _wait(queries: dict[str, StreamingQuery], stop: _StopRequest) -> str | None:
+    """Wait until every query has stopped, one has failed (its name) or a stop is requested."""
+    while not stop.requested:
+        for name, query in queries.items():
+            if query.exception() is not None:
+                return name
+        if not any(query.isActive for query in queries.values()):
+            return None
+        time.sleep(0.2)
+    return None
+
+
 def run(
     settings: StreamingSettings, *, spark: SparkSession | None = None, catalog: Catalog | None = None
 ) -> RunSummary:
-    """Run the streaming query until it drains (``available_now``), fails, or is stopped (Ctrl-C, SIGTERM).
+    """Run the entities' queries until they drain (``available_now``), one fails, or Ctrl-C/SIGTERM stops them.
 
     A session passed in (tests share one) is left running; one created here is stopped at the end.
 
@@ -103,42 +137,58 @@ def run(
         spark = get_spark(settings)
     else:
         configure(spark, settings)
-    tables = [t for target in targets.values() for t in (target.entity, target.quarantine)]
-    committer = BatchCommitter(HadoopFs(spark), settings.lake, tables, owner=settings.checkpoint_location())
-    writer = BatchWriter(targets, resolver, committer)
-    name = f"{connection.topic_prefix}lake"
-    listener = ProgressListener(name)
+    fs = HadoopFs(spark)
+    _check_layout(fs, settings)
+    writers: dict[str, BatchWriter] = {}
+    queries: dict[str, StreamingQuery] = {}
+    listener = ProgressListener({f"{connection.topic_prefix}{t.entity}" for t in targets.values()})
     spark.streams.addListener(listener)
-    source = spark.readStream.format("kafka").options(**kafka_source_options(settings, list(targets))).load()
-    stream = (
-        source.writeStream.queryName(name)
-        .option("checkpointLocation", settings.checkpoint_location())
-        .foreachBatch(writer)
-    )
-    stream = (
-        stream.trigger(availableNow=True)
-        if settings.available_now
-        else stream.trigger(processingTime=settings.trigger_interval)
-    )
-    log.info("streaming %s into %s (checkpoint %s)", ", ".join(targets), settings.lake, settings.checkpoint_location())
-    query = stream.start()
     stop = _StopRequest()
     try:
+        for topic, target in targets.items():
+            name = f"{connection.topic_prefix}{target.entity}"
+            checkpoint = settings.checkpoint_location(target.entity)
+            committer = BatchCommitter(fs, settings.lake, target.entity, [target.entity, target.quarantine], checkpoint)
+            writers[name] = BatchWriter(target, resolver, committer)
+            source = spark.readStream.format("kafka").options(**kafka_source_options(settings, [topic])).load()
+            # The batch's timestamp, which Spark keeps in the checkpoint: a replayed batch gets the same
+            # ingestion time, and the generated code stays the same from batch to batch (a literal
+            # time would be compiled into it, and Spark would compile every batch's code again).
+            source = source.withColumn(INGESTED_AT, F.current_timestamp())
+            stream = source.writeStream.queryName(name).option("checkpointLocation", checkpoint)
+            stream = stream.foreachBatch(writers[name])
+            stream = (
+                stream.trigger(availableNow=True)
+                if settings.available_now
+                else stream.trigger(processingTime=settings.trigger_interval)
+            )
+            queries[name] = stream.start()
+        log.info(
+            "streaming %s into %s (one query each, checkpoints in %s)", ", ".join(targets), settings.lake,
+            settings.checkpoints,
+        )  # fmt: skip
         with stop.on_signals():
-            while not stop.requested and not query.awaitTermination(1):
-                pass
+            failed = _wait(queries, stop)
+        if failed is not None:
+            queries[failed].awaitTermination()  # raises the query's StreamingQueryException
         if stop.requested:
-            log.info("stopping the query (%s); an unfinished batch is replayed on the next run", stop.requested)
-            _quietly(query.stop)
-            writer.summary.stopped_by_user = True
+            log.info("stopping the queries (%s); an unfinished batch is replayed on the next run", stop.requested)
     except StreamingQueryException as exc:
-        if isinstance(writer.failure, TelemetryError):
-            raise writer.failure from exc
+        failure = next((w.failure for w in writers.values() if isinstance(w.failure, TelemetryError)), None)
+        if failure is not None:
+            raise failure from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         msg = f"the streaming query failed: {first}; it resumes from its checkpoint on the next run"
         raise TelemetryError(msg) from exc
     finally:
+        for query in queries.values():
+            _quietly(query.stop)
         _quietly(lambda: spark.streams.removeListener(listener))
         if owned:
             _quietly(spark.stop)  # also delivers the last progress events while Python still listens
-    return writer.summary
+    summary = RunSummary(stopped_by_user=bool(stop.requested))
+    for writer in writers.values():
+        summary.batches += writer.summary.batches
+        summary.replays += writer.summary.replays
+        summary.rows.update(writer.summary.rows)
+    return summary

@@ -1,4 +1,4 @@
-"""Progress of the streaming query: a log line per micro-batch and per topic.
+"""Progress of the streaming queries: a log line per micro-batch and per topic.
 
 Per batch: input rows/s (arrival rate), processed rows/s, batch duration and how many offsets the
 job is behind the end of the topics (the source's latest offsets minus the batch's end offsets).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pyspark.sql.streaming import StreamingQueryListener
@@ -52,8 +52,9 @@ def progress_lines(progress: Mapping[str, Any]) -> list[str]:
             count = end.get(topic, 0) - start[topic] if topic in start else None
             per_topic[topic] = (count, max(latest.get(topic, 0) - end.get(topic, 0), 0))
     behind = sum(b for _, b in per_topic.values())
+    name = f"{progress['name']} " if progress.get("name") else ""
     lines = [
-        f"batch {progress.get('batchId')}: {rows} rows, input {input_rate:.1f} rows/s, "
+        f"{name}batch {progress.get('batchId')}: {rows} rows, input {input_rate:.1f} rows/s, "
         f"processed {processed_rate:.1f} rows/s, {duration_ms} ms, {behind} offsets behind"
     ]
     seconds = duration_ms / 1000
@@ -71,14 +72,14 @@ def progress_lines(progress: Mapping[str, Any]) -> list[str]:
 
 
 class ProgressListener(StreamingQueryListener):
-    """Logs :func:`progress_lines` after every micro-batch of the job's queries."""
+    """Logs :func:`progress_lines` after every micro-batch of the job's queries (all queries: no names)."""
 
-    def __init__(self, query_name: str | None = None) -> None:
+    def __init__(self, query_names: Collection[str] = ()) -> None:
         super().__init__()
-        self._name = query_name
+        self._names = frozenset(query_names)
 
     def _mine(self, name: str | None) -> bool:
-        return self._name is None or name == self._name
+        return not self._names or name in self._names
 
     def onQueryStarted(self, event: Any) -> None:
         """Log the start."""

@@ -67,12 +67,12 @@ class StreamingSettings:
     Attributes:
         connection: Kafka and registry addresses, auth and topic prefix.
         lake: root of the lake as a Hadoop URI (``file:///...`` or ``s3a://bucket/prefix``).
-        checkpoints: root of the checkpoint folders as a Hadoop URI; one query checkpoint lives below it.
+        checkpoints: root of the checkpoint folders as a Hadoop URI; each query's checkpoint lives below it.
         starting_offsets: ``earliest`` or ``latest``; only used by a new checkpoint.
         trigger_interval: Spark processing-time interval, e.g. ``10 seconds``.
         available_now: drain what is in Kafka now, then stop (tests, demo, catch-up).
         entities: the entities to stream; empty means all of the catalog's.
-        max_offsets_per_trigger: cap on records per micro-batch, or None for no cap.
+        max_offsets_per_trigger: cap on records per micro-batch of each topic's query, or None for no cap.
         spark_master: master URL when not launched by spark-submit (default ``local[2]``).
         driver_memory: driver heap when launched from Python (default ``2g``).
         s3_endpoint: S3-compatible endpoint from ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``, if any.
@@ -150,8 +150,11 @@ class StreamingSettings:
             return catalog.streams
         return tuple(catalog.get(name) for name in dict.fromkeys(self.entities))
 
-    def checkpoint_location(self, name: str = "lake") -> str:
-        """The checkpoint folder of one query: one query, one checkpoint; the topic prefix keeps them apart."""
+    def checkpoint_location(self, name: str) -> str:
+        """The checkpoint folder of query ``name``; the job's queries are named after their entities.
+
+        The topic prefix keeps the queries of different prefixes apart.
+        """
         return f"{self.checkpoints}/{self.connection.topic_prefix}{name}"
 
     def uses_s3(self) -> bool:

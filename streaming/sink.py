@@ -6,22 +6,23 @@ function returns, so a driver killed in between replays batch N on restart, with
 and exactly the same offsets (hence the same records). If the batch's output is replaced rather
 than appended on replay, the lake ends up with each record exactly once.
 
-How, for batch N and each table it writes (an entity, or its quarantine):
+How, for batch N of one query (the job runs one query per entity, named after it) and each table
+the query writes (the entity, or its quarantine):
 
-1. ``begin(N)``: if ``<lake>/_staging/batch=N/`` exists, an earlier attempt of N began, so it may
-   have moved some of its files into the tables: delete every ``part-b<N>-*`` file of the job's
+1. ``begin(N)``: if ``<lake>/_staging/<query>/batch=N/`` exists, an earlier attempt of N began, so it
+   may have moved some of its files into the tables: delete every ``part-b<N>-*`` file of the query's
    tables. Folders of older batches (``batch=M``, M < N) are deleted: batch N only runs after Spark
-   has recorded M as done. Then the marker ``batch=N/_begun-<query>`` is written (``<query>`` is a
-   hash of the checkpoint location, so another query's batch N never counts as a replay of ours).
-2. Spark writes the table's rows to ``<lake>/_staging/batch=N/<table>/`` (partitioned by ``dt``).
+   has recorded M as done. Then the marker ``batch=N/_begun-<checkpoint>`` is written (a hash of the
+   checkpoint location, so another checkpoint's batch N never counts as a replay of ours).
+2. Spark writes the table's rows to ``<lake>/_staging/<query>/batch=N/<table>/`` (partitioned by ``dt``).
 3. ``commit``: the driver moves each staged file to ``<lake>/<table>/dt=X/part-b<N:012d>-<n>.parquet``
    through the Hadoop FileSystem API (``file://``, ``s3a://``, ``hdfs://`` alike).
-4. The ``batch=N`` folder and its marker stay for step 1 until batch N+1 begins.
+4. The ``batch=N`` folder and its marker stay for step 1 until the query's batch N+1 begins.
 
 Readers (DuckDB, Athena, Spark) read ``<lake>/<table>/dt=*/*.parquet`` and never see the staging
 area. A reader that lists a table *while* a batch is being moved can see part of that batch; the
 next listing sees all of it. On S3 a move is a copy and a delete, so step 3 costs a copy per file.
-One streaming query per lake: file names carry that query's batch ids.
+One streaming query per table: file names carry that query's batch ids.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ def part_name(batch_id: int, n: int) -> str:
     return f"{part_prefix(batch_id)}{n:05d}.parquet"
 
 
-def staging_dir(lake: str, batch_id: int, table: str | None = None) -> str:
-    """Where batch ``batch_id`` stages its files (for one table, or the whole batch)."""
-    base = f"{lake}/{STAGING_DIR}/batch={batch_id}"
+def staging_dir(lake: str, query: str, batch_id: int, table: str | None = None) -> str:
+    """Where batch ``batch_id`` of ``query`` stages its files (for one table, or the whole batch)."""
+    base = f"{lake}/{STAGING_DIR}/{query}/batch={batch_id}"
     return f"{base}/{table}" if table else base
 
 
@@ -84,12 +85,14 @@ class HadoopFs:
     """The few Hadoop FileSystem calls the commit needs, through the driver's JVM."""
 
     def __init__(self, spark: SparkSession) -> None:
-        self._jvm: Any = spark.sparkContext._jvm  # noqa: SLF001 - Hadoop's FileSystem has no Python API
+        jvm: Any = spark.sparkContext._jvm  # noqa: SLF001 - Hadoop's FileSystem has no Python API
+        # Looked up once: py4j resolves a dotted name one segment at a time, each a class-path search.
+        self._path_class = jvm.org.apache.hadoop.fs.Path
         self._conf = spark.sparkContext._jsc.hadoopConfiguration()  # noqa: SLF001 - same
         self._filesystems: dict[str, Any] = {}
 
     def _path(self, uri: str) -> Any:
-        return self._jvm.org.apache.hadoop.fs.Path(uri)
+        return self._path_class(uri)
 
     def _fs(self, uri: str) -> Any:
         path = self._path(uri)
@@ -154,20 +157,22 @@ class BatchCommitter:
     Args:
         fs: the file system calls.
         lake: the lake's root URI.
-        tables: every table (relative to the lake) the job may write: entities and their quarantines.
+        query: the query's name, which names its staging folder.
+        tables: every table (relative to the lake) the query may write: its entity and its quarantine.
         owner: the query's checkpoint location.
     """
 
-    def __init__(self, fs: HadoopFs, lake: str, tables: Iterable[str], owner: str = "") -> None:
+    def __init__(self, fs: HadoopFs, lake: str, query: str, tables: Iterable[str], owner: str = "") -> None:
         self._fs = fs
         self._lake = lake
+        self._query = query
         self._tables = tuple(tables)
         # The marker names the query (its checkpoint): another query's batch N is not a replay of ours.
         self._marker = f"{_MARKER}-{hashlib.sha256(owner.encode()).hexdigest()[:16]}"
 
     def begin(self, batch_id: int) -> bool:
         """Prepare batch ``batch_id``: clean up after an earlier attempt of it; True when it is a replay."""
-        root = f"{self._lake}/{STAGING_DIR}"
+        root = f"{self._lake}/{STAGING_DIR}/{self._query}"
         replay = False
         for name in self._fs.children(root):
             match = _BATCH_DIR.match(name)
@@ -183,15 +188,15 @@ class BatchCommitter:
                 for path in self._fs.glob(f"{self._lake}/{table}/*=*/{part_prefix(batch_id)}*"):
                     self._fs.delete(path)
                     removed += 1
-            self._fs.delete(staging_dir(self._lake, batch_id))
+            self._fs.delete(staging_dir(self._lake, self._query, batch_id))
             log.warning("batch %d is a replay: removed %d file(s) of its earlier attempt", batch_id, removed)
         # A file, not just a folder: object stores have no empty folders to find on replay.
-        self._fs.touch(f"{staging_dir(self._lake, batch_id)}/{self._marker}")
+        self._fs.touch(f"{staging_dir(self._lake, self._query, batch_id)}/{self._marker}")
         return replay
 
     def staging(self, batch_id: int, table: str) -> str:
         """Where Spark writes ``table``'s rows of batch ``batch_id``."""
-        return staging_dir(self._lake, batch_id, table)
+        return staging_dir(self._lake, self._query, batch_id, table)
 
     def commit(self, batch_id: int, table: str) -> int:
         """Move ``table``'s staged files of batch ``batch_id`` into the table; returns how many moved."""

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from core.catalog import load_catalog
-from core.errors import RegistryError
+from core.errors import RegistryError, TelemetryError
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
 from core.wire import frame
@@ -267,3 +267,18 @@ def test_an_unreachable_registry_is_one_clear_line(tmp_path: Path) -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: schema registry at http://127.0.0.1:9/apis/ccompat/v7 is unreachable")
     assert "Traceback" not in result.stderr
+
+
+def test_a_checkpoint_of_the_earlier_one_query_layout_is_refused_before_anything_is_read(
+    stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, spark: Any, tmp_path: Path
+) -> None:
+    connection = prefixed(stack, topic_prefix)
+    set_up_streams(registry, connection, CATALOG.streams)
+    settings = job_settings(connection, tmp_path, available_now=True)
+    old = tmp_path / "checkpoints" / f"{topic_prefix}lake" / "offsets"
+    old.mkdir(parents=True)
+    (old / "0").write_text("v1\n{}\n", encoding="utf-8")
+    with pytest.raises(TelemetryError, match="checkpoint of an earlier version of the job"):
+        run(settings, spark=spark, catalog=CATALOG)
+    assert not (tmp_path / "lake").exists()
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [f"{topic_prefix}lake"]

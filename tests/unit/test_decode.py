@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ def test_settings_from_env_and_flags(tmp_path: Path) -> None:
     settings = StreamingSettings.from_env(env, entities="vehicle, gps", topic_prefix="p_", trigger_interval="5s")
     assert settings.lake == (tmp_path / "lake").as_uri()
     assert settings.checkpoints == (tmp_path / "checkpoints").as_uri()
-    assert settings.checkpoint_location() == f"{(tmp_path / 'checkpoints').as_uri()}/p_lake"
+    assert settings.checkpoint_location("vehicle") == f"{(tmp_path / 'checkpoints').as_uri()}/p_vehicle"
     assert settings.trigger_interval == "5 seconds"
     assert [s.name for s in settings.streams(load_catalog())] == ["vehicle", "gps"]
     assert settings.aws_region == "eu-west-1"
@@ -145,7 +145,9 @@ def test_staged_files_get_batch_names_and_markers_stay_behind() -> None:
 
 def test_file_and_staging_names() -> None:
     assert part_name(12, 3) == "part-b000000000012-00003.parquet"
-    assert staging_dir("s3a://b/lake", 12, "_quarantine/gps") == "s3a://b/lake/_staging/batch=12/_quarantine/gps"
+    assert staging_dir("s3a://b/lake", "gps", 12, "_quarantine/gps") == (
+        "s3a://b/lake/_staging/gps/batch=12/_quarantine/gps"
+    )
 
 
 # --- progress ---------------------------------------------------------------------------------------------
@@ -171,6 +173,8 @@ def test_progress_lines_per_batch_and_topic() -> None:
     assert lines[1] == "  a: 200 rows, input 66.7 rows/s, processed 100.0 rows/s, 40 offsets behind"
     assert lines[2] == "  b: 100 rows, input 33.3 rows/s, processed 50.0 rows/s, 0 offsets behind"
     assert topic_offsets(None) == {}
+    # The job runs a query per entity: each line names its query.
+    assert progress_lines({**progress, "name": "p_vehicle"})[0].startswith("p_vehicle batch 4: 300 rows")
 
 
 # --- schemas ----------------------------------------------------------------------------------------------
@@ -248,8 +252,8 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
     assert good.columns == ["id", "event_time", "note", "colour", *[f["name"] for f in METADATA_FIELDS], "dt"]
     got = [r.asDict() for r in good.collect()]
     assert [(r["id"], r["note"], r["colour"], r["schema_id"], r["dt"]) for r in got] == [
-        ("a", None, "unknown", 1, "2025-01-06"),
-        ("b", "hi", "red", 2, "2025-01-06"),
+        ("a", None, "unknown", 1, date(2025, 1, 6)),
+        ("b", "hi", "red", 2, date(2025, 1, 6)),
     ]
     assert got[0]["event_time"] == t.replace(tzinfo=None)  # Spark hands back session-zone (UTC) naive times
     assert got[0]["ingested_at"] == t.replace(tzinfo=None)
@@ -276,7 +280,7 @@ def test_a_replayed_batch_replaces_its_files_instead_of_adding_them(spark: Any, 
     from streaming.sink import BatchCommitter, HadoopFs
 
     lake = tmp_path.as_uri()
-    committer = BatchCommitter(HadoopFs(spark), lake, ["vehicle", "_quarantine/vehicle"])
+    committer = BatchCommitter(HadoopFs(spark), lake, "vehicle", ["vehicle", "_quarantine/vehicle"])
 
     def attempt(batch_id: int, rows: list[tuple[str, str]], *, commit: bool = True) -> None:
         frame = spark.createDataFrame(rows, "id string, dt string")
@@ -309,14 +313,35 @@ def test_files_of_another_query_are_never_overwritten(spark: Any, tmp_path: Path
     from streaming.sink import BatchCommitter, HadoopFs
 
     rows = spark.createDataFrame([("a", "2025-01-06")], "id string, dt string")
-    first = BatchCommitter(HadoopFs(spark), tmp_path.as_uri(), ["vehicle"], owner="checkpoints/one")
+    first = BatchCommitter(HadoopFs(spark), tmp_path.as_uri(), "vehicle", ["vehicle"], owner="checkpoints/one")
     first.begin(0)
     rows.write.partitionBy("dt").parquet(first.staging(0, "vehicle"))
     first.commit(0, "vehicle")
     # A second query (a new checkpoint) over the same lake starts at batch 0 again: not a replay of the first.
-    second = BatchCommitter(HadoopFs(spark), tmp_path.as_uri(), ["vehicle"], owner="checkpoints/two")
+    second = BatchCommitter(HadoopFs(spark), tmp_path.as_uri(), "vehicle", ["vehicle"], owner="checkpoints/two")
     assert second.begin(0) is False
     rows.write.partitionBy("dt").parquet(second.staging(0, "vehicle"))
     with pytest.raises(TelemetryError, match="one checkpoint per lake"):
         second.commit(0, "vehicle")
     assert len(list((tmp_path / "vehicle").rglob("*.parquet"))) == 1
+
+
+@pytest.mark.slow
+def test_the_queries_of_two_entities_stage_and_replay_apart(spark: Any, tmp_path: Path) -> None:
+    from streaming.sink import BatchCommitter, HadoopFs
+
+    lake = tmp_path.as_uri()
+    vehicle = BatchCommitter(HadoopFs(spark), lake, "vehicle", ["vehicle"], owner="checkpoints/vehicle")
+    gps = BatchCommitter(HadoopFs(spark), lake, "gps", ["gps"], owner="checkpoints/gps")
+    rows = spark.createDataFrame([("a", "2025-01-06")], "id string, dt string")
+    assert vehicle.begin(5) is False
+    rows.write.partitionBy("dt").parquet(vehicle.staging(5, "vehicle"))
+    # The gps query is at another batch id; beginning it leaves the vehicle query's staged batch alone.
+    assert gps.begin(0) is False
+    assert gps.begin(1) is False
+    assert vehicle.commit(5, "vehicle") == 1
+    assert vehicle.begin(5) is True  # vehicle's batch 5 replays: only its own files go
+    rows.write.partitionBy("dt").parquet(gps.staging(1, "gps"))
+    assert gps.commit(1, "gps") == 1
+    assert [p.name for p in (tmp_path / "gps").rglob("*.parquet")] == ["part-b000000000001-00000.parquet"]
+    assert not list((tmp_path / "vehicle").rglob("*.parquet"))
