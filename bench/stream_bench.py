@@ -47,41 +47,33 @@ from streaming.source import kafka_source_options
 PREFIX = "bench_"
 WHERE_TIME_GOES = [
     "",
-    "Where the time goes (from the job's per-batch log line, which gives the time of each entity's write, "
-    "the five running at once, and of the commit; and from runs of the job alone in a warm session):",
+    "Where the time goes (CPU time per process from /proc, JFR samples of the Spark JVM, and Spark's "
+    "per-batch durations; runs of the job alone in a warm session):",
     "",
-    "- Fixed cost per batch. The ceiling runs one Spark job per micro-batch; the job runs one write per entity "
-    "(five) from the batch cached once, plus a quarantine write for an entity only in a batch that has "
-    "quarantine cases. There is no survey job: each entity decodes with the ids of all its subject's registered "
-    "versions (two registry calls per subject per batch), the write's observation collects any other id, and "
-    "only those are looked up (unknown or another subject's). The five writes are submitted together from "
-    "driver threads, so their fixed costs (planning, code generation, scheduling, the write's commit) overlap, "
-    "and the cached batch is coalesced to one partition per core, so each write runs two tasks instead of one "
-    "per Kafka partition of every topic (fifteen). What remains, measured on 40 records with the writes one "
-    "after the other: building the five entity plans on the driver (Python and py4j calls, Spark's analysis) "
-    "0.7-1.0 s, the five writes 0.8-1.4 s. Overlapped, the 33-record tail batch of the 250,000 runs takes "
-    "about 1.3 s, and a batch of 250,000 takes 3-7 s, against about 2 s for the ceiling.",
-    "- Extra work per record, beyond what the shortcut does too (cache the batch, since five writes read it; "
-    "from_avro): the header (one hex/conv of the first five bytes), the quarantine reason (null checks of the "
-    "required fields), the observation (CollectMetrics splits the plan into two code-generated stages; it is "
-    "also what keeps decoding to one pass, as without it Spark pushes the quarantine filter below the "
-    "projection and runs from_avro twice) and six metadata columns per row. With the whole data set in one "
-    "batch the job is within 10-15% of the shortcut, which itself reaches 60-70% of the ceiling: caching the "
-    "batch once for five writes is a cost every per-entity decoding pays here.",
-    "- Steps, 250,000 records per batch (runs vary by 10-25% on this shared machine): 34.1 s in the bench run "
-    "before the change (a survey job, then five writes one after the other; 27% of the ceiling, 48% with "
-    "1,000,000 per batch); with the job alone, 25.4 s without the survey and with the writes in parallel, "
-    "20.5 s with the batch's time as a cached column instead of a literal (as a literal it changed the "
-    "generated code of every write in every batch, so Spark compiled it again), 18.7 s with the cache "
-    "coalesced to one partition per core; in full bench runs of the final version 23.2 s and 25.6 s (42% and "
-    "38% of the ceiling; 55% twice with 1,000,000 per batch). Writing without the sort before the partitioned "
-    "write (concurrent writers) changed nothing measurable.",
+    "- The ceiling is not CPU-bound: it keeps the two cores 50-55% busy (about 6.5 core-seconds for the "
+    "1,000,000 events, 5 of them in the Spark JVM and 1 in the brokers); the rest of its time its tasks wait "
+    "on Kafka fetches. The job needs about 16 core-seconds (13.5 in the Spark JVM) and keeps the cores "
+    "70-80% busy, so on two cores it cannot get much closer than it is.",
+    "- The job's extra CPU, by JFR samples of the Spark JVM: Parquet encoding of the typed columns about a "
+    "third (the ceiling writes one binary column), the generated code of the decode and metadata projections "
+    "about a fifth, from_avro itself about 5%, py4j calls from the driver's Python threads about 8% (each "
+    "pyspark column function looks its class up by name), and about 5% for the event date as a formatted "
+    "text (`dt` is now a date, which Spark formats once per folder); garbage collection on top, about 5% "
+    "of the wall time in pauses.",
+    "- What changed the ratio (55% before, 1,000,000 per batch; 38% at 250,000): one query per entity instead "
+    "of one query over every topic. A batch of every topic had to be cached (columnar, compressed) and "
+    "filtered once per entity; now each query's batch is one topic, decoded and written in one Spark job "
+    "straight from Kafka, with Kafka reading, decoding and writing pipelined in each task. The time of "
+    "each batch is also in the generated code no longer: ingested_at is Spark's batch timestamp, so Spark "
+    "does not compile each batch's code again, which mattered most at 250,000 per batch.",
+    "- Tried and left out: no sort before the partitioned write (planned writes off, concurrent writers), "
+    "no Parquet dictionary for the columns whose values are all distinct, the parallel garbage collector, "
+    "splitting Kafka partitions into more tasks (`maxRecordsPerPartition`, which also slowed the ceiling): "
+    "none changed the job's time beyond the 5-10% the runs vary by here.",
+    "- The JVM compiles each path's hot code during its first pass, so every path runs once untimed first: "
+    "the job's first pass over the data set is 40-60% slower than its later ones.",
     "- Not measurable here: registry calls (1-5 ms each; versions and ids cached) and the idempotent commit "
-    "(0.2-0.3 s per batch for every table on a local disk; on S3 each file is a copy).",
-    "- To close the rest of the gap: build each entity's plan as one SQL text (Spark 4 has from_avro in SQL), "
-    "which would turn the many py4j calls that build each entity's columns in every batch into one; give each "
-    "batch more records (longer trigger interval, maxOffsetsPerTrigger), which spreads the per-job cost; on a "
-    "real cluster the per-job cost is the same while the per-record work spreads over more cores.",
+    "(0.1-0.2 s per batch and query on a local disk; on S3 each file is a copy).",
 ]
 CATALOG = load_catalog()
 

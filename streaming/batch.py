@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
@@ -68,13 +69,14 @@ class RunSummary:
     stopped_by_user: bool = False
 
 
-def _metrics(plan: EntityPlan) -> list[Column]:
+@lru_cache(maxsize=64)
+def _metrics(plan: EntityPlan) -> tuple[Column, ...]:
     """Rows, quarantine cases and uncovered schema ids of an entity frame, in one aggregation."""
-    return [
+    return (
         F.count(F.lit(1)).alias("rows"),
         F.count_if(F.col("reason").isNotNull()).alias("bad"),
         F.collect_set(unresolved_id(plan)).alias("unresolved"),
-    ]
+    )
 
 
 class BatchWriter:
@@ -103,8 +105,10 @@ class BatchWriter:
 
     def _process(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
-        now = datetime.now(UTC)  # when the batch has no ingested_at column (the job's source has one)
-        ingested_at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # a timestamp-millis column
+        # The batch's ingested_at column (the job's source adds it), else the time now, in milliseconds.
+        now = datetime.now(UTC)
+        millis = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        ingested_at = None if INGESTED_AT in batch.columns else millis
         if self._committer.begin(batch_id):
             self.summary.replays += 1
         target = self._target
@@ -128,7 +132,9 @@ class BatchWriter:
             ", ".join(f"{t} {n}" for t, n in written.items() if n) or "no rows",
         )
 
-    def _stage(self, header: DataFrame, plan: EntityPlan, batch_id: int, ingested_at: datetime) -> tuple[int, int]:
+    def _stage(
+        self, header: DataFrame, plan: EntityPlan, batch_id: int, ingested_at: datetime | None
+    ) -> tuple[int, int]:
         """Stage the batch: good rows to the entity, the others to its quarantine; (rows, quarantine cases)."""
         target = self._target
         while True:
@@ -152,7 +158,7 @@ class BatchWriter:
         return rows, bad
 
     def _stage_good(
-        self, header: DataFrame, plan: EntityPlan, batch_id: int, ingested_at: datetime
+        self, header: DataFrame, plan: EntityPlan, batch_id: int, ingested_at: datetime | None
     ) -> tuple[int, int, set[int]]:
         """Write the plan's decodable rows to the staging area; (rows, quarantine cases, uncovered ids)."""
         # The observation is what keeps decoding to one pass, besides counting: without it Spark pushes

@@ -13,6 +13,10 @@ that signal, so a bad body is quarantined instead of becoming a row of nulls.
 
 No I/O here: the plan (which ids decode with which writer schema, which are rejected and why) is
 made by :mod:`streaming.resolver` from the registry.
+
+The columns are built once per plan and reused by every batch the plan holds for: each pyspark
+column function is a py4j call that looks its class up by name, and a batch of a few hundred
+records would otherwise spend more time building its columns than decoding them.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import reduce
+from functools import lru_cache, reduce
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
@@ -117,6 +121,11 @@ class EntityPlan:
         """The reader schema's top-level field names, in order: the table's first columns."""
         return tuple(f["name"] for f in json.loads(self.reader_schema)["fields"])
 
+    def __hash__(self) -> int:
+        """Plans are cache keys for their columns (the id maps are compared by their items)."""
+        items = (tuple(sorted(self.writers.items())), tuple(sorted(self.rejected.items())))
+        return hash((self.entity, self.topic, self.subject, self.reader_schema, *items))
+
 
 def with_header(kafka: DataFrame) -> DataFrame:
     """Kafka source rows -> metadata columns plus the parsed header (problem, schema id).
@@ -127,15 +136,21 @@ def with_header(kafka: DataFrame) -> DataFrame:
     The five header bytes are read as one 40-bit number (magic byte, then the id): one conversion per
     record, in its own projection so that the later columns share it instead of computing it again.
     """
+    columns, problem, schema_id = _header_columns(INGESTED_AT in kafka.columns)
+    return kafka.select(*columns).withColumn(_PROBLEM, problem).withColumn(_ID, schema_id)
+
+
+@lru_cache(maxsize=2)
+def _header_columns(keep_ingested_at: bool) -> tuple[tuple[Column, ...], Column, Column]:
     value = F.col("value")
-    rows = kafka.select(
+    columns = (
         F.col("topic").alias("kafka_topic"),
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
         F.col("timestamp").alias("kafka_timestamp"),
         F.col("key").alias("kafka_key"),
         value.alias("raw_value"),
-        *([F.col(INGESTED_AT)] if INGESTED_AT in kafka.columns else []),
+        *([F.col(INGESTED_AT)] if keep_ingested_at else []),
         F.conv(F.hex(F.substring(value, 1, HEADER_SIZE)), 16, 10).cast("long").alias(_HEADER),
     )
     raw = F.col("raw_value")
@@ -144,10 +159,10 @@ def with_header(kafka: DataFrame) -> DataFrame:
         .when(F.length(raw) < HEADER_SIZE, F.lit("short-value"))
         .when(F.shiftright(F.col(_HEADER), 32) != MAGIC_BYTE, F.lit("bad-magic-byte"))
     )
-    rows = rows.withColumn(_PROBLEM, problem)
-    return rows.withColumn(_ID, F.when(F.col(_PROBLEM).isNull(), F.col(_HEADER).bitwiseAND(F.lit(_ID_MASK))))
+    return columns, problem, F.when(F.col(_PROBLEM).isNull(), F.col(_HEADER).bitwiseAND(F.lit(_ID_MASK)))
 
 
+@lru_cache(maxsize=64)
 def decoded_column(plan: EntityPlan) -> Column:
     """The decoded record (a struct of the reader schema): ``from_avro`` with the row's own writer schema."""
     options = {"avroSchema": plan.reader_schema, "mode": "PERMISSIVE"}
@@ -164,6 +179,7 @@ def decoded_column(plan: EntityPlan) -> Column:
     return expr
 
 
+@lru_cache(maxsize=64)
 def unresolved_id(plan: EntityPlan) -> Column:
     """The schema id of a row whose header is readable but whose id the plan does not cover, else null.
 
@@ -176,6 +192,7 @@ def unresolved_id(plan: EntityPlan) -> Column:
     return F.when(readable & ~F.col(_ID).isin(covered) if covered else readable, F.col(_ID))
 
 
+@lru_cache(maxsize=64)
 def reason_column(plan: EntityPlan) -> Column:
     """Why a row goes to the quarantine (a readable text starting with a stable code), or null when it is good."""
     sid = F.col(_ID)
@@ -227,10 +244,15 @@ def reason_column(plan: EntityPlan) -> Column:
 
 def entity_frame(header: DataFrame, plan: EntityPlan) -> DataFrame:
     """One topic's rows of a header frame, decoded (when any id is usable) and with their ``reason``."""
-    rows = header.filter(F.col("kafka_topic") == plan.topic)
+    rows = header.filter(_topic_is(plan.topic))
     if plan.writers:
         rows = rows.withColumn(_DECODED, decoded_column(plan))
     return rows.withColumn(_REASON, reason_column(plan))
+
+
+@lru_cache(maxsize=64)
+def _topic_is(topic: str) -> Column:
+    return F.col("kafka_topic") == topic
 
 
 def _safe_schema_id() -> Column:
@@ -238,19 +260,29 @@ def _safe_schema_id() -> Column:
     return F.when(F.col(_ID) <= MAX_SCHEMA_ID, F.col(_ID).cast("int"))
 
 
-def _ingested_at(frame: DataFrame, ingested_at: datetime) -> Column:
+def _ingested_at(ingested_at: datetime | None) -> Column:
     # The job's source has the batch's timestamp as a column (see streaming.job): as a literal here, it
     # would be inlined in the generated code, which Spark would then compile again for every batch.
-    return F.col(INGESTED_AT) if INGESTED_AT in frame.columns else F.lit(ingested_at)
+    return F.col(INGESTED_AT) if ingested_at is None else F.lit(ingested_at)
 
 
-def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime) -> DataFrame:
+def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime | None) -> DataFrame:
     """Rows without a reason: the reader schema's fields, then core.lake's metadata columns, then ``dt``.
 
-    ``ingested_at`` is the frame's column of that name when it has one, else the given time. ``dt`` is a
-    date (the event's UTC date): Spark names the partition folders ``dt=YYYY-MM-DD`` from it, and
-    deriving a date is cheaper per record than formatting a text.
+    ``ingested_at`` is the time to write, or None to take the frame's ``ingested_at`` column (the job's
+    source adds it). ``dt`` is a date (the event's UTC date): Spark names the partition folders
+    ``dt=YYYY-MM-DD`` from it, and deriving a date is cheaper per record than formatting a text.
     """
+    return frame.filter(_is_good()).select(*_good_columns(plan, ingested_at))
+
+
+@lru_cache(maxsize=1)
+def _is_good() -> Column:
+    return F.col(_REASON).isNull()
+
+
+@lru_cache(maxsize=64)
+def _good_columns(plan: EntityPlan, ingested_at: datetime | None) -> tuple[Column, ...]:
     decoded = F.col(_DECODED)
     metadata: dict[str, Column] = {
         "kafka_topic": F.col("kafka_topic"),
@@ -258,16 +290,24 @@ def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime) -> Data
         "kafka_offset": F.col("kafka_offset"),
         "kafka_timestamp": F.col("kafka_timestamp"),
         "schema_id": _safe_schema_id(),
-        "ingested_at": _ingested_at(frame, ingested_at),
+        "ingested_at": _ingested_at(ingested_at),
     }
     columns = [decoded[name].alias(name) for name in plan.reader_fields]
     columns += [metadata[f["name"]].alias(f["name"]) for f in METADATA_FIELDS]
     columns.append(F.to_date(decoded[EVENT_TIME_FIELD]).alias(PARTITION_COLUMN))
-    return frame.filter(F.col(_REASON).isNull()).select(*columns)
+    return tuple(columns)
 
 
-def quarantine_rows(frame: DataFrame, ingested_at: datetime) -> DataFrame:
-    """Rows with a reason, in core.lake's quarantine columns, partitioned by ingestion date ``dt``."""
+def quarantine_rows(frame: DataFrame, ingested_at: datetime | None) -> DataFrame:
+    """Rows with a reason, in core.lake's quarantine columns, partitioned by ingestion date ``dt``.
+
+    ``ingested_at`` as for :func:`good_rows`.
+    """
+    return frame.filter(F.col(_REASON).isNotNull()).select(*_quarantine_columns(ingested_at))
+
+
+@lru_cache(maxsize=8)
+def _quarantine_columns(ingested_at: datetime | None) -> tuple[Column, ...]:
     available: dict[str, Column] = {
         "kafka_topic": F.col("kafka_topic"),
         "kafka_partition": F.col("kafka_partition"),
@@ -277,8 +317,8 @@ def quarantine_rows(frame: DataFrame, ingested_at: datetime) -> DataFrame:
         "raw_value": F.col("raw_value"),
         "schema_id": _safe_schema_id(),
         "reason": F.col(_REASON),
-        "ingested_at": _ingested_at(frame, ingested_at),
+        "ingested_at": _ingested_at(ingested_at),
     }
     columns = [available[f["name"]].alias(f["name"]) for f in QUARANTINE_FIELDS]
     columns.append(F.to_date(available["ingested_at"]).alias(PARTITION_COLUMN))
-    return frame.filter(F.col(_REASON).isNotNull()).select(*columns)
+    return tuple(columns)

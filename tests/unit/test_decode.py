@@ -345,3 +345,19 @@ def test_the_queries_of_two_entities_stage_and_replay_apart(spark: Any, tmp_path
     assert gps.commit(1, "gps") == 1
     assert [p.name for p in (tmp_path / "gps").rglob("*.parquet")] == ["part-b000000000001-00000.parquet"]
     assert not list((tmp_path / "vehicle").rglob("*.parquet"))
+
+
+@pytest.mark.slow
+def test_a_plan_builds_its_columns_once_and_a_new_writer_makes_a_new_plan(spark: Any) -> None:
+    from streaming.decode import decoded_column, reason_column
+
+    schema = json.dumps({"type": "record", "name": "R", "fields": [{"name": "id", "type": "string"}]})
+    plan = EntityPlan("e", "t", "t-value", schema, writers={1: schema}, rejected={9: reason_unknown_id(9)})
+    same = EntityPlan("e", "t", "t-value", schema, writers={1: schema}, rejected={9: reason_unknown_id(9)})
+    grown = EntityPlan("e", "t", "t-value", schema, writers={1: schema, 2: schema}, rejected=plan.rejected)
+    assert plan == same and hash(plan) == hash(same)
+    assert plan != grown
+    # Every batch under an unchanged plan reuses the columns instead of building them again through py4j.
+    assert decoded_column(same) is decoded_column(plan)
+    assert reason_column(same) is reason_column(plan)
+    assert decoded_column(grown) is not decoded_column(plan)
