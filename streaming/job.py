@@ -96,7 +96,8 @@ def _check_layout(fs: HadoopFs, settings: StreamingSettings) -> None:
         msg = (
             f"{old} is the checkpoint of an earlier version of the job (one query for every topic); this "
             "version keeps one checkpoint per entity and would read every topic again into the same lake. "
-            "Use a new --lake with new --checkpoints, or drain with the earlier version first"
+            "Stream into a new --lake with new --checkpoints, or delete this checkpoint and the lake's tables "
+            "to build them again from Kafka"
         )
         raise TelemetryError(msg)
 
