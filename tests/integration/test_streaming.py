@@ -113,6 +113,54 @@ def test_versions_1_and_2_of_a_subject_in_one_topic_decode_into_the_latest_shape
     assert lake_rows(settings, "_quarantine/vehicle") == []
 
 
+def _wait_for_rows(settings: Any, table: str, count: int, job: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 180
+    while len(lake_rows(settings, table)) < count and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(lake_rows(settings, table)) == count, log.read_text()[-3000:]
+
+
+def test_a_version_registered_while_the_job_runs_is_picked_up_without_a_restart_and_ctrl_c_stops_it_cleanly(
+    stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, tmp_path: Path
+) -> None:
+    connection = prefixed(stack, topic_prefix)
+    stream = CATALOG.get("vehicle")
+    v1_id = set_up_streams(registry, connection, [stream])["vehicle"]
+    topic = connection.topic(stream.topic)
+    records = [e.value for e in simulate(SimulationConfig(vehicles=2, max_steps=15), CATALOG) if e.stream == "vehicle"]
+    settings = job_settings(connection, tmp_path)
+    command = [
+        sys.executable, "-m", "streaming", "run", "--trigger-interval", "1s", "--entities", "vehicle",
+        "--lake", settings.lake, "--checkpoints", settings.checkpoints, "--topic-prefix", topic_prefix,
+        "--bootstrap-servers", connection.bootstrap_servers, "--registry-url", connection.registry_url,
+    ]  # fmt: skip
+    log = tmp_path / "job.log"
+    with log.open("wb") as out:
+        job = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            produce_raw(connection, topic, [(None, frame(v1_id, avro_body(stream.schema, r))) for r in records[:10]])
+            _wait_for_rows(settings, "vehicle", 10, job, log)
+            # Version 2 is registered while the job runs; its next batches decode with it.
+            colour = {"name": "colour", "type": ["string", "null"], "default": "unknown", "doc": "Paint colour."}
+            v2 = {**stream.schema, "fields": [*stream.schema["fields"], colour]}
+            v2_id = register(registry, connection.subject(stream.subject), v2)
+            painted = [{**r, "colour": "red"} for r in records[10:20]]
+            produce_raw(connection, topic, [(None, frame(v2_id, avro_body(v2, r))) for r in painted])
+            _wait_for_rows(settings, "vehicle", 20, job, log)
+            job.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            assert job.wait(timeout=120) == 0, log.read_text()[-3000:]
+        finally:
+            if job.poll() is None:
+                os.killpg(job.pid, signal.SIGKILL)
+                job.wait()
+    output = log.read_text()
+    assert "stopping the queries (SIGINT)" in output
+    assert "stopped: " in output and "Traceback" not in output
+    rows = {r["id"]: r for r in lake_rows(settings, "vehicle")}
+    assert {rows[r["id"]]["colour"] for r in painted} == {"red"}
+    assert {rows[r["id"]]["schema_id"] for r in painted} == {v2_id}
+
+
 def test_each_bad_record_lands_in_the_quarantine_with_its_reason_and_the_good_ones_around_it_in_the_lake(
     stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, spark: Any, tmp_path: Path
 ) -> None:
