@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from core.catalog import load_catalog
+from core.catalog import Stream, load_catalog
 from core.errors import RegistryError, TelemetryError
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
@@ -77,14 +77,27 @@ def test_every_produced_record_lands_exactly_once_with_every_field_equal(
     assert sum(len(lake_rows(settings, s.name)) for s in CATALOG.streams) == len(events)
 
 
+def _vehicle_stream(
+    registry: RegistryClient, connection: ConnectionSettings
+) -> tuple[Stream, int, str, list[dict[str, Any]]]:
+    """The vehicle stream set up under the test's prefix: stream, version 1's id, topic, 40-odd records."""
+    stream = CATALOG.get("vehicle")
+    v1_id = set_up_streams(registry, connection, [stream])["vehicle"]
+    records = [e.value for e in simulate(SimulationConfig(vehicles=2, max_steps=15), CATALOG) if e.stream == "vehicle"]
+    return stream, v1_id, connection.topic(stream.topic), records
+
+
+def _with_colour(schema: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 of a schema: an optional ``colour`` field with a default (a compatible change)."""
+    colour = {"name": "colour", "type": ["string", "null"], "default": "unknown", "doc": "Paint colour."}
+    return {**schema, "fields": [*schema["fields"], colour]}
+
+
 def test_versions_1_and_2_of_a_subject_in_one_topic_decode_into_the_latest_shape(
     stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, spark: Any, tmp_path: Path
 ) -> None:
     connection = prefixed(stack, topic_prefix)
-    stream = CATALOG.get("vehicle")
-    v1_id = set_up_streams(registry, connection, [stream])["vehicle"]
-    topic = connection.topic(stream.topic)
-    records = [e.value for e in simulate(SimulationConfig(vehicles=2, max_steps=15), CATALOG) if e.stream == "vehicle"]
+    stream, v1_id, topic, records = _vehicle_stream(registry, connection)
     first, old_writer, new_writer = records[:10], records[10:20], records[20:30]
     produce_raw(
         connection, topic, [(r["vehicle_id"].encode(), frame(v1_id, avro_body(stream.schema, r))) for r in first]
@@ -94,8 +107,7 @@ def test_versions_1_and_2_of_a_subject_in_one_topic_decode_into_the_latest_shape
     assert "colour" not in lake_rows(settings, "vehicle")[0]
 
     # Version 2 adds an optional field with a default; the next batch reads with it, no restart of anything.
-    colour = {"name": "colour", "type": ["string", "null"], "default": "unknown", "doc": "Paint colour."}
-    v2 = {**stream.schema, "fields": [*stream.schema["fields"], colour]}
+    v2 = _with_colour(stream.schema)
     v2_id = register(registry, connection.subject(stream.subject), v2)
     assert v2_id != v1_id
     painted = [{**r, "colour": c} for r, c in zip(new_writer, ["red", None] * 5, strict=True)]
@@ -124,10 +136,7 @@ def test_a_version_registered_while_the_job_runs_is_picked_up_without_a_restart_
     stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, tmp_path: Path
 ) -> None:
     connection = prefixed(stack, topic_prefix)
-    stream = CATALOG.get("vehicle")
-    v1_id = set_up_streams(registry, connection, [stream])["vehicle"]
-    topic = connection.topic(stream.topic)
-    records = [e.value for e in simulate(SimulationConfig(vehicles=2, max_steps=15), CATALOG) if e.stream == "vehicle"]
+    stream, v1_id, topic, records = _vehicle_stream(registry, connection)
     settings = job_settings(connection, tmp_path)
     command = [
         sys.executable, "-m", "streaming", "run", "--trigger-interval", "1s", "--entities", "vehicle",
@@ -141,8 +150,7 @@ def test_a_version_registered_while_the_job_runs_is_picked_up_without_a_restart_
             produce_raw(connection, topic, [(None, frame(v1_id, avro_body(stream.schema, r))) for r in records[:10]])
             _wait_for_rows(settings, "vehicle", 10, job, log)
             # Version 2 is registered while the job runs; its next batches decode with it.
-            colour = {"name": "colour", "type": ["string", "null"], "default": "unknown", "doc": "Paint colour."}
-            v2 = {**stream.schema, "fields": [*stream.schema["fields"], colour]}
+            v2 = _with_colour(stream.schema)
             v2_id = register(registry, connection.subject(stream.subject), v2)
             painted = [{**r, "colour": "red"} for r in records[10:20]]
             produce_raw(connection, topic, [(None, frame(v2_id, avro_body(v2, r))) for r in painted])
