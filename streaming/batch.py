@@ -21,7 +21,6 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 
 from pyspark.sql import Column, DataFrame, Observation
@@ -82,6 +81,8 @@ def _metrics(plan: EntityPlan) -> tuple[Column, ...]:
 class BatchWriter:
     """The ``foreachBatch`` function of one entity's query: decode, quarantine and commit a micro-batch.
 
+    The query's source adds the ``ingested_at`` column (the batch's timestamp; see :mod:`streaming.job`).
+
     Args:
         target: the entity, its topic and subject.
         resolver: registry look-ups (cached).
@@ -105,17 +106,12 @@ class BatchWriter:
 
     def _process(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
-        # The batch's ingested_at column (the job's source adds it), else the time now, in milliseconds.
-        now = datetime.now(UTC)
-        millis = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        ingested_at = None if INGESTED_AT in batch.columns else millis
         if self._committer.begin(batch_id):
             self.summary.replays += 1
         target = self._target
-        kafka = ["topic", "partition", "offset", "timestamp", "key", "value"]
-        header = with_header(batch.select(*kafka, *[c for c in batch.columns if c == INGESTED_AT]))
+        header = with_header(batch.select("topic", "partition", "offset", "timestamp", "key", "value", INGESTED_AT))
         plan = self._resolver.plan(target.entity, target.topic, target.subject)
-        rows, bad = self._stage(header, plan, batch_id, ingested_at)
+        rows, bad = self._stage(header, plan, batch_id)
         mark = time.monotonic()
         written = Counter({target.entity: rows - bad, target.quarantine: bad})
         for table, count in written.items():
@@ -132,14 +128,12 @@ class BatchWriter:
             ", ".join(f"{t} {n}" for t, n in written.items() if n) or "no rows",
         )
 
-    def _stage(
-        self, header: DataFrame, plan: EntityPlan, batch_id: int, ingested_at: datetime | None
-    ) -> tuple[int, int]:
+    def _stage(self, header: DataFrame, plan: EntityPlan, batch_id: int) -> tuple[int, int]:
         """Stage the batch: good rows to the entity, the others to its quarantine; (rows, quarantine cases)."""
         target = self._target
         while True:
             if plan.writers:
-                rows, bad, unresolved = self._stage_good(header, plan, batch_id, ingested_at)
+                rows, bad, unresolved = self._stage_good(header, plan, batch_id)
             else:  # no usable writer schema at all: every row is a quarantine case; count them first
                 row = entity_frame(header, plan).agg(*_metrics(plan)).collect()[0]
                 rows, bad, unresolved = int(row["rows"]), int(row["bad"]), {int(i) for i in row["unresolved"]}
@@ -152,20 +146,18 @@ class BatchWriter:
                 break
             log.info("batch %d: %s has new writer id(s) %s; staging it again", batch_id, target.topic, sorted(fresh))
         if bad:
-            bad_rows = quarantine_rows(entity_frame(header, plan), ingested_at)
+            bad_rows = quarantine_rows(entity_frame(header, plan))
             self._write(bad_rows, self._committer.staging(batch_id, target.quarantine))
             log.warning("batch %d: %d record(s) of %s quarantined", batch_id, bad, target.topic)
         return rows, bad
 
-    def _stage_good(
-        self, header: DataFrame, plan: EntityPlan, batch_id: int, ingested_at: datetime | None
-    ) -> tuple[int, int, set[int]]:
+    def _stage_good(self, header: DataFrame, plan: EntityPlan, batch_id: int) -> tuple[int, int, set[int]]:
         """Write the plan's decodable rows to the staging area; (rows, quarantine cases, uncovered ids)."""
         # The observation is what keeps decoding to one pass, besides counting: without it Spark pushes
         # the quarantine filter below the projection and runs from_avro twice per record.
         observation = Observation()
         observed = entity_frame(header, plan).observe(observation, *_metrics(plan))
-        self._write(good_rows(observed, plan, ingested_at), self._committer.staging(batch_id, plan.entity))
+        self._write(good_rows(observed, plan), self._committer.staging(batch_id, plan.entity))
         metrics = observation.get
         return int(metrics["rows"]), int(metrics["bad"]), {int(i) for i in metrics["unresolved"]}
 

@@ -266,12 +266,12 @@ def _ingested_at(ingested_at: datetime | None) -> Column:
     return F.col(INGESTED_AT) if ingested_at is None else F.lit(ingested_at)
 
 
-def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime | None) -> DataFrame:
+def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime | None = None) -> DataFrame:
     """Rows without a reason: the reader schema's fields, then core.lake's metadata columns, then ``dt``.
 
-    ``ingested_at`` is the time to write, or None to take the frame's ``ingested_at`` column (the job's
-    source adds it). ``dt`` is a date (the event's UTC date): Spark names the partition folders
-    ``dt=YYYY-MM-DD`` from it, and deriving a date is cheaper per record than formatting a text.
+    ``ingested_at`` is the time to write, or None (the job) to take the frame's ``ingested_at`` column.
+    ``dt`` is a date (the event's UTC date): Spark names the partition folders ``dt=YYYY-MM-DD`` from
+    it, and deriving a date is cheaper per record than formatting a text.
     """
     return frame.filter(_is_good()).select(*_good_columns(plan, ingested_at))
 
@@ -298,7 +298,7 @@ def _good_columns(plan: EntityPlan, ingested_at: datetime | None) -> tuple[Colum
     return tuple(columns)
 
 
-def quarantine_rows(frame: DataFrame, ingested_at: datetime | None) -> DataFrame:
+def quarantine_rows(frame: DataFrame, ingested_at: datetime | None = None) -> DataFrame:
     """Rows with a reason, in core.lake's quarantine columns, partitioned by ingestion date ``dt``.
 
     ``ingested_at`` as for :func:`good_rows`.

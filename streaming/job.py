@@ -140,14 +140,16 @@ def run(
         configure(spark, settings)
     fs = HadoopFs(spark)
     _check_layout(fs, settings)
+    names = {topic: f"{connection.topic_prefix}{target.entity}" for topic, target in targets.items()}
     writers: dict[str, BatchWriter] = {}
     queries: dict[str, StreamingQuery] = {}
-    listener = ProgressListener({f"{connection.topic_prefix}{t.entity}" for t in targets.values()})
+    listener = ProgressListener(names.values())
     spark.streams.addListener(listener)
     stop = _StopRequest()
+    failed: str | None = None
     try:
         for topic, target in targets.items():
-            name = f"{connection.topic_prefix}{target.entity}"
+            name = names[topic]
             checkpoint = settings.checkpoint_location(target.entity)
             committer = BatchCommitter(fs, settings.lake, target.entity, [target.entity, target.quarantine], checkpoint)
             writers[name] = BatchWriter(target, resolver, committer)
@@ -175,8 +177,8 @@ def run(
         if stop.requested:
             log.info("stopping the queries (%s); an unfinished batch is replayed on the next run", stop.requested)
     except StreamingQueryException as exc:
-        failure = next((w.failure for w in writers.values() if isinstance(w.failure, TelemetryError)), None)
-        if failure is not None:
+        failure = writers[failed].failure if failed is not None else None
+        if isinstance(failure, TelemetryError):
             raise failure from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         msg = f"the streaming query failed: {first}; it resumes from its checkpoint on the next run"
