@@ -159,6 +159,21 @@ def test_status_shows_in_sync_local_change_and_missing(ws: Workspace) -> None:
     assert any(line.startswith(f"{ws.settings.subject('weather_data-value')}: missing: ") for line in lines)
 
 
+def _fails_check_in_both_modes(
+    ws: Workspace, v1: Change, v2: Change, finding: tuple[str, str]
+) -> tuple[Schema, subprocess.CompletedProcess[str]]:
+    """Register v1, write v2: ``check`` against the registry and against git both fail with ``finding``.
+
+    Returns the new schema and the registry check's result.
+    """
+    _start(ws, v1)
+    new = ws.write(v2)
+    online, offline = ws.gov("check", "vehicle"), ws.gov("check", "vehicle", "--against", "HEAD")
+    assert (online.returncode, offline.returncode) == (1, 1)
+    assert _findings(online.stdout) == _findings(offline.stdout) == {finding}
+    return new, online
+
+
 INCOMPATIBLE = [
     # (case, version 1, version 2, field path, words of the reason)
     ("add field without default", same, add_required, "odometer_km", "no default"),
@@ -172,11 +187,7 @@ INCOMPATIBLE = [
 def test_breaking_change_fails_check_in_both_modes_and_the_registry_refuses_it(
     ws: Workspace, v1: Change, v2: Change, path: str, words: str
 ) -> None:
-    _start(ws, v1)
-    new = ws.write(v2)
-    online, offline = ws.gov("check", "vehicle"), ws.gov("check", "vehicle", "--against", "HEAD")
-    assert (online.returncode, offline.returncode) == (1, 1)
-    assert _findings(online.stdout) == _findings(offline.stdout) == {(path, "incompatible")}
+    new, online = _fails_check_in_both_modes(ws, v1, v2, (path, "incompatible"))
     assert re.search(rf"^  vehicle\.avsc: {re.escape(path)}: incompatible: .*{re.escape(words)}", online.stdout, re.M)
     assert online.stderr.strip().splitlines() == [
         f"error: check: 1 subject(s) not compatible with the registered versions: {ws.subject}"
@@ -209,11 +220,7 @@ LAKE_UNSAFE = [
 def test_lake_unsafe_promotion_fails_check_though_the_registry_allows_it(
     ws: Workspace, v1: Change, v2: Change, path: str, words: str
 ) -> None:
-    _start(ws, v1)
-    new = ws.write(v2)
-    online, offline = ws.gov("check", "vehicle"), ws.gov("check", "vehicle", "--against", "HEAD")
-    assert (online.returncode, offline.returncode) == (1, 1)
-    assert _findings(online.stdout) == _findings(offline.stdout) == {(path, "lake-unsafe")}
+    new, online = _fails_check_in_both_modes(ws, v1, v2, (path, "lake-unsafe"))
     assert words in online.stdout
     assert "refused" in ws.gov("register", "vehicle").stdout
     # Avro allows the promotion, so the registry would accept it: only the workflow guards the lake.
