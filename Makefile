@@ -77,7 +77,7 @@ else
 endif
 
 query: setup ## SQL on the local lake with DuckDB (SQL="select ..." for your own)
-	@$(PY) -m glue query $(if $(SQL),--sql "$(SQL)",)
+	@$(PY) -m lakesql query $(if $(SQL),--sql "$(SQL)",)
 
 test: setup ## unit and integration tests (starts the local stack if needed, stops what it started)
 	@$(PY) -m pytest $(PYTEST_ARGS)

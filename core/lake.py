@@ -6,9 +6,16 @@ so the Glue columns and the Parquet files cannot drift apart.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
-__all__ = ["METADATA_FIELDS", "PARTITION_COLUMN", "QUARANTINE_DIR", "QUARANTINE_FIELDS"]
+from core.errors import ConfigError
+
+__all__ = ["METADATA_FIELDS", "PARTITION_COLUMN", "QUARANTINE_DIR", "QUARANTINE_FIELDS", "LakeLocation"]
+
+_S3_SCHEMES = ("s3", "s3a", "s3n")
 
 PARTITION_COLUMN = "dt"
 """Event date in UTC, ``YYYY-MM-DD``: the only partition key of every table."""
@@ -40,3 +47,84 @@ QUARANTINE_FIELDS: tuple[dict[str, Any], ...] = (
     {"name": "ingested_at", "type": _TIMESTAMP, "doc": "When the streaming job quarantined it, UTC."},
 )
 """Columns of ``<lake>/_quarantine/<entity>/`` (partitioned by ingestion date ``dt``)."""
+
+
+@dataclass(frozen=True)
+class LakeLocation:
+    """Where the lake (or a checkpoint root) is, in the form each of its users needs.
+
+    ``TELEMETRY_LAKE`` is read once, by :meth:`parse`, and every stage asks this type for its form:
+    Spark and Hadoop (:meth:`hadoop_uri`), Glue and Athena (:meth:`catalog_uri`), DuckDB and the
+    local file system (:attr:`local_path`). A local folder may hold spaces, ``%`` or ``~``.
+
+    Attributes:
+        scheme: ``""`` for a local folder, ``s3`` for any S3 spelling, else the URI's scheme (``hdfs``).
+        authority: the bucket (S3) or host (HDFS); empty for a local folder.
+        path: the absolute folder (local) or the key prefix without leading or trailing ``/`` (remote).
+    """
+
+    scheme: str
+    authority: str
+    path: str
+
+    @classmethod
+    def parse(cls, value: str) -> LakeLocation:
+        """Read a folder, ``file://`` URI, ``s3://``/``s3a://``/``s3n://`` or other Hadoop URI.
+
+        Raises:
+            ConfigError: the value is empty, or an S3 URI names no bucket.
+        """
+        text = value.strip()
+        if not text:
+            msg = "the lake/checkpoint location is empty; give a folder or s3a://bucket/prefix"
+            raise ConfigError(msg)
+        parsed = urlparse(text)
+        if parsed.scheme == "file":
+            return cls("", "", str(Path(unquote(parsed.path)).expanduser().resolve()))
+        if len(parsed.scheme) <= 1:  # no scheme, or a one-letter Windows drive
+            return cls("", "", str(Path(text).expanduser().resolve()))
+        scheme = "s3" if parsed.scheme in _S3_SCHEMES else parsed.scheme
+        if not parsed.netloc:
+            msg = f"{text!r} names no bucket or host; expected {parsed.scheme}://bucket/prefix"
+            raise ConfigError(msg)
+        return cls(scheme, parsed.netloc, parsed.path.strip("/"))
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the lake is a folder on this machine."""
+        return not self.scheme
+
+    @property
+    def local_path(self) -> Path:
+        """The lake folder.
+
+        Raises:
+            ConfigError: the lake is remote (S3, HDFS): query it with Athena, not locally.
+        """
+        if not self.is_local:
+            msg = (
+                f"the lake is {self.catalog_uri().rstrip('/')}, not a local folder; query a lake on S3 with Athena "
+                "(docs/athena-queries.md)"
+            )
+            raise ConfigError(msg)
+        return Path(self.path)
+
+    def _key(self, parts: tuple[str, ...]) -> str:
+        return "/".join(p.strip("/") for p in (self.path, *parts) if p.strip("/"))
+
+    def hadoop_uri(self, *parts: str) -> str:
+        """The URI Spark and Hadoop's FileSystem take: ``s3a://bucket/key``, or ``file:`` and the raw path.
+
+        Hadoop's ``Path`` does not decode ``%20``, so a local folder is given unescaped (``file:/a b``).
+        """
+        if self.is_local:
+            return "file:" + str(Path(self.path).joinpath(*parts))
+        scheme = "s3a" if self.scheme == "s3" else self.scheme
+        return f"{scheme}://{self.authority}/{self._key(parts)}".rstrip("/")
+
+    def catalog_uri(self, *parts: str) -> str:
+        """The location Glue and Athena store, ending in ``/``: ``s3://bucket/key/`` or a ``file://`` URI."""
+        if self.is_local:
+            return Path(self.path).joinpath(*parts).as_uri().rstrip("/") + "/"
+        key = self._key(parts)
+        return f"{self.scheme}://{self.authority}/{key}/" if key else f"{self.scheme}://{self.authority}/"

@@ -9,6 +9,7 @@ configuration dicts only at the edge.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,23 +17,29 @@ from urllib.parse import urlparse
 
 from core.catalog import project_root
 from core.errors import ConfigError
+from core.lake import LakeLocation
 
 __all__ = [
     "DEFAULT_BOOTSTRAP",
+    "DEFAULT_DATABASE",
     "DEFAULT_REGISTRY_URL",
     "PREFIX",
     "ConnectionSettings",
     "Secret",
     "check_known",
+    "database_name",
     "env_int",
     "env_str",
     "jvm_dir",
+    "lake_location",
     "local_dir",
 ]
 
 PREFIX = "TELEMETRY_"
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 DEFAULT_REGISTRY_URL = "http://127.0.0.1:8081/apis/ccompat/v7"
+DEFAULT_DATABASE = "smartcity"
+"""The Glue database of the lake's tables, and the DuckDB schema of its local views (``TELEMETRY_GLUE_DATABASE``)."""
 
 # Every TELEMETRY_ variable the project reads; an unknown one is refused (a typo would be silently ignored).
 KNOWN_VARIABLES = frozenset(
@@ -126,6 +133,38 @@ def local_dir(env: Mapping[str, str] | None = None) -> Path:
     """The ignored folder for local state (stack data, logs, lake, checkpoints): ``TELEMETRY_HOME``."""
     env = os.environ if env is None else env
     return Path(env_str(env, "TELEMETRY_HOME", str(project_root() / ".local")))
+
+
+def lake_location(env: Mapping[str, str] | None = None, override: str | None = None) -> LakeLocation:
+    """The lake: ``override`` (a CLI flag) when given, else ``TELEMETRY_LAKE``, else ``<TELEMETRY_HOME>/lake``.
+
+    Raises:
+        ConfigError: the location is malformed.
+    """
+    env = os.environ if env is None else env
+    if override is not None and override.strip():
+        return LakeLocation.parse(override)
+    return LakeLocation.parse(env_str(env, "TELEMETRY_LAKE", str(local_dir(env) / "lake")))
+
+
+_DATABASE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
+
+
+def database_name(env: Mapping[str, str] | None = None, override: str | None = None) -> str:
+    """The lake's database: ``override`` when given, else ``TELEMETRY_GLUE_DATABASE``, else ``smartcity``.
+
+    Raises:
+        ConfigError: a name Glue, Athena or DuckDB would refuse or change.
+    """
+    env = os.environ if env is None else env
+    name = (override or "").strip() or env_str(env, "TELEMETRY_GLUE_DATABASE", DEFAULT_DATABASE)
+    if not _DATABASE_NAME.match(name):
+        msg = (
+            f"Glue database name {name!r} is not allowed: use lower-case letters, digits and underscores, "
+            "starting with a letter (Athena lower-cases names anyway)"
+        )
+        raise ConfigError(msg)
+    return name
 
 
 def jvm_dir(profile: str) -> Path:

@@ -1,13 +1,10 @@
-"""``python -m glue render|plan|apply|query``: the catalog from the schemas, and SQL on the lake.
+"""``python -m glue render|plan|apply``: the AWS catalog from the schemas (local SQL: ``python -m lakesql``).
 
 Examples::
 
     python -m glue render                  # build/catalog/: Glue JSON, Athena DDL, IAM documents
     python -m glue plan                    # what apply would change in the live Glue catalog
     python -m glue apply                   # create/update database and tables (idempotent)
-    python -m glue query                   # every built-in query over the local lake
-    python -m glue query --name last-position
-    python -m glue query --sql "SELECT count(*) FROM vehicle"
 
 ``render``, ``plan`` and ``apply`` record each table's registry version, so they need the registry
 (``TELEMETRY_REGISTRY_URL``); ``--offline`` skips that (the version is then ``unregistered``).
@@ -27,8 +24,6 @@ from core.registry import RegistryClient
 from core.settings import ConnectionSettings
 from glue.apply import apply_changes, glue_client, plan_changes
 from glue.plan import Change, describe
-from glue.queries import QUERIES, named_query
-from glue.query import connect, local_lake, print_result, run_sql
 from glue.render import render
 from glue.settings import GlueSettings
 from glue.tables import table_definitions
@@ -56,12 +51,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     rendering.add_argument("--workgroup", help="analysts' Athena workgroup (default: the database name)")
     commands.add_parser("plan", parents=[common, catalog_opts], help="show what apply would change")
     commands.add_parser("apply", parents=[common, catalog_opts], help="create or update the Glue catalog")
-    querying = commands.add_parser("query", parents=[common], help="SQL on the local lake with DuckDB")
-    chosen = querying.add_mutually_exclusive_group()
-    chosen.add_argument("--name", help=f"one built-in query: {', '.join(q.name for q in QUERIES)}")
-    chosen.add_argument("--sql", help="your own SQL; tables are the entity names (vehicle, gps, ...)")
-    chosen.add_argument("--list", action="store_true", help="list the built-in queries")
-    querying.add_argument("--limit", type=int, default=50, help="rows to print per query (default 50)")
     return parser.parse_args(argv)
 
 
@@ -118,37 +107,12 @@ def _catalog_command(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _query_command(args: argparse.Namespace, console: Console) -> int:
-    if args.list:
-        for query in QUERIES:
-            console.print(f"{query.name:28} {query.title}", markup=False, highlight=False)
-        return 0
-    settings = _settings(args)
-    lake = local_lake(settings)
-    if not lake.is_dir():
-        console.print(f"note: the lake folder {lake} does not exist yet (run `make stream`); every table is empty")
-    con = connect(load_catalog(), settings)
-    try:
-        if args.sql:
-            print_result(run_sql(con, args.sql), "your query", limit=args.limit)
-            return 0
-        chosen = [named_query(args.name)] if args.name else list(QUERIES)
-        for query in chosen:
-            print_result(run_sql(con, query.render(settings.database)), query.title, limit=args.limit)
-    finally:
-        con.close()
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = parse_args(argv)
     for noisy in ("botocore", "boto3"):  # credential and endpoint discovery lines are not the user's business
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    console = Console(soft_wrap=True)
-    if args.command == "query":
-        return _query_command(args, console)
-    return _catalog_command(args, console)
+    return _catalog_command(args, Console(soft_wrap=True))
 
 
 def entry() -> None:

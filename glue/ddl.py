@@ -7,7 +7,8 @@ teams that keep Athena DDL under review, or to create the tables from the Athena
 from __future__ import annotations
 
 from core.lake import PARTITION_COLUMN
-from glue.avro_types import glue_type
+from core.sql import quote_identifier, quote_literal
+from glue.glue_types import glue_type
 from glue.tables import TableDefinition
 
 __all__ = ["create_database_ddl", "create_table_ddl", "quote_name", "sql_string"]
@@ -15,12 +16,12 @@ __all__ = ["create_database_ddl", "create_table_ddl", "quote_name", "sql_string"
 
 def quote_name(name: str) -> str:
     """A backtick-quoted Hive/Athena DDL identifier."""
-    return "`" + name.replace("`", "``") + "`"
+    return quote_identifier(name, "hive")
 
 
 def sql_string(text: str) -> str:
-    """A single-quoted Hive DDL string literal (Hive escapes with backslashes)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", " ") + "'"
+    """A single-quoted Hive DDL string literal (Hive escapes with backslashes), on one line."""
+    return quote_literal(text.replace("\n", " "), "hive")
 
 
 def create_database_ddl(database: str, description: str) -> str:

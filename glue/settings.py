@@ -16,15 +16,14 @@ from urllib.parse import urlparse
 
 from core.catalog import project_root
 from core.errors import ConfigError
-from core.settings import check_known, env_str, local_dir
+from core.lake import LakeLocation
+from core.settings import DEFAULT_DATABASE, check_known, database_name, env_str, local_dir
 
 __all__ = ["DEFAULT_DATABASE", "DEFAULT_REGION", "GlueSettings", "S3Location", "s3_location", "storage_uri"]
 
-DEFAULT_DATABASE = "smartcity"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_PROJECTION_START = "2024-01-01"
 ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
 _S3_SCHEMES = ("s3", "s3a", "s3n")
 
 
@@ -64,11 +63,7 @@ def storage_uri(lake: str, *parts: str) -> str:
     S3 lakes become ``s3://`` (Hadoop's ``s3a://`` is unknown to Glue and Athena); a local lake
     becomes an absolute ``file://`` URI, which Glue stores and DuckDB reads but Athena cannot.
     """
-    location = s3_location(lake)
-    if location is not None:
-        return location.child(*parts).uri
-    path = Path(lake[len("file://") :] if lake.startswith("file://") else lake).expanduser().resolve()
-    return path.joinpath(*parts).as_uri().rstrip("/") + "/"
+    return LakeLocation.parse(lake).catalog_uri(*parts)
 
 
 @dataclass(frozen=True)
@@ -106,7 +101,7 @@ class GlueSettings:
 
         settings = cls(
             lake=pick("lake", "TELEMETRY_LAKE", str(home / "lake")),
-            database=pick("database", "TELEMETRY_GLUE_DATABASE", DEFAULT_DATABASE),
+            database=database_name(env, overrides.get("database")),
             build_dir=Path(pick("build_dir", "TELEMETRY_BUILD_DIR", str(project_root() / "build" / "catalog"))),
             region=pick("region", "AWS_REGION", DEFAULT_REGION),
             checkpoints=pick("checkpoints", "TELEMETRY_CHECKPOINTS", str(home / "checkpoints")),
@@ -120,12 +115,7 @@ class GlueSettings:
 
     def validate(self) -> None:
         """Refuse names Glue or Athena would refuse later, with the reason now."""
-        if not _NAME.match(self.database):
-            msg = (
-                f"Glue database name {self.database!r} is not allowed: use lower-case letters, digits and "
-                "underscores, starting with a letter (Athena lower-cases names anyway)"
-            )
-            raise ConfigError(msg)
+        database_name({}, self.database)
         if not re.match(r"^[A-Za-z0-9_.-]{1,128}$", self.workgroup):
             msg = f"Athena workgroup name {self.workgroup!r} is not allowed: letters, digits, . _ - only"
             raise ConfigError(msg)

@@ -1,8 +1,8 @@
 """Glue table definitions generated from the schemas: one table per entity, one per entity's quarantine.
 
-Pure: everything here is computed from the schema catalog and :class:`~glue.settings.GlueSettings`;
-boto3 is only in :mod:`glue.apply`. Columns are the schema's fields followed by
-:data:`core.lake.METADATA_FIELDS`, exactly as the streaming job writes them; the table is partitioned
+Pure: everything here is computed from the lake's tables (:mod:`core.tables`) and
+:class:`~glue.settings.GlueSettings`; boto3 is only in :mod:`glue.apply`. Columns are the schema's fields
+followed by :data:`core.lake.METADATA_FIELDS`, exactly as the streaming job writes them; the table is partitioned
 by :data:`core.lake.PARTITION_COLUMN` and uses Athena partition projection, so neither a crawler nor
 ``MSCK REPAIR TABLE`` is ever needed.
 """
@@ -16,9 +16,10 @@ from typing import Any
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from core.catalog import Catalog, Stream
-from core.errors import CatalogError
-from core.lake import METADATA_FIELDS, PARTITION_COLUMN, QUARANTINE_DIR, QUARANTINE_FIELDS
-from glue.avro_types import Column, glue_type, record_columns
+from core.lake import PARTITION_COLUMN
+from core.lake_types import Column
+from core.tables import QUARANTINE_RECORD, LakeTable, entity_lake_table, quarantine_lake_table
+from glue.glue_types import glue_type
 from glue.settings import GlueSettings, storage_uri
 
 __all__ = [
@@ -66,28 +67,13 @@ def schema_fingerprint(schema: Mapping[str, Any]) -> str:
     return "sha256:" + fingerprint(to_parsing_canonical_form(dict(schema)), "SHA-256")
 
 
-def _columns(stream_or_name: str, schema: Mapping[str, Any], extra: tuple[dict[str, Any], ...]) -> tuple[Column, ...]:
-    try:
-        columns = record_columns(schema, extra)
-    except CatalogError as exc:
-        msg = f"table {stream_or_name}: {exc}"
-        raise CatalogError(msg) from exc
-    for column in columns:
-        if column.name.lower() == PARTITION_COLUMN:
-            msg = (
-                f"table {stream_or_name}: field {column.name!r} clashes with the partition column {PARTITION_COLUMN!r}"
-            )
-            raise CatalogError(msg)
-    return tuple(columns)
-
-
 def glue_columns(stream: Stream) -> list[dict[str, str]]:
     """The Glue columns (``Name``, ``Type``, ``Comment``) of an entity's table, partition column excluded.
 
     This is what the streaming job writes into each Parquet file, in order: the contract test
     compares it with the files' schema.
     """
-    return [_glue_column(c) for c in _columns(stream.name, stream.schema, METADATA_FIELDS)]
+    return [_glue_column(c) for c in entity_lake_table(stream).columns]
 
 
 def _glue_column(column: Column) -> dict[str, str]:
@@ -107,6 +93,18 @@ def _projection(location: str, start: str) -> dict[str, str]:
     }
 
 
+def _definition(table: LakeTable, location: str, comment: str, parameters: dict[str, str]) -> TableDefinition:
+    return TableDefinition(
+        name=table.name,
+        description=table.description,
+        columns=table.columns,
+        location=location,
+        path=table.path,
+        partition_comment=comment,
+        parameters=parameters,
+    )
+
+
 def entity_table(stream: Stream, settings: GlueSettings, version: int | None) -> TableDefinition:
     """The table of one entity, at ``<lake>/<entity>/``.
 
@@ -115,7 +113,8 @@ def entity_table(stream: Stream, settings: GlueSettings, version: int | None) ->
         settings: lake location, projection start.
         version: the registry version of the schema, or None when it was not looked up.
     """
-    location = storage_uri(settings.lake, stream.name)
+    table = entity_lake_table(stream)
+    location = storage_uri(settings.lake, table.path)
     parameters = {
         **_projection(location, settings.projection_start),
         "telemetry.subject": stream.subject,
@@ -123,36 +122,19 @@ def entity_table(stream: Stream, settings: GlueSettings, version: int | None) ->
         "telemetry.schema_version": str(version) if version is not None else UNREGISTERED,
         "telemetry.schema_fingerprint": schema_fingerprint(stream.schema),
     }
-    return TableDefinition(
-        name=stream.name,
-        description=str(stream.schema.get("doc", "")),
-        columns=_columns(stream.name, stream.schema, METADATA_FIELDS),
-        location=location,
-        path=stream.name,
-        partition_comment=PARTITION_COMMENT,
-        parameters=parameters,
-    )
+    return _definition(table, location, PARTITION_COMMENT, parameters)
 
 
 def quarantine_table(stream: Stream, settings: GlueSettings) -> TableDefinition:
     """The quarantine of one entity, ``<entity>_quarantine`` at ``<lake>/_quarantine/<entity>/``."""
-    location = storage_uri(settings.lake, QUARANTINE_DIR, stream.name)
-    name = f"{stream.name}_quarantine"
-    record = {"type": "record", "name": "Quarantine", "fields": list(QUARANTINE_FIELDS)}
+    table = quarantine_lake_table(stream)
+    location = storage_uri(settings.lake, table.path)
     parameters = {
         **_projection(location, settings.projection_start),
         "telemetry.subject": stream.subject,
-        "telemetry.schema_fingerprint": schema_fingerprint(record),
+        "telemetry.schema_fingerprint": schema_fingerprint(QUARANTINE_RECORD),
     }
-    return TableDefinition(
-        name=name,
-        description=f"Records of {stream.topic} that could not be decoded, with the reason and the raw bytes.",
-        columns=_columns(name, record, ()),
-        location=location,
-        path=f"{QUARANTINE_DIR}/{stream.name}",
-        partition_comment=QUARANTINE_PARTITION_COMMENT,
-        parameters=parameters,
-    )
+    return _definition(table, location, QUARANTINE_PARTITION_COMMENT, parameters)
 
 
 def table_definitions(

@@ -21,7 +21,7 @@ from core.catalog import Catalog, load_catalog, project_root
 from core.cli import run_cli
 from core.errors import StackError
 from core.lake import QUARANTINE_DIR
-from core.settings import ConnectionSettings, env_str, local_dir
+from core.settings import ConnectionSettings, lake_location
 from stack.cli import up
 from stack.services import MOTO_PORT, StackSettings
 
@@ -77,7 +77,7 @@ def main() -> int:
     _say("started" if up(stack_settings) else "already up")
     connection = ConnectionSettings.from_env()
     catalog = load_catalog()
-    lake = Path(env_str(os.environ, "TELEMETRY_LAKE", str(local_dir() / "lake")))
+    lake = lake_location().local_path
     aws = {"AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL", f"http://127.0.0.1:{MOTO_PORT}")}
     for name, value in (("AWS_ACCESS_KEY_ID", "demo"), ("AWS_SECRET_ACCESS_KEY", "demo"), ("AWS_REGION", "us-east-1")):
         aws[name] = os.environ.get(name, value)
@@ -88,7 +88,7 @@ def main() -> int:
     _run("what landed", "streaming", "show")
     _run("render and apply the Glue catalog (moto)", "glue", "render")
     _run("apply the Glue catalog (moto)", "glue", "apply", env=aws)
-    _run("query the lake with DuckDB", "glue", "query", "--name", "last-position")
+    _run("query the lake with DuckDB", "lakesql", "query", "--name", "last-position")
 
     produced = count_kafka_records(connection, catalog)
     _say("\n==> rows landed vs records in Kafka")

@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from glue.avro_types import ArrayType, DecimalType, LakeType, MapType, PrimitiveType, StructType
-from glue.tables import TableDefinition
+from core.lake_types import ArrayType, DecimalType, LakeType, MapType, PrimitiveType, StructType
+from core.tables import LakeTable
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 ARROW = {
@@ -68,7 +68,7 @@ def sample(lake_type: LakeType) -> Any:
     return {f.name: sample(f.type) for f in lake_type.fields}
 
 
-def write(lake: Path, table: TableDefinition, rows: list[dict[str, Any]], *, drop: tuple[str, ...] = ()) -> None:
+def write(lake: Path, table: LakeTable, rows: list[dict[str, Any]], *, drop: tuple[str, ...] = ()) -> None:
     """One Parquet file per dt partition, columns as Spark writes them; ``drop`` leaves columns out (old files)."""
     columns = [c for c in table.columns if c.name not in drop]
     schema = pa.schema([pa.field(c.name, arrow_type(c.type), c.nullable) for c in columns])

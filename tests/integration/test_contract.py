@@ -18,11 +18,12 @@ from core.catalog import Stream, load_catalog
 from core.lake import QUARANTINE_DIR
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
-from glue.avro_types import glue_type
+from core.tables import quarantine_lake_table
 from glue.contract import parquet_duckdb_columns, parquet_glue_columns
-from glue.query import connect, view_columns
-from glue.settings import GlueSettings
-from glue.tables import glue_columns, quarantine_table
+from glue.glue_types import glue_type
+from glue.tables import glue_columns
+from lakesql.engine import connect, view_columns
+from lakesql.settings import LakeSqlSettings
 from producer.producer import TelemetryProducer
 from producer.simulator import SimulationConfig, simulate
 from streaming.job import run
@@ -66,7 +67,7 @@ def test_the_parquet_the_job_writes_has_the_glue_tables_columns(stream: Stream, 
 
 @pytest.mark.parametrize("stream", CATALOG.streams, ids=lambda s: s.name)
 def test_the_duckdb_view_has_the_columns_the_job_writes_then_dt(stream: Stream, lake: Path) -> None:
-    settings = GlueSettings.from_env(lake=str(lake))
+    settings = LakeSqlSettings.from_env(lake=str(lake))
     written = parquet_duckdb_columns(_one_file(lake / stream.name))
     with connect(CATALOG, settings) as con:
         view = view_columns(con, settings.database, stream.name)
@@ -80,7 +81,7 @@ def test_the_duckdb_view_has_the_columns_the_job_writes_then_dt(stream: Stream, 
 @pytest.mark.parametrize("stream", CATALOG.streams, ids=lambda s: s.name)
 def test_the_quarantine_parquet_has_the_glue_quarantine_tables_columns(stream: Stream, lake: Path) -> None:
     written = parquet_glue_columns(_one_file(lake / QUARANTINE_DIR / stream.name))
-    table = quarantine_table(stream, GlueSettings.from_env())
+    table = quarantine_lake_table(stream)
     assert written == [(c.name, glue_type(c.type)) for c in table.columns]
 
 

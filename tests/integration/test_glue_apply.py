@@ -15,9 +15,10 @@ from core.catalog import load_catalog, project_root
 from core.errors import CatalogError
 from core.registry import RegistryClient
 from glue.cli import main
-from glue.query import connect, run_sql
 from glue.settings import GlueSettings
 from glue.tables import glue_columns, table_definitions
+from lakesql.engine import connect, run_sql
+from lakesql.settings import LakeSqlSettings
 from tests.parquet_lake import T0, write
 
 pytestmark = pytest.mark.integration
@@ -99,7 +100,7 @@ def test_a_new_optional_field_is_added_to_the_table_and_old_files_read_it_as_nul
     assert {c["Name"]: c["Type"] for c in columns}["battery_pct"] == "int"
     assert "nothing to change" in run(capsys, "apply", *args)
 
-    con = connect(load_catalog(schemas), GlueSettings(lake=str(lake), database=database))
+    con = connect(load_catalog(schemas), LakeSqlSettings.from_env({}, lake=str(lake), database=database))
     assert run_sql(con, "SELECT vehicle_id, battery_pct FROM gps").rows == (("car-a", None),)
 
 

@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
+from core.avro_lake import record_columns, resolve_type
 from core.catalog import load_catalog
 from core.errors import CatalogError
 from core.lake import METADATA_FIELDS, QUARANTINE_FIELDS
-from glue.avro_types import glue_type, record_columns, resolve_type
-from glue.duckdb_types import duckdb_type
+from glue.glue_types import glue_type
+from lakesql.duckdb_types import duckdb_type
 
 
 def logical(base: str, name: str, **extra: Any) -> dict[str, Any]:

@@ -9,10 +9,11 @@ import pytest
 
 from core.catalog import load_catalog
 from core.errors import CatalogError
+from core.tables import lake_tables
 from glue.contract import hive_type_of_arrow, parquet_duckdb_columns, parquet_glue_columns
-from glue.query import connect, view_columns
-from glue.settings import GlueSettings
-from glue.tables import glue_columns, table_definitions
+from glue.tables import glue_columns
+from lakesql.engine import connect, view_columns
+from lakesql.settings import LakeSqlSettings
 from tests.parquet_lake import T0, write
 
 
@@ -42,8 +43,8 @@ def test_an_undeclarable_parquet_type_is_an_error() -> None:
 
 def test_a_file_written_like_spark_matches_the_glue_columns_and_the_view(tmp_path: Path) -> None:
     catalog = load_catalog()
-    settings = GlueSettings(lake=str(tmp_path))
-    for table in (t for t in table_definitions(catalog, settings) if t.name in catalog.names):
+    settings = LakeSqlSettings.from_env({}, lake=str(tmp_path))
+    for table in (t for t in lake_tables(catalog) if t.name in catalog.names):
         write(tmp_path, table, [{"event_time": T0, "ingested_at": T0, "kafka_timestamp": T0}])
     con = connect(catalog, settings)
     for stream in catalog.streams:

@@ -9,6 +9,7 @@ import pytest
 
 from core.catalog import load_catalog, project_root
 from core.errors import ConfigError, SchemaError, SerializationError
+from core.lake import LakeLocation
 from core.settings import ConnectionSettings, Secret
 from core.wire import frame, parse_header
 
@@ -85,3 +86,35 @@ def test_topic_prefix_applies_to_topics_and_subjects() -> None:
     assert settings.topic("gps_data") == "t1_gps_data"
     assert settings.subject("gps_data-value") == "t1_gps_data-value"
     assert settings.kafka_config() == {"bootstrap.servers": "127.0.0.1:9092"}
+
+
+@pytest.mark.parametrize(
+    ("value", "hadoop", "catalog"),
+    [
+        ("s3a://bucket/lake/", "s3a://bucket/lake/vehicle", "s3://bucket/lake/vehicle/"),
+        ("s3://bucket", "s3a://bucket/vehicle", "s3://bucket/vehicle/"),
+        ("s3n://bucket/a/b", "s3a://bucket/a/b/vehicle", "s3://bucket/a/b/vehicle/"),
+        ("hdfs://nn:8020/lake", "hdfs://nn:8020/lake/vehicle", "hdfs://nn:8020/lake/vehicle/"),
+    ],
+)
+def test_a_remote_lake_in_every_form(value: str, hadoop: str, catalog: str) -> None:
+    location = LakeLocation.parse(value)
+    assert (location.hadoop_uri("vehicle"), location.catalog_uri("vehicle")) == (hadoop, catalog)
+    with pytest.raises(ConfigError, match="Athena"):
+        _ = location.local_path
+
+
+@pytest.mark.parametrize("folder", ["my lake", "100% lake", "plain"])
+def test_a_local_lake_with_odd_characters_is_one_folder_in_every_form(tmp_path: Path, folder: str) -> None:
+    path = tmp_path / folder
+    for spelling in (str(path), path.as_uri()):
+        location = LakeLocation.parse(spelling)
+        assert location.local_path == path
+        assert location.hadoop_uri("vehicle") == f"file:{path}/vehicle"
+        assert location.catalog_uri("vehicle") == (path / "vehicle").as_uri() + "/"
+
+
+def test_an_empty_lake_or_a_bucketless_uri_is_refused() -> None:
+    for value in ("", "  ", "s3a:///prefix"):
+        with pytest.raises(ConfigError):
+            LakeLocation.parse(value)

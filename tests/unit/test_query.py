@@ -12,12 +12,13 @@ import duckdb
 import pytest
 
 from core.catalog import Catalog, load_catalog, project_root
-from core.errors import CatalogError
-from glue.cli import main
-from glue.queries import QUERIES, named_query
-from glue.query import connect, format_result, run_sql
-from glue.settings import GlueSettings
-from glue.tables import table_definitions
+from core.errors import CatalogError, ConfigError
+from core.tables import lake_tables
+from lakesql.cli import main
+from lakesql.engine import connect, run_sql
+from lakesql.output import format_result
+from lakesql.queries import QUERIES, named_query
+from lakesql.settings import LakeSqlSettings
 from tests.parquet_lake import T0, write
 
 
@@ -29,7 +30,7 @@ def catalog() -> Catalog:
 @pytest.fixture
 def lake(tmp_path: Path, catalog: Catalog) -> Path:
     root = tmp_path / "lake"
-    tables = {t.name: t for t in table_definitions(catalog, GlueSettings(lake=str(root)))}
+    tables = {t.name: t for t in lake_tables(catalog)}
 
     def at(minutes: float) -> datetime:
         return T0 + timedelta(minutes=minutes)
@@ -80,7 +81,7 @@ def lake(tmp_path: Path, catalog: Catalog) -> Path:
 
 
 def test_views_have_the_generated_columns_and_types(catalog: Catalog, lake: Path) -> None:
-    con = connect(catalog, GlueSettings(lake=str(lake)))
+    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
     described = {row[0]: row[1] for row in con.execute("DESCRIBE smartcity.vehicle").fetchall()}
     assert described["event_time"] == "TIMESTAMP WITH TIME ZONE"
     assert described["location"] == "STRUCT(latitude DOUBLE, longitude DOUBLE)"
@@ -91,7 +92,7 @@ def test_views_have_the_generated_columns_and_types(catalog: Catalog, lake: Path
 
 
 def test_views_type_every_column_exactly_as_the_parquet_files(catalog: Catalog, lake: Path) -> None:
-    con = connect(catalog, GlueSettings(lake=str(lake)))
+    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
     for table in ("vehicle", "emergency"):
         files = str(lake / table / "dt=*" / "*.parquet")
         in_files = con.execute("DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = false)", [files]).fetchall()
@@ -100,7 +101,7 @@ def test_views_type_every_column_exactly_as_the_parquet_files(catalog: Catalog, 
 
 
 def test_an_old_file_without_a_newer_optional_column_reads_null(catalog: Catalog, lake: Path) -> None:
-    con = connect(catalog, GlueSettings(lake=str(lake)))
+    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
     rows = run_sql(con, "SELECT dt, altitude_m FROM gps ORDER BY dt").rows
     assert rows == (("2025-06-01", None), ("2025-06-02", 31.5))
 
@@ -111,14 +112,14 @@ def test_a_column_no_file_has_yet_reads_null(tmp_path: Path, lake: Path) -> None
     schema = json.loads((root / "vehicle.avsc").read_text())
     schema["fields"].append({"name": "odometer_km", "type": ["null", "double"], "default": None})
     (root / "vehicle.avsc").write_text(json.dumps(schema))
-    con = connect(load_catalog(root), GlueSettings(lake=str(lake)))
+    con = connect(load_catalog(root), LakeSqlSettings.from_env({}, lake=str(lake)))
     assert run_sql(con, "SELECT count(*), count(odometer_km) FROM vehicle").rows == ((4, 0),)
     described = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE vehicle)").fetchall())
     assert described["odometer_km"] == "DOUBLE"
 
 
 def test_a_table_without_files_is_an_empty_typed_view(catalog: Catalog, lake: Path) -> None:
-    con = connect(catalog, GlueSettings(lake=str(lake)))
+    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
     assert run_sql(con, "SELECT count(*) FROM weather").rows == ((0,),)
     assert run_sql(con, "SELECT count(*) FROM traffic_quarantine").rows == ((0,),)
     described = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE weather)").fetchall())
@@ -126,7 +127,7 @@ def test_a_table_without_files_is_an_empty_typed_view(catalog: Catalog, lake: Pa
 
 
 def test_named_queries(catalog: Catalog, lake: Path) -> None:
-    con = connect(catalog, GlueSettings(lake=str(lake)))
+    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
 
     def rows(name: str) -> tuple[tuple[Any, ...], ...]:
         return run_sql(con, named_query(name).render("smartcity")).rows
@@ -147,7 +148,7 @@ def test_named_queries(catalog: Catalog, lake: Path) -> None:
 
 
 def test_every_named_query_runs_and_is_documented_as_athena_sql(catalog: Catalog, lake: Path) -> None:
-    con = connect(catalog, GlueSettings(lake=str(lake)))
+    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
     docs = (project_root() / "docs" / "athena-queries.md").read_text(encoding="utf-8")
     for query in QUERIES:
         run_sql(con, query.render("smartcity"))
@@ -155,15 +156,15 @@ def test_every_named_query_runs_and_is_documented_as_athena_sql(catalog: Catalog
 
 
 def test_user_sql_errors_are_one_line(catalog: Catalog, lake: Path) -> None:
-    con = connect(catalog, GlueSettings(lake=str(lake)))
+    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
     with pytest.raises(CatalogError, match=r"^query failed: .*nosuch") as caught:
         run_sql(con, "SELECT * FROM nosuch")
     assert "\n" not in str(caught.value)
 
 
 def test_an_s3_lake_is_refused_with_a_pointer_to_athena(catalog: Catalog) -> None:
-    with pytest.raises(CatalogError, match="Athena"):
-        connect(catalog, GlueSettings(lake="s3a://bucket/lake"))
+    with pytest.raises(ConfigError, match="Athena"):
+        connect(catalog, LakeSqlSettings.from_env({}, lake="s3a://bucket/lake"))
 
 
 def test_results_print_as_a_table() -> None:

@@ -1,6 +1,6 @@
 """The engine-neutral column types of the lake: what Spark's ``from_avro`` writes into Parquet.
 
-:mod:`glue.avro_types` builds these from Avro schemas; Glue and DuckDB type strings are rendered
+:mod:`core.avro_lake` builds these from Avro schemas; Glue and DuckDB type strings are rendered
 from them, so every engine reads one definition.
 """
 

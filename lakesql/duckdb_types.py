@@ -1,6 +1,6 @@
 """Lake column types to DuckDB types, for the local views over the lake.
 
-The input is the engine-neutral tree of :mod:`glue.avro_types`, so DuckDB and Glue read the same
+The input is the engine-neutral tree of :mod:`core.avro_lake`, so DuckDB and Glue read the same
 definition. The strings are valid in ``CAST(... AS <type>)``; struct field names are quoted there.
 Instants (Avro ``timestamp-*``, Parquet ``isAdjustedToUTC=true``) are ``TIMESTAMP WITH TIME ZONE``,
 exactly what DuckDB's Parquet reader yields for them; local date-times are plain ``TIMESTAMP``.
@@ -8,9 +8,10 @@ exactly what DuckDB's Parquet reader yields for them; local date-times are plain
 
 from __future__ import annotations
 
-from glue.lake_types import ArrayType, DecimalType, LakeType, MapType, PrimitiveType
+from core.lake_types import ArrayType, DecimalType, LakeType, MapType, PrimitiveType
+from core.sql import quote_identifier
 
-__all__ = ["duckdb_type", "quote_identifier"]
+__all__ = ["duckdb_type"]
 
 _DUCKDB_PRIMITIVE = {
     "boolean": "BOOLEAN",
@@ -24,11 +25,6 @@ _DUCKDB_PRIMITIVE = {
     "timestamp": "TIMESTAMP WITH TIME ZONE",
     "timestamp_ntz": "TIMESTAMP",
 }
-
-
-def quote_identifier(name: str) -> str:
-    """``name`` as a double-quoted SQL identifier (DuckDB, standard SQL)."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def duckdb_type(lake_type: LakeType) -> str:

@@ -17,7 +17,7 @@ __all__ = ["QUERIES", "NamedQuery", "named_query"]
 
 @dataclass(frozen=True)
 class NamedQuery:
-    """A query users run by name: ``python -m glue query --name <name>``."""
+    """A query users run by name: ``python -m lakesql query --name <name>``."""
 
     name: str
     title: str

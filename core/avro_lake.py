@@ -1,12 +1,11 @@
-"""Avro schemas to lake column types, and those to Glue/Hive type strings.
+"""Avro schemas to lake column types: what Spark's ``from_avro`` writes into Parquet for each field.
 
-An Avro type is first resolved into a small engine-neutral tree (:data:`LakeType`) that says what
-Spark's ``from_avro`` writes into Parquet; :func:`glue_type` (here) and
-:func:`glue.duckdb_types.duckdb_type` render that tree for each engine, so both agree by
-construction. Resolution is strict: an Avro type that Spark would write as something that does not
-mean the same thing (a union of two non-null types, timestamp-nanos, duration, a misspelled logical
-type, a recursive record) is a :class:`~core.errors.CatalogError` naming the field path, never a
-silent string.
+An Avro type is resolved into a small engine-neutral tree (:data:`~core.lake_types.LakeType`);
+:func:`glue.glue_types.glue_type` and :func:`lakesql.duckdb_types.duckdb_type` render that tree for
+each engine, so both agree by construction. Resolution is strict: an Avro type that Spark would
+write as something that does not mean the same thing (a union of two non-null types,
+timestamp-nanos, duration, a misspelled logical type, a recursive record) is a
+:class:`~core.errors.CatalogError` naming the field path, never a silent string.
 
 Decisions beyond the obvious ones (they equal Spark 4.1's SchemaConverters):
 
@@ -23,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.errors import CatalogError
-from glue.lake_types import ArrayType, Column, DecimalType, LakeType, MapType, PrimitiveType, StructType
+from core.lake_types import ArrayType, Column, DecimalType, LakeType, MapType, PrimitiveType, StructType
 
 __all__ = [
     "ArrayType",
@@ -33,7 +32,6 @@ __all__ = [
     "MapType",
     "PrimitiveType",
     "StructType",
-    "glue_type",
     "record_columns",
     "resolve_type",
 ]
@@ -65,18 +63,6 @@ _UNSAFE_LOGICAL = {
     "timestamp-nanos": "Spark writes it as a plain bigint of nanoseconds; use timestamp-micros",
     "local-timestamp-nanos": "Spark writes it as a plain bigint of nanoseconds; use local-timestamp-micros",
     "duration": "no engine reads Avro's 12-byte duration; use a long of milliseconds",
-}
-_GLUE_PRIMITIVE = {
-    "boolean": "boolean",
-    "int": "int",
-    "long": "bigint",
-    "float": "float",
-    "double": "double",
-    "string": "string",
-    "binary": "binary",
-    "date": "date",
-    "timestamp": "timestamp",
-    "timestamp_ntz": "timestamp",
 }
 
 
@@ -229,16 +215,3 @@ def record_columns(schema: Mapping[str, Any], extra_fields: tuple[Mapping[str, A
     resolver.expanding.add(fullname)
     fields = [*schema.get("fields", []), *extra_fields]
     return list(resolver.fields(fields, "", fullname.rpartition(".")[0]))
-
-
-def glue_type(lake_type: LakeType) -> str:
-    """The Glue/Hive type string of a lake type, e.g. ``struct<latitude:double,longitude:double>``."""
-    if isinstance(lake_type, PrimitiveType):
-        return _GLUE_PRIMITIVE[lake_type.name]
-    if isinstance(lake_type, DecimalType):
-        return f"decimal({lake_type.precision},{lake_type.scale})"
-    if isinstance(lake_type, ArrayType):
-        return f"array<{glue_type(lake_type.element)}>"
-    if isinstance(lake_type, MapType):
-        return f"map<string,{glue_type(lake_type.value)}>"
-    return "struct<" + ",".join(f"{f.name}:{glue_type(f.type)}" for f in lake_type.fields) + ">"

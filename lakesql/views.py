@@ -1,10 +1,10 @@
-"""DuckDB views over the local lake, one per generated table, typed from the same definitions as Glue.
+"""DuckDB views over the local lake, one per table, typed from the same definitions as Glue.
 
 Every column is cast to the type the schema says, so a view has the same columns and types whatever
 files are on disk: a column that no file has yet (a field added by a schema evolution) reads as
 NULL, a column missing from older files reads as NULL there (``union_by_name``), and a table with no
 files at all is an empty view rather than an error. Pure: the caller says which columns the files
-have (see :func:`glue.query.connect`).
+have (see :func:`lakesql.engine.connect`).
 """
 
 from __future__ import annotations
@@ -13,28 +13,25 @@ from collections.abc import Collection
 from pathlib import Path
 
 from core.lake import PARTITION_COLUMN
-from glue.duckdb_types import duckdb_type, quote_identifier
-from glue.tables import TableDefinition
+from core.sql import quote_identifier, quote_literal
+from core.tables import LakeTable
+from lakesql.duckdb_types import duckdb_type
 
 __all__ = ["files_glob", "view_sql"]
 
 
-def files_glob(lake: Path, table: TableDefinition) -> str:
+def files_glob(lake: Path, table: LakeTable) -> str:
     """The Parquet files of a table: ``<lake>/<path>/dt=*/*.parquet`` (Spark's ``_spark_metadata`` is skipped)."""
     return str(lake / table.path / f"{PARTITION_COLUMN}=*" / "*.parquet")
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def view_sql(schema: str, table: TableDefinition, lake: Path, present: Collection[str] | None) -> str:
+def view_sql(schema: str, table: LakeTable, lake: Path, present: Collection[str] | None) -> str:
     """``CREATE OR REPLACE VIEW <schema>.<table>`` over the table's Parquet files.
 
     Args:
         schema: the DuckDB schema holding the views (named like the Glue database, so the same SQL
             runs in DuckDB and Athena).
-        table: the table definition.
+        table: the lake table.
         lake: the local lake folder.
         present: the columns the files have (as DuckDB reads them with ``union_by_name``), or None
             when there are no files yet.
@@ -50,7 +47,7 @@ def view_sql(schema: str, table: TableDefinition, lake: Path, present: Collectio
         for col, kind in columns
     )
     source = (
-        f"read_parquet({_literal(files_glob(lake, table))}, hive_partitioning = true, union_by_name = true, "
-        f"hive_types = {{{_literal(PARTITION_COLUMN)}: 'VARCHAR'}})"
+        f"read_parquet({quote_literal(files_glob(lake, table))}, hive_partitioning = true, union_by_name = true, "
+        f"hive_types = {{{quote_literal(PARTITION_COLUMN)}: 'VARCHAR'}})"
     )
     return f"CREATE OR REPLACE VIEW {name} AS\nSELECT\n  {select}\nFROM {source}"

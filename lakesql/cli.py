@@ -1,0 +1,70 @@
+"""``python -m lakesql query``: SQL on the local lake with DuckDB (``make query``).
+
+Examples::
+
+    python -m lakesql query                          # every named query
+    python -m lakesql query --name last-position
+    python -m lakesql query --sql "SELECT count(*) FROM vehicle"
+    python -m lakesql query --list
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from core.catalog import load_catalog
+from core.cli import run_cli
+from lakesql.engine import connect, run_sql
+from lakesql.output import print_result
+from lakesql.queries import QUERIES, named_query
+from lakesql.settings import LakeSqlSettings
+
+__all__ = ["main", "parse_args"]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m lakesql", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    querying = commands.add_parser("query", help="SQL on the local lake with DuckDB")
+    querying.add_argument("--lake", help="lake folder (default TELEMETRY_LAKE or .local/lake)")
+    querying.add_argument("--database", help="schema of the views (default TELEMETRY_GLUE_DATABASE or smartcity)")
+    chosen = querying.add_mutually_exclusive_group()
+    chosen.add_argument("--name", help=f"one named query: {', '.join(q.name for q in QUERIES)}")
+    chosen.add_argument("--sql", help="your own SQL; tables are the entity names (vehicle, gps, ...)")
+    chosen.add_argument("--list", action="store_true", help="list the named queries")
+    querying.add_argument("--limit", type=int, default=50, help="rows to print per query (default 50)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    args = parse_args(argv)
+    console = Console(soft_wrap=True)
+    if args.list:
+        for query in QUERIES:
+            console.print(f"{query.name:28} {query.title}", markup=False, highlight=False)
+        return 0
+    settings = LakeSqlSettings.from_env(lake=args.lake, database=args.database)
+    lake = settings.lake.local_path
+    if not lake.is_dir():
+        console.print(f"note: the lake folder {lake} does not exist yet (run `make stream`); every table is empty")
+    con = connect(load_catalog(), settings)
+    try:
+        if args.sql:
+            print_result(run_sql(con, args.sql), "your query", limit=args.limit)
+            return 0
+        chosen = [named_query(args.name)] if args.name else list(QUERIES)
+        for query in chosen:
+            print_result(run_sql(con, query.render(settings.database)), query.title, limit=args.limit)
+    finally:
+        con.close()
+    return 0
+
+
+def entry() -> None:
+    """Console entry point: expected failures print one line and exit non-zero."""
+    run_cli(main)
