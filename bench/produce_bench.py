@@ -32,6 +32,7 @@ import fastavro
 from confluent_kafka import Producer, SerializingProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.serialization import SerializationContext, StringSerializer
+from stack.procs import read_pid
 
 from core.catalog import Catalog, load_catalog, project_root
 from core.registry import RegistryClient
@@ -42,7 +43,6 @@ from producer.run import RunOptions, run
 from producer.simulator import Event, SimulationConfig, simulate
 from producer.tuning import ProducerTuning
 from producer.writers import lookup_writers
-from stack.procs import read_pid
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from core.errors import ConfigError
+from core.places import PLACES
 
 __all__ = [
     "EARTH_RADIUS_M",
@@ -29,20 +30,6 @@ Coordinates = tuple[float, float]
 """(latitude, longitude) in decimal degrees."""
 
 EARTH_RADIUS_M = 6_371_008.8
-
-# City centres of the built-in places; the first two are the original tutorial's journey.
-PLACES: dict[str, Coordinates] = {
-    "london": (51.5074, -0.1278),
-    "birmingham": (52.4862, -1.8904),
-    "manchester": (53.4808, -2.2426),
-    "leeds": (53.8008, -1.5491),
-    "liverpool": (53.4084, -2.9916),
-    "bristol": (51.4545, -2.5879),
-    "oxford": (51.7520, -1.2577),
-    "cambridge": (52.2053, 0.1218),
-    "coventry": (52.4068, -1.5197),
-    "milton_keynes": (52.0406, -0.7594),
-}
 
 
 def resolve_place(place: str | Coordinates) -> Coordinates:

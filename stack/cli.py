@@ -11,12 +11,12 @@ from functools import partial
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from core import procs
 from core.catalog import load_catalog
 from core.cli import run_cli
 from core.errors import StackError
 from core.settings import ConnectionSettings
 from core.topics import ensure_topics
-from stack import procs
 from stack.services import Service, StackSettings, moto_ready, prepare_kafka, registry_ready, services
 
 __all__ = ["down", "is_up", "main", "up"]

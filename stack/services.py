@@ -19,9 +19,9 @@ from pathlib import Path
 
 import requests
 
+from core import procs
 from core.errors import ConfigError, StackError
 from core.settings import check_known, env_int, env_str, jvm_dir, local_dir
-from stack import procs
 
 __all__ = ["Service", "StackSettings", "services"]
 

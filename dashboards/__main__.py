@@ -1,0 +1,5 @@
+"""``python -m dashboards``."""
+
+from dashboards.cli import entry
+
+entry()

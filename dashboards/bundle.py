@@ -1,0 +1,234 @@
+"""Superset's import bundle (a ZIP of YAML files), generated from the schemas and the catalog.
+
+The bundle holds one database (the lake: DuckDB locally, Athena for a lake on S3), a dataset per lake
+table and per derived query, the charts and the five dashboards, each with a stable uuid, so importing
+it again updates everything in place. Nothing in it is clicked together by hand.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+
+from core.catalog import Catalog
+from core.tables import lake_tables
+from dashboards.boards import REFRESH_SECONDS, Dashboard, dashboards
+from dashboards.charts import Chart, form_data, query_context
+from dashboards.datasets import Dataset, DatasetColumn, stable_uuid, table_dataset
+from dashboards.derived import derived_datasets
+from dashboards.dialects import SqlDialect
+
+__all__ = ["DATABASE_NAME", "Bundle", "build_bundle"]
+
+DATABASE_NAME = "Telemetry lake"
+_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Everything the bundle holds, before it is written."""
+
+    sqlalchemy_uri: str
+    dialect: SqlDialect
+    datasets: tuple[Dataset, ...]
+    dashboards: tuple[Dashboard, ...]
+
+    @property
+    def charts(self) -> tuple[Chart, ...]:
+        """Every chart of every dashboard."""
+        return tuple(c for d in self.dashboards for c in d.charts)
+
+    @property
+    def database_uuid(self) -> str:
+        """The lake database's uuid."""
+        return stable_uuid("database", "lake")
+
+    def zip_bytes(self) -> bytes:
+        """The bundle as Superset's ``import-dashboards`` reads it."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in self._files().items():
+                archive.writestr(f"telemetry_dashboards/{name}", yaml.safe_dump(content, sort_keys=False))
+        return buffer.getvalue()
+
+    def _files(self) -> dict[str, Any]:
+        files: dict[str, Any] = {
+            "metadata.yaml": {
+                "version": _VERSION,
+                "type": "Dashboard",
+                "timestamp": datetime.now(UTC).isoformat(),
+            },
+            "databases/telemetry_lake.yaml": self._database(),
+        }
+        files |= {f"datasets/telemetry_lake/{d.key}.yaml": self._dataset(d) for d in self.datasets}
+        files |= {f"charts/{c.key}.yaml": _chart(c) for c in self.charts}
+        files |= {f"dashboards/{d.key}.yaml": _dashboard(d) for d in self.dashboards}
+        return files
+
+    def _database(self) -> dict[str, Any]:
+        return {
+            "database_name": DATABASE_NAME,
+            "sqlalchemy_uri": self.sqlalchemy_uri,
+            "cache_timeout": None,
+            "expose_in_sqllab": True,
+            "allow_run_async": False,
+            "allow_ctas": False,
+            "allow_cvas": False,
+            "allow_dml": False,
+            "allow_file_upload": False,
+            "extra": {"allows_virtual_table_explore": True},
+            "uuid": self.database_uuid,
+            "version": _VERSION,
+        }
+
+    def _dataset(self, dataset: Dataset) -> dict[str, Any]:
+        return {
+            "table_name": dataset.key,
+            "main_dttm_col": dataset.main_dttm_col,
+            "description": dataset.description,
+            "default_endpoint": None,
+            "offset": 0,
+            "cache_timeout": None,
+            "catalog": None,
+            "schema": dataset.schema if dataset.sql is None else None,
+            "sql": dataset.sql,
+            "params": None,
+            "template_params": None,
+            "filter_select_enabled": True,
+            "fetch_values_predicate": None,
+            "extra": None,
+            "normalize_columns": False,
+            "always_filter_main_dttm": False,
+            "uuid": dataset.uuid,
+            "metrics": [
+                {
+                    "metric_name": "count",
+                    "verbose_name": "COUNT(*)",
+                    "metric_type": "count",
+                    "expression": "COUNT(*)",
+                    "description": "Rows.",
+                    "d3format": None,
+                    "currency": None,
+                    "extra": None,
+                    "warning_text": None,
+                }
+            ],
+            "columns": [_column(c) for c in dataset.columns],
+            "version": _VERSION,
+            "database_uuid": self.database_uuid,
+        }
+
+
+def _column(column: DatasetColumn) -> dict[str, Any]:
+    return {
+        "column_name": column.name,
+        "verbose_name": None,
+        "is_dttm": column.is_dttm,
+        "is_active": True,
+        "type": column.type,
+        "advanced_data_type": None,
+        "groupby": True,
+        "filterable": True,
+        "expression": column.expression,
+        "description": column.description,
+        "python_date_format": None,
+        "extra": None,
+    }
+
+
+def _chart(chart: Chart) -> dict[str, Any]:
+    return {
+        "slice_name": chart.title,
+        "description": chart.description,
+        "certified_by": None,
+        "certification_details": None,
+        "viz_type": chart.viz,
+        "params": form_data(chart),
+        "query_context": json.dumps(query_context(chart)),
+        "cache_timeout": None,
+        "uuid": chart.uuid,
+        "version": _VERSION,
+        "dataset_uuid": chart.dataset.uuid,
+    }
+
+
+def _position(dashboard: Dashboard) -> dict[str, Any]:
+    position: dict[str, Any] = {
+        "DASHBOARD_VERSION_KEY": "v2",
+        "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
+        "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
+        "HEADER_ID": {"type": "HEADER", "id": "HEADER_ID", "meta": {"text": dashboard.title}},
+    }
+    number = 0
+    for r, row in enumerate(dashboard.rows):
+        row_id = f"ROW-{dashboard.key}-{r}"
+        position["GRID_ID"]["children"].append(row_id)
+        position[row_id] = {
+            "type": "ROW",
+            "id": row_id,
+            "children": [],
+            "parents": ["ROOT_ID", "GRID_ID"],
+            "meta": {"background": "BACKGROUND_TRANSPARENT"},
+        }
+        for chart in row:
+            number += 1
+            chart_id = f"CHART-{chart.key}"
+            position[row_id]["children"].append(chart_id)
+            position[chart_id] = {
+                "type": "CHART",
+                "id": chart_id,
+                "children": [],
+                "parents": ["ROOT_ID", "GRID_ID", row_id],
+                "meta": {
+                    "width": chart.width,
+                    "height": chart.height,
+                    "chartId": number,
+                    "uuid": chart.uuid,
+                    "sliceName": chart.title,
+                },
+            }
+    return position
+
+
+def _dashboard(dashboard: Dashboard) -> dict[str, Any]:
+    return {
+        "dashboard_title": dashboard.title,
+        "description": dashboard.description,
+        "css": "",
+        "slug": dashboard.key,
+        "certified_by": None,
+        "certification_details": None,
+        "published": True,
+        "uuid": dashboard.uuid,
+        "position": _position(dashboard),
+        "metadata": {
+            "refresh_frequency": REFRESH_SECONDS,
+            "timed_refresh_immune_slices": [],
+            "expanded_slices": {},
+            "color_scheme": "supersetColors",
+            "label_colors": {},
+            "shared_label_colors": [],
+            "map_label_colors": {},
+            "color_scheme_domain": [],
+            "cross_filters_enabled": False,
+            "native_filter_configuration": [],
+            "chart_configuration": {},
+            "global_chart_configuration": {},
+            "default_filters": "{}",
+        },
+        "version": _VERSION,
+    }
+
+
+def build_bundle(catalog: Catalog, schema: str, dialect: SqlDialect, sqlalchemy_uri: str) -> Bundle:
+    """The bundle for the lake's tables in ``schema``, read through ``sqlalchemy_uri`` in ``dialect``."""
+    datasets = [table_dataset(t, schema, dialect) for t in lake_tables(catalog)]
+    datasets += derived_datasets(catalog, schema, dialect)
+    by_key = {d.key: d for d in datasets}
+    return Bundle(sqlalchemy_uri, dialect, tuple(datasets), tuple(dashboards(by_key, dialect)))

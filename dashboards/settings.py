@@ -1,0 +1,123 @@
+"""Settings of the dashboards: where Superset runs, keeps its state and finds the lake.
+
+Read from ``TELEMETRY_SUPERSET_PORT``, ``TELEMETRY_SUPERSET_PASSWORD`` (else a password generated at
+first start and kept in ``<home>/superset/admin-password``), ``TELEMETRY_DASHBOARD_ENGINE`` (``duckdb``
+for the local lake, ``athena`` for a lake on S3), ``TELEMETRY_ATHENA_RESULTS``, ``TELEMETRY_ATHENA_WORKGROUP``,
+``TELEMETRY_LAKE``, ``TELEMETRY_GLUE_DATABASE`` and ``AWS_REGION``/``AWS_DEFAULT_REGION``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from core.catalog import project_root
+from core.errors import ConfigError
+from core.lake import LakeLocation
+from core.settings import Secret, check_known, database_name, env_int, env_str, lake_location, local_dir
+
+__all__ = ["DashboardSettings"]
+
+HOST = "127.0.0.1"
+ENGINES = ("duckdb", "athena")
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    """Everything ``make dashboard`` needs.
+
+    Attributes:
+        home: Superset's state: metadata database, secret key, admin password, logs, the lake's DuckDB file.
+        venv: Superset's own virtual environment.
+        port: where Superset listens on 127.0.0.1.
+        engine: ``duckdb`` (the local lake) or ``athena`` (the lake's Glue tables, through PyAthena).
+        lake: the lake.
+        database: the schema of the lake's views (DuckDB) or the Glue database (Athena).
+        password: the admin password from the environment, or None to use (or generate) the kept one.
+        region: the AWS region for Athena.
+        athena_results: ``s3://`` folder for Athena's query results.
+        athena_workgroup: Athena workgroup.
+    """
+
+    home: Path
+    venv: Path
+    lake: LakeLocation
+    port: int = 8088
+    engine: str = "duckdb"
+    database: str = "smartcity"
+    password: Secret | None = None
+    region: str = ""
+    athena_results: str = ""
+    athena_workgroup: str = "primary"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DashboardSettings:
+        """Read and validate the settings.
+
+        Raises:
+            ConfigError: an unknown engine, a bad port, or Athena without a results location or region.
+        """
+        env = os.environ if env is None else env
+        check_known(env)
+        engine = env_str(env, "TELEMETRY_DASHBOARD_ENGINE", "duckdb").lower()
+        if engine not in ENGINES:
+            msg = f"TELEMETRY_DASHBOARD_ENGINE must be one of {', '.join(ENGINES)}, got {engine!r}"
+            raise ConfigError(msg)
+        port = env_int(env, "TELEMETRY_SUPERSET_PORT", 8088, minimum=1)
+        if port > 65535:
+            msg = f"TELEMETRY_SUPERSET_PORT must be a TCP port (1-65535), got {port}"
+            raise ConfigError(msg)
+        password = env.get("TELEMETRY_SUPERSET_PASSWORD", "")
+        settings = cls(
+            home=local_dir(env) / "superset",
+            venv=project_root() / ".cache" / "superset" / "venv",
+            port=port,
+            engine=engine,
+            lake=lake_location(env),
+            database=database_name(env),
+            password=Secret(password) if password else None,
+            region=env_str(env, "AWS_REGION", env_str(env, "AWS_DEFAULT_REGION", "")),
+            athena_results=env_str(env, "TELEMETRY_ATHENA_RESULTS", ""),
+            athena_workgroup=env_str(env, "TELEMETRY_ATHENA_WORKGROUP", "primary"),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Refuse combinations that cannot work, saying what to set."""
+        if self.engine == "duckdb" and not self.lake.is_local:
+            msg = (
+                f"the lake is {self.lake.catalog_uri()}: DuckDB reads a local lake only (its S3 extension cannot be "
+                "installed here); set TELEMETRY_DASHBOARD_ENGINE=athena to read the Glue tables through Athena"
+            )
+            raise ConfigError(msg)
+        if self.engine == "athena" and not (self.athena_results.startswith("s3://") and self.region):
+            msg = (
+                "TELEMETRY_DASHBOARD_ENGINE=athena needs TELEMETRY_ATHENA_RESULTS (s3://bucket/prefix/ for query "
+                "results) and AWS_REGION"
+            )
+            raise ConfigError(msg)
+
+    @property
+    def url(self) -> str:
+        """Where people open Superset."""
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def lake_file(self) -> Path:
+        """The DuckDB file holding one view per lake table, which Superset opens read-only."""
+        return self.home / "lake.duckdb"
+
+    @property
+    def sqlalchemy_uri(self) -> str:
+        """How Superset reaches the lake: the DuckDB file, or Athena with the default AWS credential chain."""
+        if self.engine == "duckdb":
+            return f"duckdb:///{quote(str(self.lake_file))}?access_mode=read_only"
+        host = f"athena.{self.region}.amazonaws.com"
+        return (
+            f"awsathena+rest://@{host}:443/{self.database}?s3_staging_dir={quote(self.athena_results, safe='')}"
+            f"&work_group={quote(self.athena_workgroup, safe='')}"
+        )
