@@ -24,7 +24,9 @@ from core.errors import StackError
 from dashboards.bundle import build_bundle
 from dashboards.dialects import dialect
 from dashboards.install import ensure_superset
+from dashboards.lakefile import refresh_lake_file
 from dashboards.settings import HOST, DashboardSettings
+from lakesql.settings import LakeSqlSettings
 
 __all__ = ["admin_password", "is_up", "start", "status", "stop"]
 
@@ -119,6 +121,8 @@ def start(settings: DashboardSettings, catalog: Catalog, *, timeout: float = 180
         )
         raise StackError(msg)
     _prepare(settings, catalog)
+    if settings.engine == "duckdb":
+        refresh_lake_file(catalog, LakeSqlSettings(settings.lake, settings.database), settings.lake_file)
     if settings.engine == "duckdb" and procs.read_pid(_pid_file(settings, "views")) is None:
         procs.start([sys.executable, "-m", "dashboards", "watch"], pid_file=_pid_file(settings, "views"),
                     log_file=settings.home / "views.log", env=os.environ, cwd=project_root())  # fmt: skip

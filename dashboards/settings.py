@@ -88,6 +88,9 @@ class DashboardSettings:
 
     def validate(self) -> None:
         """Refuse combinations that cannot work, saying what to set."""
+        if any(c in str(self.home) for c in "?#"):
+            msg = f"Superset's state folder {self.home} holds '?' or '#', which its database URI cannot carry"
+            raise ConfigError(msg)
         if self.engine == "duckdb" and not self.lake.is_local:
             msg = (
                 f"the lake is {self.lake.catalog_uri()}: DuckDB reads a local lake only (its S3 extension cannot be "
@@ -114,8 +117,8 @@ class DashboardSettings:
     @property
     def sqlalchemy_uri(self) -> str:
         """How Superset reaches the lake: the DuckDB file, or Athena with the default AWS credential chain."""
-        if self.engine == "duckdb":
-            return f"duckdb:///{quote(str(self.lake_file))}?access_mode=read_only"
+        if self.engine == "duckdb":  # SQLAlchemy 1.4 takes the path as it is (no %-decoding)
+            return f"duckdb:///{self.lake_file}?access_mode=read_only"
         host = f"athena.{self.region}.amazonaws.com"
         return (
             f"awsathena+rest://@{host}:443/{self.database}?s3_staging_dir={quote(self.athena_results, safe='')}"

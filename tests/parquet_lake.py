@@ -73,9 +73,10 @@ def write(lake: Path, table: LakeTable, rows: list[dict[str, Any]], *, drop: tup
     columns = [c for c in table.columns if c.name not in drop]
     schema = pa.schema([pa.field(c.name, arrow_type(c.type), c.nullable) for c in columns])
     full = [{c.name: row.get(c.name, sample(c.type)) for c in columns} for row in rows]
-    for day in sorted({r["event_time"].date() for r in full}):
+    when = "ingested_at" if table.quarantine else "event_time"  # the quarantine is partitioned by ingestion date
+    for day in sorted({r[when].date() for r in full}):
         folder = lake / table.path / f"dt={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
-        part = [r for r in full if r["event_time"].date() == day]
+        part = [r for r in full if r[when].date() == day]
         index = len(list(folder.glob("*.parquet")))
         pq.write_table(pa.Table.from_pylist(part, schema=schema), folder / f"part-{index:05d}.snappy.parquet")

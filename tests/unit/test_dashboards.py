@@ -173,9 +173,11 @@ def test_one_setting_points_the_same_bundle_at_athena() -> None:
     assert "approx_percentile" in next(c for c in athena.charts if c.key == "latency").metrics[0].sql
 
 
-def test_a_lake_path_with_a_space_is_quoted_in_the_database_uri(tmp_path: Path) -> None:
-    settings = DashboardSettings.from_env({"TELEMETRY_HOME": str(tmp_path / "my home")})
-    assert " " not in settings.sqlalchemy_uri and "my%20home" in settings.sqlalchemy_uri
+def test_a_state_folder_with_a_space_or_percent_is_carried_verbatim_and_a_question_mark_refused(tmp_path: Path) -> None:
+    settings = DashboardSettings.from_env({"TELEMETRY_HOME": str(tmp_path / "my home 100%")})
+    assert settings.sqlalchemy_uri == f"duckdb:///{tmp_path}/my home 100%/superset/lake.duckdb?access_mode=read_only"
+    with pytest.raises(ConfigError, match="'\\?'"):
+        DashboardSettings.from_env({"TELEMETRY_HOME": str(tmp_path / "what?")})
 
 
 def test_superset_opens_the_duckdb_file_with_the_duckdb_version_that_writes_it() -> None:

@@ -1,0 +1,273 @@
+"""Superset started by the project from a fresh metadata database, its charts held to DuckDB, seen in a browser.
+
+One Superset for the module (``python -m dashboards up``, as a user starts it) over a lake that is empty
+at first: the dashboards must say there is no data yet, not fail. Then the simulator's journey lands in
+the lake and every chart's data API must answer with the rows DuckDB gives for the same query; a real
+headless Chromium opens every dashboard, finds every chart drawn and none in an error state, and saves
+a screenshot of each under build/dashboards/. Last, a new position written into the lake shows up on
+the open fleet dashboard by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from core.catalog import load_catalog, project_root
+from core.tables import entity_lake_table, quarantine_lake_table
+from dashboards.bundle import Bundle, build_bundle
+from dashboards.checks import check_sql
+from dashboards.dialects import DUCKDB
+from dashboards.settings import DashboardSettings
+from lakesql.engine import connect
+from lakesql.settings import LakeSqlSettings
+from tests.fleet_lake import write_fleet_lake
+from tests.parquet_lake import write
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CATALOG = load_catalog()
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = project_root() / "build" / "dashboards"
+BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@dataclass
+class Running:
+    settings: DashboardSettings
+    lake: Path
+    env: dict[str, str]
+    api: requests.Session
+    bundle: Bundle
+
+    def chart_ids(self) -> dict[str, int]:
+        query = "(columns:!(id,uuid),page_size:100)"
+        result = self.api.get(f"{self.settings.url}/api/v1/chart/", params={"q": query}, timeout=30).json()["result"]
+        by_uuid = {c["uuid"]: c["id"] for c in result}
+        return {c.key: by_uuid[c.uuid] for c in self.bundle.charts}
+
+    def chart_rows(self, chart_id: int) -> list[dict[str, Any]]:
+        response = self.api.get(f"{self.settings.url}/api/v1/chart/{chart_id}/data/", timeout=60)
+        assert response.status_code == 200, response.text[:500]
+        return list(response.json()["result"][0]["data"])
+
+    @property
+    def password(self) -> str:
+        return (self.settings.home / "admin-password").read_text().strip()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dashboards", *args], env={**os.environ, **env}, text=True,
+                          capture_output=True, cwd=project_root(), timeout=900, check=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    home = tmp_path_factory.mktemp("dashboards home")  # a space in the path, on purpose
+    lake = home / "lake"
+    env = {"TELEMETRY_HOME": str(home), "TELEMETRY_LAKE": str(lake), "TELEMETRY_SUPERSET_PORT": str(_free_port())}
+    started = time.monotonic()
+    result = _cli(env, "up")
+    assert result.returncode == 0, result.stdout + result.stderr
+    print(f"superset up from a fresh metadata database in {time.monotonic() - started:.0f}s")  # noqa: T201
+    settings = DashboardSettings.from_env({**os.environ, **env})
+    assert settings.url in result.stdout and "admin-password" in result.stdout
+    api = requests.Session()
+    password = (settings.home / "admin-password").read_text().strip()
+    login = {"username": "admin", "password": password, "provider": "db", "refresh": False}
+    token = api.post(f"{settings.url}/api/v1/security/login", json=login, timeout=30).json()["access_token"]
+    api.headers["Authorization"] = f"Bearer {token}"
+    bundle = build_bundle(CATALOG, settings.database, DUCKDB, settings.sqlalchemy_uri)
+    try:
+        yield Running(settings, lake, env, api, bundle)
+    finally:
+        stopped = _cli(env, "down")
+        assert "stopped superset" in stopped.stdout
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _logged_in(browser: Browser, running: Running) -> Page:
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    page.goto(f"{running.settings.url}/login/")
+    page.fill("input#username", "admin")
+    page.fill("input#password", running.password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
+    return page
+
+
+_DRAWN = "canvas, table, img, .header-line, .superset-legacy-chart-big-number, [data-test='big-number']"
+_EMPTY = "No results were returned for this query"
+
+
+def _chart_states(page: Page) -> list[tuple[str, str]]:
+    """(title, state) of every chart of the open dashboard once none is loading: drawn, empty or error."""
+    holders = page.locator(".dashboard-component-chart-holder")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.dashboard-component-chart-holder').length > 0 && "
+        "document.querySelectorAll('.dashboard-component-chart-holder .loading, [aria-label=\"Loading\"]').length == 0",
+        timeout=60_000,
+    )
+    states = []
+    for i in range(holders.count()):
+        holder = holders.nth(i)
+        text = holder.inner_text(timeout=10_000)
+        title = text.splitlines()[0] if text else f"chart {i}"
+        if holder.locator(".ant-alert-error, [role='alert']").count() or any(
+            w in text.lower() for w in ("error", "violates", "unexpected")
+        ):
+            states.append((title, f"error: {text[:300]}"))
+        elif _EMPTY in text:
+            states.append((title, "empty"))
+        elif holder.locator(_DRAWN).count():
+            states.append((title, "drawn"))
+        else:
+            states.append((title, f"blank: {text[:200]}"))
+    return states
+
+
+def _open(page: Page, running: Running, slug: str) -> list[tuple[str, str]]:
+    page.goto(f"{running.settings.url}/superset/dashboard/{slug}/?standalone=1")
+    page.wait_for_selector(".dashboard-component-chart-holder", timeout=60_000)
+    time.sleep(3)  # let the maps and charts draw after their data arrived
+    return _chart_states(page)
+
+
+def test_with_no_lake_yet_every_dashboard_says_no_data_instead_of_failing(superset: Running, browser: Browser) -> None:
+    page = _logged_in(browser, superset)
+    for board in superset.bundle.dashboards:
+        states = _open(page, superset, board.key)
+        assert len(states) == len(board.charts)
+        assert all(state in ("empty", "drawn") for _, state in states), (board.key, states)
+        assert any(state == "empty" for _, state in states), (board.key, states)
+    page.close()
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return round(value.timestamp() * 1000)
+    if isinstance(value, float | Decimal):
+        return round(float(value), 6)
+    return value
+
+
+def _normal_api(value: Any, temporal: bool) -> Any:
+    if temporal and isinstance(value, int | float):
+        return round(value)
+    return _normal(value)
+
+
+def _wait_for(check: Any, timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < timeout, f"{what} did not happen within {timeout:.0f}s"
+        time.sleep(1)
+    return time.monotonic() - started
+
+
+def test_every_chart_answers_with_the_rows_duckdb_gives_for_the_same_lake(superset: Running) -> None:
+    now = datetime.now(UTC)
+    counts = write_fleet_lake(superset.lake, vehicles=3, minutes=15, end=now)
+    assert counts["vehicle"] > 0 and counts["emergency"] > 0 and counts["traffic"] > 0
+    reasons = ("bad-magic-byte: the first byte is 123, expected 0", "unknown-schema-id: schema id 9 was not resolved")
+    bad = [{"ingested_at": now, "kafka_timestamp": now, "reason": reason} for reason in reasons]
+    write(superset.lake, quarantine_lake_table(CATALOG.get("gps")), bad)
+    ids = superset.chart_ids()
+    fleet_map = ids["fleet-map"]
+    waited = _wait_for(lambda: any(r["layer"] == "vehicle" for r in superset.chart_rows(fleet_map)), 30,
+                       "the lake's first files reaching the dashboards")  # fmt: skip
+    print(f"first files visible to Superset after {waited:.1f}s")  # noqa: T201
+    con = connect(CATALOG, LakeSqlSettings.from_env({}, lake=str(superset.lake)))
+    compared = 0
+    for chart in superset.bundle.charts:
+        cursor = con.execute(check_sql(chart, DUCKDB))
+        names = [d[0] for d in cursor.description or ()]
+        expected = sorted((tuple(_normal(v) for v in row) for row in cursor.fetchall()), key=repr)
+        temporal = {c.name for c in chart.dataset.columns if c.is_dttm} | {
+            m.label for m in chart.metrics if "(ingested_at)" in m.sql
+        }
+        answered = superset.chart_rows(ids[chart.key])
+        got = sorted((tuple(_normal_api(r[n], n in temporal) for n in names) for r in answered), key=repr)
+        assert got == expected, chart.key
+        assert got, f"{chart.key} has no rows on a lake with data"
+        compared += 1
+    assert compared == len(superset.bundle.charts)
+
+
+def test_every_dashboard_is_drawn_in_a_browser_with_no_chart_in_error(superset: Running, browser: Browser) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = _logged_in(browser, superset)
+    for board in superset.bundle.dashboards:
+        states = _open(page, superset, board.key)
+        page.screenshot(path=str(SHOTS / f"{board.key}.png"), full_page=True)
+        assert [s for _, s in states] == ["drawn"] * len(board.charts), (board.key, states)
+        if board.key == "cameras":
+            loaded = page.evaluate("() => [...document.images].filter(i => i.src.startsWith('data:image/png'))"
+                                   ".map(i => i.naturalWidth)")  # fmt: skip
+            assert loaded and all(width > 0 for width in loaded), loaded
+    page.close()
+
+
+def test_a_new_position_shows_on_the_open_fleet_dashboard_by_itself(superset: Running, browser: Browser) -> None:
+    page = _logged_in(browser, superset)
+    _open(page, superset, "fleet")
+    newcomer = "live-check-vehicle"
+    now = datetime.now(UTC)
+    row = {"vehicle_id": newcomer, "event_time": now, "kafka_timestamp": now, "ingested_at": now + timedelta(seconds=1),
+           "location": {"latitude": 52.0, "longitude": -1.0}, "speed_kmh": 42.0}  # fmt: skip
+    written = time.monotonic()
+    write(superset.lake, entity_lake_table(CATALOG.get("vehicle")), [row])
+    waited = _wait_for(lambda: newcomer in page.inner_text("body"), 30, "the new position on the open dashboard")
+    print(f"new position on the open fleet dashboard {waited:.1f}s after it was written")  # noqa: T201
+    assert time.monotonic() - written < 30
+    page.close()
+
+
+def test_a_taken_port_is_one_line_not_a_traceback(superset: Running) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {**superset.env, "TELEMETRY_SUPERSET_PORT": str(taken.getsockname()[1]),
+               "TELEMETRY_HOME": str(superset.settings.home.parent / "other")}  # fmt: skip
+        result = _cli(env, "up")
+    assert result.returncode != 0
+    assert result.stderr.strip().startswith("error: port") and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_status_reports_superset_and_the_view_watcher(superset: Running) -> None:
+    result = _cli(superset.env, "status")
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:2] == ["superset", "up"] and superset.settings.url in lines[0]
+    assert lines[1].split()[:2] == ["views", "up"]
+    assert json.dumps(superset.settings.password) == "null"  # nothing set in the environment: the kept password
