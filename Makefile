@@ -76,8 +76,8 @@ else
 		AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1} $(PY) -m glue apply
 endif
 
-query: setup ## SQL on the local lake with DuckDB (SQL="select ..." for your own)
-	@$(PY) -m lakesql query $(if $(SQL),--sql "$(SQL)",)
+query: setup ## the named queries on the local lake with DuckDB (NAME=last-position for one, SQL="select ..." for your own)
+	@$(PY) -m lakesql query $(if $(NAME),--name $(NAME),) $(if $(SQL),--sql "$(SQL)",)
 
 test: setup ## unit and integration tests (starts the local stack if needed, stops what it started)
 	@$(PY) -m pytest $(PYTEST_ARGS)
