@@ -4,7 +4,7 @@ The endpoint and credentials come from the standard AWS chain: ``AWS_ENDPOINT_UR
 ``AWS_ENDPOINT_URL_GLUE`` (a moto server in tests and the local demo), ``AWS_PROFILE`` or the
 ``AWS_ACCESS_KEY_ID`` pair, an instance role... Nothing here picks an endpoint by itself.
 Applying is idempotent: a table that already matches is left alone, so a second ``apply`` makes no
-call that writes.
+call that writes. A field removed from a schema keeps its column, marked deprecated (see :mod:`glue.plan`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core.errors import CatalogError
-from glue.plan import Change, diff_table, merged_input
+from glue.plan import Change, diff_table, keep_removed_columns, merged_input
 from glue.settings import GlueSettings
 from glue.tables import TableDefinition, database_input, table_input
 
@@ -91,6 +91,7 @@ def plan_changes(client: Any, settings: GlueSettings, tables: list[TableDefiniti
         if live is None:
             changes.append(Change("create table", table.name, payload=wanted))
             continue
+        wanted = keep_removed_columns(wanted, live)
         details = diff_table(wanted, live)
         if details:
             changes.append(Change("update table", table.name, details, merged_input(wanted, live)))

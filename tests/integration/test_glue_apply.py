@@ -15,6 +15,7 @@ from core.catalog import load_catalog, project_root
 from core.errors import CatalogError
 from core.registry import RegistryClient
 from glue.cli import main
+from glue.plan import DEPRECATED
 from glue.settings import GlueSettings
 from glue.tables import glue_columns, table_definitions
 from lakesql.engine import connect, run_sql
@@ -129,3 +130,69 @@ def test_tables_record_the_registry_version_of_their_schema(
     finally:
         for stream in catalog.streams:
             registry.delete_subject(f"{topic_prefix}{stream.subject}", permanent=True)
+
+
+def test_a_removed_field_keeps_its_column_deprecated_and_its_history_stays_queryable(
+    moto_endpoint: str,
+    database: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lake = tmp_path / "lake"
+    args = ("--offline", "--lake", str(lake), "--database", database)
+    run(capsys, "apply", *args)
+    old = {t.name: t for t in table_definitions(load_catalog(), GlueSettings(lake=str(lake)))}
+    write(lake, old["vehicle"], [{"vehicle_id": "car-a", "event_time": T0, "model": "Model S"}])
+
+    schemas = tmp_path / "schemas"
+    shutil.copytree(project_root() / "schemas", schemas)
+    vehicle = json.loads((schemas / "vehicle.avsc").read_text())
+    vehicle["fields"] = [f for f in vehicle["fields"] if f["name"] != "model"]
+    (schemas / "vehicle.avsc").write_text(json.dumps(vehicle))
+    monkeypatch.setenv("TELEMETRY_SCHEMAS_DIR", str(schemas))
+    new = {t.name: t for t in table_definitions(load_catalog(schemas), GlueSettings(lake=str(lake)))}
+    write(lake, new["vehicle"], [{"vehicle_id": "car-b", "event_time": T0}])
+
+    planned = run(capsys, "plan", *args)
+    assert (
+        f"~ update table {database}.vehicle\n    deprecate column model string (removed from the schema; "
+        "kept so older rows stay queryable)\n" in planned
+    )
+    assert "drop column" not in planned
+    run(capsys, "apply", *args)
+    columns = glue().get_table(DatabaseName=database, Name="vehicle")["Table"]["StorageDescriptor"]["Columns"]
+    model = next(c for c in columns if c["Name"] == "model")
+    assert model["Type"] == "string"
+    assert model["Comment"].startswith(f"{DEPRECATED} ")
+    assert "nothing to change" in run(capsys, "apply", *args)
+
+    con = connect(load_catalog(schemas), LakeSqlSettings.from_env({}, lake=str(lake), database=database))
+    assert run_sql(con, "SELECT vehicle_id, model FROM vehicle ORDER BY 1").rows == (
+        ("car-a", "Model S"),
+        ("car-b", None),
+    )
+
+
+def test_partitions_are_registered_once_for_engines_without_projection(
+    moto_endpoint: str, database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    args = ("--lake", str(lake), "--database", database)
+    with pytest.raises(CatalogError, match=f"table {database}.vehicle does not exist; run `python -m glue apply`"):
+        main(["partitions", *args, "--from", "2025-06-01", "--to", "2025-06-01"])
+    run(capsys, "apply", "--offline", *args)
+
+    out = run(capsys, "partitions", *args, "--from", "2025-06-01", "--to", "2025-06-03")
+    assert f"added 30 partition(s) for 2025-06-01 to 2025-06-03 to the 10 tables of database {database}" in out
+    partitions = glue().get_partitions(DatabaseName=database, TableName="vehicle")["Partitions"]
+    assert sorted(p["Values"][0] for p in partitions) == ["2025-06-01", "2025-06-02", "2025-06-03"]
+    locations = {p["Values"][0]: p["StorageDescriptor"]["Location"] for p in partitions}
+    assert locations["2025-06-02"] == Path(lake, "vehicle").as_uri() + "/dt=2025-06-02/"
+    quarantine = glue().get_partitions(DatabaseName=database, TableName="gps_quarantine")["Partitions"]
+    assert {p["StorageDescriptor"]["Location"] for p in quarantine} == {
+        Path(lake, "_quarantine", "gps").as_uri() + f"/dt=2025-06-0{d}/" for d in (1, 2, 3)
+    }
+
+    again = run(capsys, "partitions", *args, "--from", "2025-06-02", "--to", "2025-06-04")
+    assert "added 10 partition(s) for 2025-06-02 to 2025-06-04" in again
