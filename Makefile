@@ -67,7 +67,7 @@ stream: up ## Spark Structured Streaming from Kafka into the lake (Ctrl-C stops)
 show: setup ## rows per table in the lake, and a few rows
 	@$(PY) -m streaming show
 
-catalog: setup ## render the Glue tables, Athena DDL and IAM policies, then apply them (CATALOG_ENDPOINT=aws for real AWS)
+catalog: setup ## render the Glue tables, Athena and Redshift SQL and IAM policies, then apply them (CATALOG_ENDPOINT=aws for real AWS)
 	@$(PY) -m glue render
 ifeq ($(CATALOG_ENDPOINT),aws)
 	@$(PY) -m glue apply
