@@ -7,7 +7,7 @@ itself, through the role named in ``IAM_ROLE``. That role gets read-only Glue on
 owns the tables. Pure: texts and dicts; :mod:`glue.render` writes them.
 
 Redshift Spectrum does not use Athena's partition projection; it lists the partitions registered in
-Glue. docs/aws.md says how to register them.
+Glue, which :mod:`glue.partitions` (``python -m glue partitions``) adds.
 """
 
 from __future__ import annotations

@@ -14,12 +14,14 @@ import pytest
 from core.catalog import load_catalog, project_root
 from core.errors import CatalogError
 from core.registry import RegistryClient
+from core.tables import entity_lake_table
 from glue.cli import main
 from glue.plan import DEPRECATED
 from glue.settings import GlueSettings
 from glue.tables import glue_columns, table_definitions
 from lakesql.engine import connect, run_sql
 from lakesql.settings import LakeSqlSettings
+from tests.evolution_cases import remove_field, schemas_with
 from tests.parquet_lake import T0, write
 
 pytestmark = pytest.mark.integration
@@ -29,6 +31,17 @@ pytestmark = pytest.mark.integration
 def database() -> str:
     """A database of this test's own, so tests sharing the moto server never meet."""
     return f"smartcity_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def applied(
+    moto_endpoint: str, database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[Path, tuple[str, ...]]:
+    """A lake folder of this test, and the arguments of a catalog already applied once for it."""
+    lake = tmp_path / "lake"
+    args = ("--offline", "--lake", str(lake), "--database", database)
+    run(capsys, "apply", *args)
+    return lake, args
 
 
 def glue() -> Any:
@@ -70,15 +83,13 @@ def test_apply_creates_the_database_and_tables_and_a_second_apply_changes_nothin
 
 
 def test_a_new_optional_field_is_added_to_the_table_and_old_files_read_it_as_null(
-    moto_endpoint: str,
+    applied: tuple[Path, tuple[str, ...]],
     database: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    lake = tmp_path / "lake"
-    args = ("--offline", "--lake", str(lake), "--database", database)
-    run(capsys, "apply", *args)
+    lake, args = applied
     old = {t.name: t for t in table_definitions(load_catalog(), GlueSettings(lake=str(lake)))}
     write(lake, old["gps"], [{"vehicle_id": "car-a", "event_time": T0}])  # a file from before the evolution
 
@@ -133,26 +144,18 @@ def test_tables_record_the_registry_version_of_their_schema(
 
 
 def test_a_removed_field_keeps_its_column_deprecated_and_its_history_stays_queryable(
-    moto_endpoint: str,
+    applied: tuple[Path, tuple[str, ...]],
     database: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    lake = tmp_path / "lake"
-    args = ("--offline", "--lake", str(lake), "--database", database)
-    run(capsys, "apply", *args)
-    old = {t.name: t for t in table_definitions(load_catalog(), GlueSettings(lake=str(lake)))}
-    write(lake, old["vehicle"], [{"vehicle_id": "car-a", "event_time": T0, "model": "Model S"}])
-
-    schemas = tmp_path / "schemas"
-    shutil.copytree(project_root() / "schemas", schemas)
-    vehicle = json.loads((schemas / "vehicle.avsc").read_text())
-    vehicle["fields"] = [f for f in vehicle["fields"] if f["name"] != "model"]
-    (schemas / "vehicle.avsc").write_text(json.dumps(vehicle))
+    lake, args = applied
+    before = entity_lake_table(load_catalog().get("vehicle"))
+    write(lake, before, [{"vehicle_id": "car-a", "event_time": T0, "model": "Model S"}])
+    schemas = schemas_with(tmp_path / "schemas", remove_field)
     monkeypatch.setenv("TELEMETRY_SCHEMAS_DIR", str(schemas))
-    new = {t.name: t for t in table_definitions(load_catalog(schemas), GlueSettings(lake=str(lake)))}
-    write(lake, new["vehicle"], [{"vehicle_id": "car-b", "event_time": T0}])
+    write(lake, entity_lake_table(load_catalog(schemas).get("vehicle")), [{"vehicle_id": "car-b", "event_time": T0}])
 
     planned = run(capsys, "plan", *args)
     assert (

@@ -13,12 +13,13 @@ import pytest
 
 from core.catalog import Catalog, load_catalog, project_root
 from core.errors import CatalogError, ConfigError
-from core.tables import lake_tables
+from core.tables import entity_lake_table, lake_tables
 from lakesql.cli import main
 from lakesql.engine import connect, run_sql, view_columns
 from lakesql.output import format_result
 from lakesql.queries import duckdb_sql, named_query
 from lakesql.settings import LakeSqlSettings
+from tests.evolution_cases import remove_field, schemas_with
 from tests.parquet_lake import T0, write
 
 
@@ -181,19 +182,11 @@ def test_cli_runs_a_named_query_and_user_sql(lake: Path, capsys: pytest.CaptureF
 
 def test_a_column_removed_from_the_schema_stays_in_the_view_before_dt(catalog: Catalog, tmp_path: Path) -> None:
     root = tmp_path / "lake"
-    schemas = tmp_path / "schemas"
-    shutil.copytree(project_root() / "schemas", schemas)
-    old = {t.name: t for t in lake_tables(catalog)}["vehicle"]
-    write(root, old, [{"vehicle_id": "car-a", "event_time": T0, "model": "Model S"}])
-    schema = json.loads((schemas / "vehicle.avsc").read_text())
-    schema["fields"] = [f for f in schema["fields"] if f["name"] != "model"]
-    (schemas / "vehicle.avsc").write_text(json.dumps(schema))
-    new = {t.name: t for t in lake_tables(load_catalog(schemas))}["vehicle"]
-    write(root, new, [{"vehicle_id": "car-b", "event_time": T0 + timedelta(days=1)}])
-    con = connect(load_catalog(schemas), LakeSqlSettings.from_env({}, lake=str(root)))
-    assert run_sql(con, "SELECT vehicle_id, model FROM vehicle ORDER BY 1").rows == (
-        ("car-a", "Model S"),
-        ("car-b", None),
-    )
+    write(root, entity_lake_table(catalog.get("vehicle")), [{"vehicle_id": "car-a", "event_time": T0, "model": "S"}])
+    evolved = load_catalog(schemas_with(tmp_path / "schemas", remove_field))
+    later = [{"vehicle_id": "car-b", "event_time": T0 + timedelta(days=1)}]
+    write(root, entity_lake_table(evolved.get("vehicle")), later)
+    con = connect(evolved, LakeSqlSettings.from_env({}, lake=str(root)))
+    assert run_sql(con, "SELECT vehicle_id, model FROM vehicle ORDER BY 1").rows == (("car-a", "S"), ("car-b", None))
     names = [name for name, _ in view_columns(con, "smartcity", "vehicle")]
     assert names[-2:] == ["model", "dt"]
