@@ -1,7 +1,8 @@
 """Every SQL text users see, collected and checked in its own dialect with sqlglot.
 
 Markdown code blocks carry their dialect in the fence (```` ```sql athena ````, ``redshift``,
-``duckdb``); a ``sql`` block without one is an error, so no documented SQL escapes the checks.
+``duckdb``), indented or not (inside a list item); a ``sql`` block without one is an error, so no
+documented SQL escapes the checks.
 sqlglot has no grammar for Redshift's ``CREATE EXTERNAL SCHEMA``: it falls back to an unchecked
 ``Command``, so that statement is tokenized by sqlglot's Redshift tokenizer and its clauses are
 checked against the documented syntax here instead.
@@ -10,6 +11,7 @@ checked against the documented syntax here instead.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +21,9 @@ from sqlglot.dialects.redshift import Redshift
 from sqlglot.errors import ErrorLevel
 
 DIALECTS = ("athena", "redshift", "duckdb")
-_FENCE = re.compile(r"^```sql(?P<info>[^\n]*)\n(?P<body>.*?)^```", re.MULTILINE | re.DOTALL)
+_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)```sql(?P<info>[^\n]*)\n(?P<body>.*?)^(?P=indent)```", re.MULTILINE | re.DOTALL
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ def sql_blocks(path: Path) -> list[SqlBlock]:
         line = text.count("\n", 0, match.start()) + 1
         dialect = match["info"].strip()
         assert dialect in DIALECTS, f"{path.name}:{line}: a sql block names no dialect of {DIALECTS}: {dialect!r}"
-        blocks.append(SqlBlock(f"{path.name}:{line}", dialect, match["body"].strip()))
+        blocks.append(SqlBlock(f"{path.name}:{line}", dialect, textwrap.dedent(match["body"]).strip()))
     return blocks
 
 

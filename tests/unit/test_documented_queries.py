@@ -18,6 +18,8 @@ from core.catalog import Catalog, load_catalog, project_root
 from core.errors import CatalogError
 from core.queries import QUERIES
 from core.tables import lake_tables
+from glue.redshift import external_schema_sql
+from glue.settings import GlueSettings
 from lakesql.cli import main
 from lakesql.engine import connect, run_sql
 from lakesql.queries import to_duckdb
@@ -119,6 +121,18 @@ def test_the_redshift_twin_returns_the_same_rows(query: Any, catalog: Catalog, l
     athena = run_sql(con, to_duckdb(query.render("smartcity"))).rows
     redshift = run_sql(con, to_duckdb(query.render("smartcity", "redshift"), "redshift")).rows
     assert redshift == athena
+
+
+def test_the_redshift_sql_of_the_docs_is_what_render_writes() -> None:
+    blocks = [b for path in sorted((project_root() / "docs").glob("*.md")) for b in sql_blocks(path)]
+    redshift = [b for b in blocks if b.dialect == "redshift"]
+    example = GlueSettings(lake="s3a://acme-telemetry/lake", region="eu-west-1", account_id="123456789012")
+    schemas = [b for b in redshift if b.text.startswith("CREATE EXTERNAL SCHEMA")]
+    assert [b.text + "\n" for b in schemas] == [external_schema_sql(example)]
+    queries = {q.render("smartcity", "redshift") for q in QUERIES}
+    others = [b.where for b in redshift if b not in schemas and b.text not in queries]
+    assert not others, f"Redshift SQL in the docs that is no named query's Redshift text: {others}"
+    assert len(redshift) > len(schemas), "the docs show at least one Redshift query"
 
 
 def test_the_checks_catch_a_wrong_result(catalog: Catalog, lake: Path) -> None:
