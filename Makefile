@@ -67,7 +67,7 @@ stream: up ## Spark Structured Streaming from Kafka into the lake (Ctrl-C stops)
 show: setup ## rows per table in the lake, and a few rows
 	@$(PY) -m streaming show
 
-catalog: setup ## render the Glue tables, Athena DDL and IAM policies, then apply them (CATALOG_ENDPOINT=aws for real AWS)
+catalog: setup ## render the Glue tables, Athena and Redshift SQL and IAM policies, then apply them (CATALOG_ENDPOINT=aws for real AWS)
 	@$(PY) -m glue render
 ifeq ($(CATALOG_ENDPOINT),aws)
 	@$(PY) -m glue apply
@@ -76,8 +76,8 @@ else
 		AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1} $(PY) -m glue apply
 endif
 
-query: setup ## SQL on the local lake with DuckDB (SQL="select ..." for your own)
-	@$(PY) -m lakesql query $(if $(SQL),--sql "$(SQL)",)
+query: setup ## the named queries on the local lake with DuckDB (NAME=last-position for one, SQL="select ..." for your own)
+	@$(PY) -m lakesql query $(if $(NAME),--name $(NAME),) $(if $(SQL),--sql "$(SQL)",)
 
 test: setup ## unit and integration tests (starts the local stack if needed, stops what it started)
 	@$(PY) -m pytest $(PYTEST_ARGS)

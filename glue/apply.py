@@ -4,7 +4,7 @@ The endpoint and credentials come from the standard AWS chain: ``AWS_ENDPOINT_UR
 ``AWS_ENDPOINT_URL_GLUE`` (a moto server in tests and the local demo), ``AWS_PROFILE`` or the
 ``AWS_ACCESS_KEY_ID`` pair, an instance role... Nothing here picks an endpoint by itself.
 Applying is idempotent: a table that already matches is left alone, so a second ``apply`` makes no
-call that writes.
+call that writes. A field removed from a schema keeps its column, marked deprecated (see :mod:`glue.plan`).
 """
 
 from __future__ import annotations
@@ -17,17 +17,24 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from core.errors import CatalogError
-from glue.plan import Change, diff_table, merged_input
+from glue.plan import Change, diff_table, keep_removed_columns, merged_input
 from glue.settings import GlueSettings
 from glue.tables import TableDefinition, database_input, table_input
 
-__all__ = ["apply_changes", "glue_client", "plan_changes"]
+__all__ = ["NOT_FOUND", "apply_changes", "call_glue", "glue_client", "plan_changes"]
 
-_NOT_FOUND = "EntityNotFoundException"
+NOT_FOUND = "EntityNotFoundException"
 
 
 def glue_client(settings: GlueSettings) -> Any:
-    """A Glue client for ``settings.region``; endpoint and credentials from the standard AWS chain."""
+    """A Glue client for ``settings.region``; endpoint and credentials from the standard AWS chain.
+
+    Raises:
+        CatalogError: no region is configured, or the client cannot be set up.
+    """
+    if settings.region is None:
+        msg = "no AWS region configured: set AWS_REGION (or AWS_DEFAULT_REGION, or a region in your AWS profile)"
+        raise CatalogError(msg)
     config = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"})
     try:
         return boto3.client("glue", region_name=settings.region, config=config)
@@ -36,14 +43,14 @@ def glue_client(settings: GlueSettings) -> Any:
         raise CatalogError(msg) from exc
 
 
-def _call(what: str, function: Callable[..., Any], **kwargs: Any) -> Any:
+def call_glue(what: str, function: Callable[..., Any], **kwargs: Any) -> Any:
     """Call Glue; every failure becomes a one-line CatalogError saying what was being done."""
     try:
         return function(**kwargs)
     except ClientError as exc:
         error = exc.response.get("Error", {})
         code, message = error.get("Code", "?"), error.get("Message", str(exc))
-        if code == _NOT_FOUND:
+        if code == NOT_FOUND:
             raise
         hint = " (check the role's policy: build/catalog/iam/catalog-applier-policy.json)" if "Denied" in code else ""
         msg = f"Glue refused to {what}: {code}: {message}{hint}"
@@ -59,9 +66,9 @@ def _call(what: str, function: Callable[..., Any], **kwargs: Any) -> Any:
 def _get(what: str, function: Callable[..., Any], **kwargs: Any) -> Any:
     """A Glue read that returns None when the entity does not exist."""
     try:
-        return _call(what, function, **kwargs)
+        return call_glue(what, function, **kwargs)
     except ClientError as exc:  # only EntityNotFoundException is re-raised by _call
-        if exc.response.get("Error", {}).get("Code") == _NOT_FOUND:
+        if exc.response.get("Error", {}).get("Code") == NOT_FOUND:
             return None
         raise
 
@@ -84,6 +91,7 @@ def plan_changes(client: Any, settings: GlueSettings, tables: list[TableDefiniti
         if live is None:
             changes.append(Change("create table", table.name, payload=wanted))
             continue
+        wanted = keep_removed_columns(wanted, live)
         details = diff_table(wanted, live)
         if details:
             changes.append(Change("update table", table.name, details, merged_input(wanted, live)))
@@ -95,16 +103,16 @@ def apply_changes(client: Any, settings: GlueSettings, changes: list[Change]) ->
     database = settings.database
     for change in changes:
         if change.action == "create database":
-            _call(f"create database {database}", client.create_database, DatabaseInput=dict(change.payload))
+            call_glue(f"create database {database}", client.create_database, DatabaseInput=dict(change.payload))
         elif change.action == "create table":
-            _call(
+            call_glue(
                 f"create table {database}.{change.name}",
                 client.create_table,
                 DatabaseName=database,
                 TableInput=dict(change.payload),
             )
         else:
-            _call(
+            call_glue(
                 f"update table {database}.{change.name}",
                 client.update_table,
                 DatabaseName=database,

@@ -2,9 +2,10 @@
 
 Examples::
 
-    python -m glue render                  # build/catalog/: Glue JSON, Athena DDL, IAM documents
+    python -m glue render                  # build/catalog/: Glue JSON, Athena and Redshift SQL, IAM documents
     python -m glue plan                    # what apply would change in the live Glue catalog
     python -m glue apply                   # create/update database and tables (idempotent)
+    python -m glue partitions --from 2025-06-01   # register dt partitions for Redshift Spectrum (idempotent)
 
 ``render``, ``plan`` and ``apply`` record each table's registry version, so they need the registry
 (``TELEMETRY_REGISTRY_URL``); ``--offline`` skips that (the version is then ``unregistered``).
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 
 from rich.console import Console
 
@@ -23,6 +25,7 @@ from core.cli import run_cli
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
 from glue.apply import apply_changes, glue_client, plan_changes
+from glue.partitions import days_between, register_partitions
 from glue.plan import Change, describe
 from glue.render import render
 from glue.settings import GlueSettings
@@ -49,9 +52,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     rendering.add_argument("--build-dir", help="output folder (default TELEMETRY_BUILD_DIR or build/catalog)")
     rendering.add_argument("--account-id", help="AWS account id for policy ARNs (default: placeholder ACCOUNT_ID)")
     rendering.add_argument("--workgroup", help="analysts' Athena workgroup (default: the database name)")
+    rendering.add_argument(
+        "--redshift-role", help="IAM role Redshift Spectrum assumes (default: <database>-redshift-spectrum)"
+    )
     commands.add_parser("plan", parents=[common, catalog_opts], help="show what apply would change")
     commands.add_parser("apply", parents=[common, catalog_opts], help="create or update the Glue catalog")
+    partitioning = commands.add_parser(
+        "partitions", parents=[common], help="register the dt partitions Redshift Spectrum needs"
+    )
+    partitioning.add_argument("--from", dest="first", type=_day, help="first day, YYYY-MM-DD (default today, UTC)")
+    partitioning.add_argument("--to", dest="last", type=_day, help="last day, YYYY-MM-DD (default today, UTC)")
     return parser.parse_args(argv)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        msg = f"expected a date like 2025-06-01, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from exc
 
 
 def _settings(args: argparse.Namespace) -> GlueSettings:
@@ -61,12 +80,13 @@ def _settings(args: argparse.Namespace) -> GlueSettings:
         build_dir=getattr(args, "build_dir", None),
         account_id=getattr(args, "account_id", None),
         workgroup=getattr(args, "workgroup", None),
+        redshift_role=getattr(args, "redshift_role", None),
         projection_start=getattr(args, "projection_start", None),
     )
 
 
 def _versions(args: argparse.Namespace, catalog: Catalog) -> Mapping[str, int] | None:
-    if args.offline:
+    if getattr(args, "offline", True):
         return None
     connection = ConnectionSettings.from_env()
     registry = RegistryClient(connection.registry_url, auth=connection.registry_auth())
@@ -91,9 +111,23 @@ def _catalog_command(args: argparse.Namespace, console: Console) -> int:
                 "note: the lake is a local folder, so the IAM documents use the placeholder bucket LAKE_BUCKET; "
                 "render with --lake s3://<bucket>/<prefix> --account-id <id> to deploy them"
             )
+        if settings.region is None:
+            console.print(
+                "note: no AWS region is configured (AWS_REGION, AWS_DEFAULT_REGION or the profile's), so the "
+                "ARNs say REGION; set one and render again to deploy them"
+            )
         return 0
     tables = table_definitions(catalog, settings, versions)
     client = glue_client(settings)
+    if args.command == "partitions":
+        today = datetime.now(UTC).date()
+        days = days_between(args.first or today, args.last or today)
+        added = register_partitions(client, settings.database, tables, days)
+        console.print(
+            f"added {sum(added.values())} partition(s) for {days[0]} to {days[-1]} to the {len(tables)} tables of "
+            f"database {settings.database}"
+        )
+        return 0
     changes = plan_changes(client, settings, tables)
     if not changes:
         console.print(f"nothing to change: database {settings.database} and its {len(tables)} tables are up to date")

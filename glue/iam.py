@@ -5,7 +5,8 @@ Each role gets only what it does:
 * streaming writer: read, write and delete objects under the lake prefix and the checkpoint prefix
   (Spark's file sink and checkpoints rename by copy and delete) and list only those prefixes;
   no Glue (the catalog is generated, not crawled).
-* catalog applier: read, create and update its own database and its own tables in Glue.
+* catalog applier: read, create and update its own database and its own tables in Glue, and add
+  their partitions (``glue partitions``, for Redshift Spectrum); it deletes nothing.
 * analyst: read the lake, run queries in its Athena workgroup, write that workgroup's results
   prefix, read the Glue definitions of its database.
 
@@ -23,11 +24,15 @@ from glue.settings import GlueSettings, S3Location, s3_location
 
 __all__ = [
     "PLACEHOLDER_LAKE",
+    "POLICY_VERSION",
     "Locations",
     "analyst_policy",
     "bucket_policy",
     "catalog_applier_policy",
     "deployment_locations",
+    "glue_arns",
+    "list_statements",
+    "object_arn",
     "public_access_block",
     "security_documents",
     "streaming_writer_policy",
@@ -36,7 +41,7 @@ __all__ = [
 PLACEHOLDER_LAKE = S3Location("LAKE_BUCKET", "lake/")
 """Used for the policies when the lake is a local folder; render with ``--lake s3://...`` to deploy."""
 
-_VERSION = "2012-10-17"
+POLICY_VERSION = "2012-10-17"
 
 
 @dataclass(frozen=True)
@@ -74,11 +79,13 @@ def deployment_locations(settings: GlueSettings) -> Locations:
     return Locations(lake=lake, checkpoints=checkpoints, results=results, placeholder=placeholder)
 
 
-def _object_arn(where: S3Location) -> str:
+def object_arn(where: S3Location) -> str:
+    """The ARN of every object under a prefix."""
     return f"arn:aws:s3:::{where.bucket}/{where.prefix}*"
 
 
-def _list_statement(sid: str, places: list[S3Location]) -> list[dict[str, Any]]:
+def list_statements(sid: str, places: list[S3Location]) -> list[dict[str, Any]]:
+    """``s3:ListBucket`` statements limited to ``places``' prefixes, one per bucket."""
     by_bucket: dict[str, list[str]] = {}
     for where in places:
         by_bucket.setdefault(where.bucket, []).extend([where.prefix.rstrip("/"), f"{where.prefix}*"])
@@ -97,29 +104,30 @@ def _list_statement(sid: str, places: list[S3Location]) -> list[dict[str, Any]]:
 def streaming_writer_policy(where: Locations) -> dict[str, Any]:
     """The streaming job's policy: its lake prefix and its checkpoint prefix, nothing else."""
     return {
-        "Version": _VERSION,
+        "Version": POLICY_VERSION,
         "Statement": [
-            *_list_statement("ListLakeAndCheckpointPrefixes", [where.lake, where.checkpoints]),
+            *list_statements("ListLakeAndCheckpointPrefixes", [where.lake, where.checkpoints]),
             {
                 "Sid": "ReadWriteLakeAndCheckpointObjects",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-                "Resource": [_object_arn(where.lake), _object_arn(where.checkpoints)],
+                "Resource": [object_arn(where.lake), object_arn(where.checkpoints)],
             },
         ],
     }
 
 
-def _glue_arns(settings: GlueSettings) -> tuple[str, str, str]:
-    base = f"arn:aws:glue:{settings.region}:{settings.account_id}"
+def glue_arns(settings: GlueSettings) -> tuple[str, str, str]:
+    """The ARNs of the Glue catalog, of the database, and the prefix of its tables' ARNs."""
+    base = f"arn:aws:glue:{settings.arn_region}:{settings.account_id}"
     return f"{base}:catalog", f"{base}:database/{settings.database}", f"{base}:table/{settings.database}"
 
 
 def catalog_applier_policy(settings: GlueSettings, tables: list[str]) -> dict[str, Any]:
     """The catalog applier's policy: its database and exactly its tables in Glue."""
-    catalog, database, table_prefix = _glue_arns(settings)
+    catalog, database, table_prefix = glue_arns(settings)
     return {
-        "Version": _VERSION,
+        "Version": POLICY_VERSION,
         "Statement": [
             {
                 "Sid": "ReadAndCreateTheDatabase",
@@ -128,9 +136,15 @@ def catalog_applier_policy(settings: GlueSettings, tables: list[str]) -> dict[st
                 "Resource": [catalog, database],
             },
             {
-                "Sid": "ReadCreateUpdateItsTables",
+                "Sid": "ReadCreateUpdateItsTablesAndAddPartitions",
                 "Effect": "Allow",
-                "Action": ["glue:GetTable", "glue:CreateTable", "glue:UpdateTable"],
+                "Action": [
+                    "glue:GetTable",
+                    "glue:CreateTable",
+                    "glue:UpdateTable",
+                    "glue:GetPartitions",
+                    "glue:BatchCreatePartition",
+                ],
                 "Resource": [catalog, database, *(f"{table_prefix}/{name}" for name in tables)],
             },
         ],
@@ -139,11 +153,11 @@ def catalog_applier_policy(settings: GlueSettings, tables: list[str]) -> dict[st
 
 def analyst_policy(settings: GlueSettings, where: Locations) -> dict[str, Any]:
     """The analyst's policy: read the lake, query in its workgroup, write its results, read the catalog."""
-    catalog, database, table_prefix = _glue_arns(settings)
-    workgroup = f"arn:aws:athena:{settings.region}:{settings.account_id}:workgroup/{settings.workgroup}"
+    catalog, database, table_prefix = glue_arns(settings)
+    workgroup = f"arn:aws:athena:{settings.arn_region}:{settings.account_id}:workgroup/{settings.workgroup}"
     buckets = sorted({where.lake.bucket, where.results.bucket})
     return {
-        "Version": _VERSION,
+        "Version": POLICY_VERSION,
         "Statement": [
             {
                 "Sid": "QueryInItsWorkgroup",
@@ -165,19 +179,19 @@ def analyst_policy(settings: GlueSettings, where: Locations) -> dict[str, Any]:
                 "Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetTables"],
                 "Resource": [catalog, database, f"{table_prefix}/*"],
             },
-            *_list_statement("ListLakeAndResultPrefixes", [where.lake, where.results]),
+            *list_statements("ListLakeAndResultPrefixes", [where.lake, where.results]),
             {
                 "Sid": "LocateBuckets",
                 "Effect": "Allow",
                 "Action": ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
                 "Resource": [f"arn:aws:s3:::{bucket}" for bucket in buckets],
             },
-            {"Sid": "ReadTheLake", "Effect": "Allow", "Action": "s3:GetObject", "Resource": _object_arn(where.lake)},
+            {"Sid": "ReadTheLake", "Effect": "Allow", "Action": "s3:GetObject", "Resource": object_arn(where.lake)},
             {
                 "Sid": "WriteQueryResults",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                "Resource": _object_arn(where.results),
+                "Resource": object_arn(where.results),
             },
         ],
     }
@@ -187,7 +201,7 @@ def bucket_policy(bucket: str) -> dict[str, Any]:
     """A bucket policy that refuses any request without TLS, or with TLS older than 1.2."""
     resources = [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
     return {
-        "Version": _VERSION,
+        "Version": POLICY_VERSION,
         "Statement": [
             {
                 "Sid": "DenyInsecureTransport",

@@ -3,6 +3,11 @@
 Only what the generator owns is compared (columns, partition keys, storage, location, its own
 parameters), so a parameter someone else set on a table (a tag, a Lake Formation flag) is neither
 reported as drift nor dropped by an update.
+
+A column whose field was removed from the schema is never dropped: Parquet files written before still
+hold it, and Athena reads Parquet columns by name, so the column stays in the table, its comment
+starting with :data:`DEPRECATED` (:func:`keep_removed_columns`). Old rows keep their values; rows
+written after the removal read NULL. Should the field come back, the schema's comment replaces the mark.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from typing import Any
 
 from core.lake import PARTITION_COLUMN
 
-__all__ = ["Change", "describe", "diff_table", "merged_input", "owned_parameter"]
+__all__ = ["DEPRECATED", "Change", "describe", "diff_table", "keep_removed_columns", "merged_input", "owned_parameter"]
+
+DEPRECATED = "DEPRECATED (removed from the schema; rows written before keep their values, later rows are NULL)."
+_COMMENT_MAX = 255  # Glue refuses longer column comments
 
 _OWNED_PREFIXES = ("telemetry.", "projection.")
 _OWNED_KEYS = frozenset({"classification", "EXTERNAL", "storage.location.template"})
@@ -55,12 +63,33 @@ def _column_changes(wanted: list[Mapping[str, Any]], live: list[Mapping[str, Any
             changes.append(f"add column {name} {kind}")
         elif have_by_name[name][0] != kind:
             changes.append(f"change column {name}: {have_by_name[name][0]} -> {kind}")
+        elif comment.startswith(DEPRECATED) and not have_by_name[name][1].startswith(DEPRECATED):
+            changes.append(
+                f"deprecate column {name} {kind} (removed from the schema; kept so older rows stay queryable)"
+            )
         elif have_by_name[name][1] != comment:
             changes.append(f"change comment of column {name}")
     changes += [f"drop column {name} {kind}" for name, kind, _ in have if name not in want_names]
     if not changes and [c[0] for c in want] != [c[0] for c in have]:
         changes.append("reorder columns as the schema declares them")
     return changes
+
+
+def keep_removed_columns(wanted: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+    """The wanted ``TableInput`` plus every live column the schema no longer has, marked deprecated, at the end."""
+    columns = list(wanted["StorageDescriptor"]["Columns"])
+    known = {str(c["Name"]).lower() for c in columns}
+    known |= {str(k["Name"]).lower() for k in wanted.get("PartitionKeys", [])}
+    for column in live.get("StorageDescriptor", {}).get("Columns", []):
+        if str(column["Name"]).lower() in known:
+            continue
+        comment = str(column.get("Comment", ""))
+        if not comment.startswith(DEPRECATED):
+            comment = f"{DEPRECATED} {comment}".strip()
+        if len(comment) > _COMMENT_MAX:
+            comment = comment[: _COMMENT_MAX - 1] + "…"
+        columns.append({"Name": column["Name"], "Type": column.get("Type", ""), "Comment": comment})
+    return {**wanted, "StorageDescriptor": {**wanted["StorageDescriptor"], "Columns": columns}}
 
 
 def _storage(descriptor: Mapping[str, Any]) -> dict[str, Any]:

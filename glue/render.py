@@ -1,4 +1,4 @@
-"""Write the generated catalog into the build folder: Glue JSON, Athena DDL, security documents.
+"""Write the generated catalog into the build folder: Glue JSON, Athena and Redshift SQL, security documents.
 
 Layout of ``build/catalog/`` (``TELEMETRY_BUILD_DIR``)::
 
@@ -6,7 +6,11 @@ Layout of ``build/catalog/`` (``TELEMETRY_BUILD_DIR``)::
     glue/tables/<table>.json    TableInput    (aws glue create-table --table-input file://...)
     athena/<table>.sql          CREATE EXTERNAL TABLE with partition projection
     athena/workgroup.json       the analysts' workgroup (aws athena create-work-group --cli-input-json ...)
-    iam/*.json                  role policies, bucket policies, Block Public Access
+    athena/queries/<name>.sql   the named queries (core/queries.py) in Athena's SQL
+    redshift/external-schema.sql  CREATE EXTERNAL SCHEMA ... FROM DATA CATALOG (Redshift Spectrum)
+    redshift/queries/<name>.sql the named queries in Redshift's SQL
+    iam/*.json                  role policies (Redshift's role and trust policy too), bucket policies,
+                                Block Public Access
 
 Files this stage wrote before and no longer generates (a removed entity) are deleted, so the folder
 always equals the schemas.
@@ -22,14 +26,16 @@ from typing import Any
 
 from core.catalog import Catalog
 from core.errors import CatalogError
+from core.queries import QUERIES
 from glue.ddl import create_database_ddl, create_table_ddl
 from glue.iam import deployment_locations, security_documents
+from glue.redshift import redshift_documents
 from glue.settings import GlueSettings
 from glue.tables import database_input, table_definitions, table_input
 
 __all__ = ["Rendered", "render", "workgroup_input"]
 
-_SUBFOLDERS = ("glue/tables", "glue", "athena", "iam")
+_SUBFOLDERS = ("glue/tables", "glue", "athena", "athena/queries", "redshift", "redshift/queries", "iam")
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,12 @@ def _documents(catalog: Catalog, settings: GlueSettings, versions: Mapping[str, 
         files[f"athena/{table.name}.sql"] = statements[-1]
     files["athena/all.sql"] = "\n".join(statements)
     files["athena/workgroup.json"] = _json(workgroup_input(settings))
-    for name, document in security_documents(settings, [t.name for t in tables]).items():
+    for query in QUERIES:
+        files[f"athena/queries/{query.name}.sql"] = query.render(settings.database) + ";\n"
+    redshift_sql, redshift_iam = redshift_documents(settings)
+    files.update({f"redshift/{name}": text for name, text in redshift_sql.items()})
+    security = {**security_documents(settings, [t.name for t in tables]), **redshift_iam}
+    for name, document in security.items():
         files[f"iam/{name}"] = _json(document)
     return files
 

@@ -1,7 +1,9 @@
 """Settings of the catalog stage: where the lake is, which Glue database, where to render, which account.
 
 AWS endpoints and credentials are not settings of ours: boto3 reads ``AWS_ENDPOINT_URL`` /
-``AWS_ENDPOINT_URL_GLUE`` and the default credential chain itself. The region is ``AWS_REGION``.
+``AWS_ENDPOINT_URL_GLUE`` and the default credential chain itself. The region is resolved as the AWS
+SDKs do (:func:`core.aws_region.sdk_region`: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's);
+with none, the rendered documents say ``REGION`` and ``apply`` stops with a message.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
+from core.aws_region import sdk_region
 from core.catalog import project_root
 from core.errors import ConfigError
 from core.lake import LakeLocation
 from core.settings import DEFAULT_DATABASE, check_known, database_name, env_str, local_dir
 
-__all__ = ["DEFAULT_DATABASE", "DEFAULT_REGION", "GlueSettings", "S3Location", "s3_location", "storage_uri"]
+__all__ = ["DEFAULT_DATABASE", "REGION_PLACEHOLDER", "GlueSettings", "S3Location", "s3_location", "storage_uri"]
 
-DEFAULT_REGION = "us-east-1"
+REGION_PLACEHOLDER = "REGION"
 DEFAULT_PROJECTION_START = "2024-01-01"
 ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
 _S3_SCHEMES = ("s3", "s3a", "s3n")
@@ -73,21 +76,23 @@ class GlueSettings:
     lake: str
     database: str = DEFAULT_DATABASE
     build_dir: Path = Path("build/catalog")
-    region: str = DEFAULT_REGION
+    region: str | None = None
     checkpoints: str = ""
     athena_results: str = ""
     account_id: str = ACCOUNT_PLACEHOLDER
     workgroup: str = DEFAULT_DATABASE
     projection_start: str = DEFAULT_PROJECTION_START
+    redshift_role: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str | None) -> GlueSettings:
         """Read ``TELEMETRY_LAKE``, ``TELEMETRY_GLUE_DATABASE``, ``TELEMETRY_BUILD_DIR``,
-        ``TELEMETRY_CHECKPOINTS``, ``TELEMETRY_ATHENA_RESULTS`` and ``AWS_REGION``; overrides (CLI flags)
-        that are not None win.
+        ``TELEMETRY_CHECKPOINTS``, ``TELEMETRY_ATHENA_RESULTS`` and the AWS region (as the SDKs resolve it);
+        overrides (CLI flags) that are not None win.
 
         Raises:
-            ConfigError: a value is malformed (database name, date, account id, lake URI).
+            ConfigError: a value is malformed (database name, date, account id, lake URI), or
+                ``AWS_PROFILE`` names a profile the AWS config file lacks.
         """  # noqa: D205 - the variable list does not fit one line
         env = os.environ if env is None else env
         check_known(env)
@@ -103,12 +108,13 @@ class GlueSettings:
             lake=pick("lake", "TELEMETRY_LAKE", str(home / "lake")),
             database=database_name(env, overrides.get("database")),
             build_dir=Path(pick("build_dir", "TELEMETRY_BUILD_DIR", str(project_root() / "build" / "catalog"))),
-            region=pick("region", "AWS_REGION", DEFAULT_REGION),
+            region=overrides.get("region") or sdk_region(env),
             checkpoints=pick("checkpoints", "TELEMETRY_CHECKPOINTS", str(home / "checkpoints")),
             athena_results=pick("athena_results", "TELEMETRY_ATHENA_RESULTS", ""),
             account_id=pick("account_id", None, ACCOUNT_PLACEHOLDER),
             workgroup=pick("workgroup", None, DEFAULT_DATABASE),
             projection_start=pick("projection_start", None, DEFAULT_PROJECTION_START),
+            redshift_role=pick("redshift_role", None, ""),
         )
         settings.validate()
         return settings
@@ -127,7 +133,21 @@ class GlueSettings:
         if self.account_id != ACCOUNT_PLACEHOLDER and not re.match(r"^\d{12}$", self.account_id):
             msg = f"AWS account id must be 12 digits, got {self.account_id!r}"
             raise ConfigError(msg)
+        if self.redshift_role and not re.match(r"^[\w+=,.@-]{1,64}$", self.redshift_role):
+            msg = f"IAM role name {self.redshift_role!r} is not allowed: up to 64 letters, digits and +=,.@_-"
+            raise ConfigError(msg)
         s3_location(self.lake)
+
+    @property
+    def redshift_role_arn(self) -> str:
+        """The role Redshift assumes to read the catalog and the lake (``<database>-redshift-spectrum`` by default)."""
+        name = self.redshift_role or f"{self.database}-redshift-spectrum"
+        return f"arn:aws:iam::{self.account_id}:role/{name}"
+
+    @property
+    def arn_region(self) -> str:
+        """The region in ARNs: the configured one, or the placeholder ``REGION`` to replace before deploying."""
+        return self.region or REGION_PLACEHOLDER
 
     @property
     def lake_s3(self) -> S3Location | None:

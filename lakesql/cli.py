@@ -3,7 +3,7 @@
 Examples::
 
     python -m lakesql query                          # every named query
-    python -m lakesql query --name last-position
+    python -m lakesql query --name last-position     # the Athena text of docs/athena-queries.md
     python -m lakesql query --sql "SELECT count(*) FROM vehicle"
     python -m lakesql query --list
 """
@@ -19,7 +19,7 @@ from core.catalog import load_catalog
 from core.cli import run_cli
 from lakesql.engine import connect, run_sql
 from lakesql.output import print_result
-from lakesql.queries import QUERIES, named_query
+from lakesql.queries import QUERIES, duckdb_sql, named_query
 from lakesql.settings import LakeSqlSettings
 
 __all__ = ["main", "parse_args"]
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         chosen = [named_query(args.name)] if args.name else list(QUERIES)
         for query in chosen:
-            print_result(run_sql(con, query.render(settings.database)), query.title, limit=args.limit)
+            print_result(run_sql(con, duckdb_sql(query, settings.database)), query.title, limit=args.limit)
     finally:
         con.close()
     return 0

@@ -3,7 +3,9 @@
 Every column is cast to the type the schema says, so a view has the same columns and types whatever
 files are on disk: a column that no file has yet (a field added by a schema evolution) reads as
 NULL, a column missing from older files reads as NULL there (``union_by_name``), and a table with no
-files at all is an empty view rather than an error. Pure: the caller says which columns the files
+files at all is an empty view rather than an error. A column the files have but the schema no longer
+declares (a removed field) stays in the view, after the declared ones and before ``dt``, as the Glue table keeps it
+(deprecated): older rows show their values, later ones NULL. Pure: the caller says which columns the files
 have (see :func:`lakesql.engine.connect`).
 """
 
@@ -42,10 +44,13 @@ def view_sql(schema: str, table: LakeTable, lake: Path, present: Collection[str]
         nulls = ",\n  ".join(f"CAST(NULL AS {kind}) AS {quote_identifier(col)}" for col, kind in columns)
         return f"CREATE OR REPLACE VIEW {name} AS\nSELECT\n  {nulls}\nWHERE false"
     have = {c.lower() for c in present}
-    select = ",\n  ".join(
+    declared = {col.lower() for col, _ in columns}
+    removed = [quote_identifier(col) for col in present if col.lower() not in declared]
+    cast = [
         f"CAST({quote_identifier(col) if col.lower() in have else 'NULL'} AS {kind}) AS {quote_identifier(col)}"
         for col, kind in columns
-    )
+    ]
+    select = ",\n  ".join([*cast[:-1], *removed, cast[-1]])  # the partition column stays last
     source = (
         f"read_parquet({quote_literal(files_glob(lake, table))}, hive_partitioning = true, union_by_name = true, "
         f"hive_types = {{{quote_literal(PARTITION_COLUMN)}: 'VARCHAR'}})"

@@ -3,7 +3,8 @@
 Starts the stack if it is down, registers the schemas through the governed workflow, drives a small
 fleet through the producer, drains Kafka into the lake with the streaming job (available-now), applies
 the Glue catalog to the local AWS endpoint (moto) and queries the lake with DuckDB. It ends by
-comparing what landed with what Kafka holds, table by table.
+comparing what landed with what Kafka holds, table by table, and the last position of each vehicle
+that the documented query reports with the last record an independent consumer read from Kafka.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ from core.catalog import Catalog, load_catalog, project_root
 from core.cli import run_cli
 from core.errors import StackError
 from core.lake import QUARANTINE_DIR
+from core.queries import named_query
 from core.settings import ConnectionSettings, lake_location
+from lakesql.engine import connect, run_sql
+from lakesql.queries import duckdb_sql
+from lakesql.settings import LakeSqlSettings
 from stack.cli import up
+from stack.demo_check import last_position_mismatches, read_topic
 from stack.services import MOTO_PORT, StackSettings
 
 __all__ = ["count_kafka_records", "count_lake_rows", "main"]
@@ -99,9 +105,24 @@ def main() -> int:
         quarantined = count_lake_rows(lake / QUARANTINE_DIR, stream.name)
         ok &= landed + quarantined == produced[stream.name]
         _say(f"{stream.name:<10} {produced[stream.name]:>10} {landed:>10} {quarantined:>12}")
-    _say(f"\ndemo {'succeeded' if ok else 'FAILED: rows landed differ from records produced'} "
+    ok &= _check_last_position(connection, catalog)
+    _say(f"\ndemo {'succeeded' if ok else 'FAILED: the lake differs from Kafka (see above)'} "
          f"in {time.monotonic() - started:.0f}s")  # fmt: skip
     return 0 if ok else 1
+
+
+def _check_last_position(connection: ConnectionSettings, catalog: Catalog) -> bool:
+    vehicles = read_topic(connection, connection.topic(catalog.get("vehicle").topic))
+    settings = LakeSqlSettings.from_env()
+    con = connect(catalog, settings)
+    try:
+        rows = run_sql(con, duckdb_sql(named_query("last-position"), settings.database)).rows
+    finally:
+        con.close()
+    problems = last_position_mismatches(rows, vehicles)
+    _say(f"\n==> last position of {len(rows)} vehicles (query last-position) vs the last record each sent to Kafka")
+    _say("\n".join(problems) if problems else "equal for every vehicle")
+    return not problems
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ Each change edits a parsed copy of schemas/vehicle.avsc in place; a version is t
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from core.catalog import project_root
@@ -98,3 +100,10 @@ def version(change: Change) -> Schema:
     schema = vehicle()
     change(schema)
     return schema
+
+
+def schemas_with(folder: Path, change: Change) -> Path:
+    """A copy of schemas/ in ``folder`` whose vehicle.avsc has ``change`` applied; returns the copy."""
+    shutil.copytree(SCHEMAS, folder)
+    (folder / "vehicle.avsc").write_text(json.dumps(version(change)), encoding="utf-8")
+    return folder

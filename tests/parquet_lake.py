@@ -68,15 +68,20 @@ def sample(lake_type: LakeType) -> Any:
     return {f.name: sample(f.type) for f in lake_type.fields}
 
 
-def write(lake: Path, table: LakeTable, rows: list[dict[str, Any]], *, drop: tuple[str, ...] = ()) -> None:
-    """One Parquet file per dt partition, columns as Spark writes them; ``drop`` leaves columns out (old files)."""
+def write(
+    lake: Path, table: LakeTable, rows: list[dict[str, Any]], *, drop: tuple[str, ...] = (), day_of: str | None = None
+) -> None:
+    """One Parquet file per dt partition, columns as Spark writes them; ``drop`` leaves columns out (old files).
+
+    ``day_of`` is the column that gives the partition: by default ``event_time``, ``ingested_at`` for a quarantine.
+    """
+    day_of = day_of or ("ingested_at" if table.quarantine else "event_time")
     columns = [c for c in table.columns if c.name not in drop]
     schema = pa.schema([pa.field(c.name, arrow_type(c.type), c.nullable) for c in columns])
     full = [{c.name: row.get(c.name, sample(c.type)) for c in columns} for row in rows]
-    when = "ingested_at" if table.quarantine else "event_time"  # the quarantine is partitioned by ingestion date
-    for day in sorted({r[when].date() for r in full}):
+    for day in sorted({r[day_of].date() for r in full}):
         folder = lake / table.path / f"dt={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
-        part = [r for r in full if r[when].date() == day]
+        part = [r for r in full if r[day_of].date() == day]
         index = len(list(folder.glob("*.parquet")))
         pq.write_table(pa.Table.from_pylist(part, schema=schema), folder / f"part-{index:05d}.snappy.parquet")

@@ -17,6 +17,7 @@ from glue.iam import (
     security_documents,
     streaming_writer_policy,
 )
+from glue.redshift import spectrum_role_policy, spectrum_trust_policy
 from glue.settings import GlueSettings
 from glue.tables import table_definitions
 
@@ -80,6 +81,8 @@ def test_catalog_applier_touches_only_its_database_and_its_tables() -> None:
         "glue:GetTable",
         "glue:CreateTable",
         "glue:UpdateTable",
+        "glue:GetPartitions",
+        "glue:BatchCreatePartition",
     }
     base = "arn:aws:glue:eu-west-1:123456789012"
     allowed = {f"{base}:catalog", f"{base}:database/smartcity", *(f"{base}:table/smartcity/{t}" for t in TABLES)}
@@ -99,9 +102,48 @@ def test_analyst_reads_the_lake_queries_and_writes_only_its_results() -> None:
     assert "s3:GetObject" not in {a for a, r, _ in granted if "checkpoints" in r}
 
 
-@pytest.mark.parametrize("name", ["streaming-writer-policy.json", "catalog-applier-policy.json", "analyst-policy.json"])
+def test_redshift_spectrum_reads_its_database_and_the_lake_and_writes_nothing() -> None:
+    granted = allows(spectrum_role_policy(SETTINGS))
+    glue = {a for a, _, _ in granted if a.startswith("glue:")}
+    assert glue == {
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:GetTables",
+        "glue:GetPartition",
+        "glue:GetPartitions",
+        "glue:BatchGetPartition",
+    }
+    assert {r for a, r, _ in granted if a.startswith("glue:")} == {
+        "arn:aws:glue:eu-west-1:123456789012:catalog",
+        "arn:aws:glue:eu-west-1:123456789012:database/smartcity",
+        "arn:aws:glue:eu-west-1:123456789012:table/smartcity/*",
+    }
+    s3 = {(a, r) for a, r, _ in granted if a.startswith("s3:")}
+    assert s3 == {
+        ("s3:ListBucket", "arn:aws:s3:::acme-lake"),
+        ("s3:GetBucketLocation", "arn:aws:s3:::acme-lake"),
+        ("s3:GetObject", "arn:aws:s3:::acme-lake/telemetry/lake/*"),
+    }
+    trust = spectrum_trust_policy()["Statement"]
+    assert [(s["Effect"], s["Action"]) for s in trust] == [("Allow", "sts:AssumeRole")]
+    assert trust[0]["Principal"] == {"Service": ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]}
+
+
+def _all_policies() -> dict[str, dict[str, Any]]:
+    return {**security_documents(SETTINGS, TABLES), "redshift-spectrum-policy.json": spectrum_role_policy(SETTINGS)}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "streaming-writer-policy.json",
+        "catalog-applier-policy.json",
+        "analyst-policy.json",
+        "redshift-spectrum-policy.json",
+    ],
+)
 def test_no_wildcard_actions_and_no_wildcard_resources_beyond_prefixes(name: str) -> None:
-    policy = security_documents(SETTINGS, TABLES)[name]
+    policy = _all_policies()[name]
     for action, resource, condition in allows(policy):
         assert "*" not in action, action
         head, _, tail = resource.partition("*")

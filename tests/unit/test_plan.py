@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from core.catalog import load_catalog
-from glue.plan import Change, describe, diff_table, merged_input
+from glue.plan import DEPRECATED, Change, describe, diff_table, keep_removed_columns, merged_input
 from glue.settings import GlueSettings
 from glue.tables import entity_table, table_input
 
@@ -71,3 +71,30 @@ def test_describe_lines() -> None:
     assert created == ["+ create table smartcity.gps (15 columns, partitioned by dt)"]
     updated = describe(Change("update table", "gps", ("add column x int",)), "smartcity")
     assert updated == ["~ update table smartcity.gps", "    add column x int"]
+
+
+def test_a_removed_field_keeps_its_column_marked_deprecated_and_a_second_plan_is_empty() -> None:
+    want = wanted()
+    live = live_copy(want)
+    live["StorageDescriptor"]["Columns"].insert(3, {"Name": "legacy", "Type": "string", "Comment": "Old field."})
+    kept = keep_removed_columns(want, live)
+    assert diff_table(kept, live) == (
+        "deprecate column legacy string (removed from the schema; kept so older rows stay queryable)",
+    )
+    columns = kept["StorageDescriptor"]["Columns"]
+    assert columns[: len(want["StorageDescriptor"]["Columns"])] == want["StorageDescriptor"]["Columns"]
+    assert columns[-1] == {"Name": "legacy", "Type": "string", "Comment": f"{DEPRECATED} Old field."}
+    applied = live_copy(merged_input(kept, live))
+    assert diff_table(keep_removed_columns(want, applied), applied) == ()
+
+
+def test_a_deprecated_comment_stays_within_glue_limits_and_a_returning_field_drops_the_mark() -> None:
+    want = wanted()
+    live = live_copy(want)
+    live["StorageDescriptor"]["Columns"].append({"Name": "legacy", "Type": "string", "Comment": "x" * 300})
+    comment = keep_removed_columns(want, live)["StorageDescriptor"]["Columns"][-1]["Comment"]
+    assert len(comment) == 255 and comment.startswith(DEPRECATED)
+    marked = live_copy(want)
+    altitude = next(c for c in marked["StorageDescriptor"]["Columns"] if c["Name"] == "altitude_m")
+    altitude["Comment"] = f"{DEPRECATED} {altitude['Comment']}"
+    assert diff_table(keep_removed_columns(want, marked), marked) == ("change comment of column altitude_m",)

@@ -13,12 +13,13 @@ import pytest
 
 from core.catalog import Catalog, load_catalog, project_root
 from core.errors import CatalogError, ConfigError
-from core.tables import lake_tables
+from core.tables import entity_lake_table, lake_tables
 from lakesql.cli import main
-from lakesql.engine import connect, run_sql
+from lakesql.engine import connect, run_sql, view_columns
 from lakesql.output import format_result
-from lakesql.queries import QUERIES, named_query
+from lakesql.queries import duckdb_sql, named_query
 from lakesql.settings import LakeSqlSettings
+from tests.evolution_cases import remove_field, schemas_with
 from tests.parquet_lake import T0, write
 
 
@@ -130,7 +131,7 @@ def test_named_queries(catalog: Catalog, lake: Path) -> None:
     con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
 
     def rows(name: str) -> tuple[tuple[Any, ...], ...]:
-        return run_sql(con, named_query(name).render("smartcity")).rows
+        return run_sql(con, duckdb_sql(named_query(name), "smartcity")).rows
 
     assert [(r[0], r[1].hour, r[2]) for r in rows("events-per-vehicle-hour")] == [
         ("car-a", 8, 2),
@@ -145,14 +146,6 @@ def test_named_queries(catalog: Catalog, lake: Path) -> None:
     assert rows("emergencies-by-type-status") == (("ACCIDENT", "REPORTED", 1), ("FIRE", "RESOLVED", 1))
     assert len(rows("speed-per-segment")) == 4
     assert rows("weather-along-route") == ()
-
-
-def test_every_named_query_runs_and_is_documented_as_athena_sql(catalog: Catalog, lake: Path) -> None:
-    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
-    docs = (project_root() / "docs" / "athena-queries.md").read_text(encoding="utf-8")
-    for query in QUERIES:
-        run_sql(con, query.render("smartcity"))
-        assert query.render("smartcity") in docs, f"docs/athena-queries.md lacks the query {query.name}"
 
 
 def test_user_sql_errors_are_one_line(catalog: Catalog, lake: Path) -> None:
@@ -185,3 +178,15 @@ def test_cli_runs_a_named_query_and_user_sql(lake: Path, capsys: pytest.CaptureF
     assert main(["query", "--lake", str(lake), "--sql", "SELECT count(*) AS n FROM smartcity.emergency"]) == 0
     out = capsys.readouterr().out
     assert "| 3 |" in out and "1 row" in out
+
+
+def test_a_column_removed_from_the_schema_stays_in_the_view_before_dt(catalog: Catalog, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    write(root, entity_lake_table(catalog.get("vehicle")), [{"vehicle_id": "car-a", "event_time": T0, "model": "S"}])
+    evolved = load_catalog(schemas_with(tmp_path / "schemas", remove_field))
+    later = [{"vehicle_id": "car-b", "event_time": T0 + timedelta(days=1)}]
+    write(root, entity_lake_table(evolved.get("vehicle")), later)
+    con = connect(evolved, LakeSqlSettings.from_env({}, lake=str(root)))
+    assert run_sql(con, "SELECT vehicle_id, model FROM vehicle ORDER BY 1").rows == (("car-a", "S"), ("car-b", None))
+    names = [name for name, _ in view_columns(con, "smartcity", "vehicle")]
+    assert names[-2:] == ["model", "dt"]

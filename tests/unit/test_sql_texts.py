@@ -1,0 +1,130 @@
+"""Every SQL text the project renders or documents parses in its own dialect (sqlglot), so a slip fails CI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from core.catalog import Catalog, load_catalog, project_root
+from core.lake import PARTITION_COLUMN
+from core.queries import QUERIES
+from core.tables import lake_tables
+from glue.render import render
+from glue.settings import GlueSettings
+from glue.tables import table_definitions
+from lakesql.engine import views_sql
+from lakesql.settings import LakeSqlSettings
+from tests.parquet_lake import T0, write
+from tests.sql_texts import check_external_schema, parse_statements, sql_blocks
+
+DOCS = sorted([*(project_root() / "docs").glob("*.md"), project_root() / "README.md"])
+SETTINGS = dict(lake="s3a://acme-lake/telemetry/lake", account_id="123456789012", projection_start="2025-03-01")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(project_root() / "schemas")
+
+
+@pytest.fixture(scope="module", params=["eu-west-1", None], ids=["region", "no-region"])
+def rendered(request: pytest.FixtureRequest, catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp(f"catalog-{request.param}")
+    render(catalog, GlueSettings(**SETTINGS, region=request.param, build_dir=folder))
+    return folder
+
+
+def test_every_athena_ddl_file_parses_and_declares_the_generated_table(rendered: Path, catalog: Catalog) -> None:
+    tables = {t.name: t for t in table_definitions(catalog, GlueSettings(lake=SETTINGS["lake"]))}
+    for name, table in tables.items():
+        (statement,) = parse_statements((rendered / "athena" / f"{name}.sql").read_text(), "athena")
+        assert isinstance(statement, exp.Create) and statement.kind == "TABLE"
+        assert statement.find(exp.Table).name == name  # type: ignore[union-attr]
+        columns = [c.name for c in statement.this.expressions if isinstance(c, exp.ColumnDef)]
+        assert columns == [c.name for c in table.columns]
+        assert statement.find(exp.PartitionedByProperty).find(exp.ColumnDef).name == PARTITION_COLUMN  # type: ignore[union-attr]
+        location = statement.find(exp.LocationProperty)
+        assert location is not None and location.this.name == table.location
+    statements = parse_statements((rendered / "athena" / "all.sql").read_text(), "athena")
+    assert [s.kind for s in statements] == ["DATABASE", *("TABLE" for _ in tables)]
+
+
+def test_every_rendered_query_parses_in_its_dialect(rendered: Path) -> None:
+    for dialect in ("athena", "redshift"):
+        files = sorted((rendered / dialect / "queries").glob("*.sql"))
+        assert [f.stem for f in files] == sorted(q.name for q in QUERIES)
+        for path in files:
+            (statement,) = parse_statements(path.read_text(), dialect)
+            assert isinstance(statement, exp.Query), path
+
+
+def test_the_redshift_external_schema_names_the_database_region_and_role(rendered: Path) -> None:
+    text = (rendered / "redshift" / "external-schema.sql").read_text()
+    check_external_schema(text)
+    assert "DATABASE 'smartcity'" in text
+    assert "IAM_ROLE 'arn:aws:iam::123456789012:role/smartcity-redshift-spectrum'" in text
+    if rendered.name.startswith("catalog-eu-west-1"):
+        assert "\nREGION 'eu-west-1'\n" in text
+    else:  # Redshift then uses its own region
+        assert "REGION" not in text
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "CREATE EXTERNAL SCHEMA smartcity FROM DATA CATALOG DATABASE 'smartcity' IAM_ROLE arn",
+        "CREATE EXTERNAL SCHEMA smartcity FROM CATALOG DATABASE 'smartcity' IAM_ROLE 'arn:aws:iam::1:role/x'",
+        "CREATE EXTERNAL SCHEMA smartcity FROM DATA CATALOG DATABASE 'smartcity' REGION 'mars' "
+        "IAM_ROLE 'arn:aws:iam::123456789012:role/x'",
+        "CREATE EXTERNAL SCHEMA smartcity FROM DATA CATALOG DATABASE 'smartcity IAM_ROLE 'x'",
+    ],
+)
+def test_a_broken_external_schema_is_caught(broken: str) -> None:
+    with pytest.raises((AssertionError, SqlglotError)):
+        parse_statements(broken, "redshift")
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect"),
+    [
+        ("SELECT round(avg(speed_kmh), 1 FROM smartcity.vehicle", "athena"),
+        ("SELECT v.vehicle_id FROM smartcity.vehicle AS v WHERE", "redshift"),
+        ("CREATE EXTERNAL TABLE `t` (`a` string COMMENT 'x) STORED AS PARQUET", "athena"),
+        ("VACUUM smartcity.vehicle TO 75 PERCENT", "duckdb"),  # not DuckDB: falls back to an unchecked Command
+    ],
+)
+def test_a_syntax_error_or_an_unparsed_statement_fails(sql: str, dialect: str) -> None:
+    with pytest.raises((AssertionError, SqlglotError)):
+        parse_statements(sql, dialect)
+
+
+def test_the_duckdb_views_parse_with_and_without_files(catalog: Catalog, tmp_path: Path) -> None:
+    lake = tmp_path / "lake with 'quote"
+    settings = LakeSqlSettings.from_env({}, lake=str(lake))
+    empty = views_sql(catalog, settings)
+    write(lake, {t.name: t for t in lake_tables(catalog)}["vehicle"], [{"vehicle_id": "a", "event_time": T0}])
+    with_files = views_sql(catalog, settings)
+    assert len(empty) == len(with_files) == 1 + len(lake_tables(catalog))
+    for statement in [*empty, *with_files]:
+        (parsed,) = parse_statements(statement, "duckdb")
+        assert isinstance(parsed, exp.Create)
+    assert "read_parquet" in with_files[1] and "read_parquet" not in empty[1]
+
+
+def test_every_sql_block_of_the_docs_names_its_dialect_and_parses() -> None:
+    blocks = [b for path in DOCS for b in sql_blocks(path)]
+    assert {b.dialect for b in blocks} >= {"athena", "redshift"}
+    for block in blocks:
+        try:
+            parse_statements(block.text, block.dialect)
+        except (AssertionError, SqlglotError) as exc:
+            pytest.fail(f"{block.where}: {exc}")
+
+
+def test_a_sql_block_without_a_dialect_is_refused(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("# x\n\n```sql\nSELECT 1\n```\n")
+    with pytest.raises(AssertionError, match="names no dialect"):
+        sql_blocks(page)
