@@ -14,7 +14,8 @@ PYTEST_ARGS ?=
 CATALOG_ENDPOINT ?= http://127.0.0.1:5000
 
 .PHONY: help setup up down status clean demo produce stream show schema-lint schema-check schema-register \
-        schema-status schema-check-offline catalog catalog-render catalog-plan query test test-unit test-integration lint bench
+        schema-status schema-check-offline catalog catalog-render catalog-plan query dashboard test test-unit test-integration \
+        lint bench
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -25,14 +26,14 @@ setup: ## create .venv and resolve the JVM artifacts (fast when nothing changed)
 up: setup ## start Kafka (3 KRaft nodes), Apicurio Registry and moto on 127.0.0.1
 	@$(PY) -m stack up
 
-down: ## stop the processes `make up` started (data kept)
-	@if [ -x $(PY) ]; then $(PY) -m stack down; fi
+down: ## stop the processes `make up` and `make dashboard` started (data kept)
+	@if [ -x $(PY) ]; then $(PY) -m dashboards down; $(PY) -m stack down; fi
 
-status: ## per service: up or down, with its address
-	@$(PY) -m stack status
+status: ## per service: up or down, with its address (Superset too)
+	@$(PY) -m stack status; code=$$?; $(PY) -m dashboards status || true; exit $$code
 
-clean: ## stop the stack and remove its data, the lake and the checkpoints
-	@if [ -x $(PY) ]; then $(PY) -m stack clean; fi
+clean: ## stop the stack and Superset, and remove their data, the lake and the checkpoints
+	@if [ -x $(PY) ]; then $(PY) -m dashboards down; $(PY) -m stack clean; fi
 	rm -rf .local build
 
 demo: setup ## everything end to end on the local stack: register, produce, stream, catalog, query
@@ -78,6 +79,9 @@ endif
 
 query: setup ## the named queries on the local lake with DuckDB (NAME=last-position for one, SQL="select ..." for your own)
 	@$(PY) -m lakesql query $(if $(NAME),--name $(NAME),) $(if $(SQL),--sql "$(SQL)",)
+
+dashboard: setup ## Apache Superset on 127.0.0.1:8088 with the dashboards of the lake (first run installs it)
+	@$(PY) -m dashboards up
 
 test: setup ## unit and integration tests (starts the local stack if needed, stops what it started)
 	@$(PY) -m pytest $(PYTEST_ARGS)

@@ -106,6 +106,7 @@ def main() -> int:
         ok &= landed + quarantined == produced[stream.name]
         _say(f"{stream.name:<10} {produced[stream.name]:>10} {landed:>10} {quarantined:>12}")
     ok &= _check_last_position(connection, catalog)
+    _say("\n==> see it in Superset: `make dashboard` starts it on http://127.0.0.1:8088 and prints how to log in")
     _say(f"\ndemo {'succeeded' if ok else 'FAILED: the lake differs from Kafka (see above)'} "
          f"in {time.monotonic() - started:.0f}s")  # fmt: skip
     return 0 if ok else 1
