@@ -13,7 +13,7 @@ from typing import Any
 from core.places import PLACES
 from dashboards.charts import TILES, Chart, Metric
 from dashboards.datasets import Dataset, stable_uuid
-from dashboards.derived import ACTIVE_STATUSES
+from dashboards.derived import ACTIVE_STATUSES, RECENT_LANDED, RECENT_SENT
 from dashboards.dialects import SqlDialect
 
 __all__ = ["REFRESH_SECONDS", "Dashboard", "dashboards"]
@@ -130,11 +130,12 @@ def _fleet(ds: Mapping[str, Dataset]) -> Dashboard:
             (
                 _line(
                     "speed-over-time",
-                    "Speed over time per vehicle",
+                    "Speed over time per vehicle, last hour",
                     ds["vehicle"],
                     Metric("avg speed km/h", "AVG(speed_kmh)"),
-                    "Average speed per minute of event time, per vehicle.",
+                    "Average speed per minute of event time, per vehicle, over the reports sent in the last hour.",
                     groupby=("vehicle_id",),
+                    where=RECENT_SENT,
                     width=6,
                 ),
                 Chart(
@@ -236,16 +237,14 @@ def _conditions(ds: Mapping[str, Dataset]) -> Dashboard:
                     "Temperature along the route",
                     weather,
                     Metric("avg temperature °C", "AVG(temperature_c)"),
-                    "Average temperature per minute, per vehicle.",
-                    groupby=("vehicle_id",),
+                    "Average temperature the fleet reports, per minute.",
                 ),
                 _line(
                     "precipitation",
                     "Precipitation along the route",
                     weather,
                     Metric("avg precipitation mm", "AVG(precipitation_mm)"),
-                    "Average precipitation per minute, per vehicle.",
-                    groupby=("vehicle_id",),
+                    "Average precipitation the fleet reports, per minute.",
                 ),
             ),
             (
@@ -254,8 +253,7 @@ def _conditions(ds: Mapping[str, Dataset]) -> Dashboard:
                     "Air quality along the route",
                     weather,
                     Metric("max AQI", "MAX(air_quality_index)"),
-                    "Highest air quality index per minute, per vehicle.",
-                    groupby=("vehicle_id",),
+                    "Highest air quality index the fleet reports, per minute.",
                 ),
                 Chart(
                     "conditions-now",
@@ -328,12 +326,13 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
             (
                 _line(
                     "rows-per-minute",
-                    "Rows landed per table per minute",
+                    "Rows landed per table per minute, last hour",
                     rows,
                     COUNT,
-                    "Rows written per minute of ingestion time, per table.",
+                    "Rows written per minute of ingestion time, per table, over the last hour.",
                     x_axis="ingested_at",
                     groupby=("table_name",),
+                    where=RECENT_LANDED,
                 ),
                 Chart(
                     "quarantine-by-reason",
@@ -349,11 +348,13 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
             (
                 Chart(
                     "latency",
-                    "End-to-end latency per table",
+                    "End-to-end latency per table, last hour",
                     "table",
                     rows,
-                    "ingested_at minus kafka_timestamp (the producer's send time): median and 95th percentile, ms.",
+                    "ingested_at minus kafka_timestamp (the producer's send time): median and 95th percentile, ms, "
+                    "of the rows written in the last hour.",
                     groupby=("table_name",),
+                    where=RECENT_LANDED,
                     metrics=latency,
                     order_by=(("rows", False),),
                 ),

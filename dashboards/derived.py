@@ -60,18 +60,24 @@ _MAP_COLUMNS = (
 )
 
 
+RECENT_SENT = "kafka_timestamp >= current_timestamp - INTERVAL '1' HOUR"
+"""Reports sent in the last hour, by the producer's clock (event times may be simulated ahead of it)."""
+RECENT_LANDED = "ingested_at >= current_timestamp - INTERVAL '1' HOUR"
+"""Rows the streaming job wrote in the last hour."""
+
+
 def fleet_map(schema: str, d: SqlDialect) -> Dataset:
-    """Map features: the named places, each vehicle's track (a point a minute) and its latest position."""
+    """Map features: the named places, each vehicle's latest position and its track over the last hour's reports."""
     vehicle = d.table(schema, "vehicle")
     lat, lon = d.column("location", "latitude"), d.column("location", "longitude")
     track = _feature("LineString", f"'[' || {d.ordered_join(_point('lat', 'lon'), 'seen_at')} || ']'", "''",
                      "strokeColor", TRACK_COLOR)  # fmt: skip
     latest = _feature("Point", _point("lat", "lon"), "substr(vehicle_id, 1, 8)", "fillColor", VEHICLE_COLOR)
     sql = f"""WITH positions AS (
-    SELECT vehicle_id, event_time, {lat} AS lat, {lon} AS lon FROM {vehicle}
+    SELECT vehicle_id, event_time, kafka_timestamp, {lat} AS lat, {lon} AS lon FROM {vehicle}
 ), minutes AS (
     SELECT vehicle_id, max(event_time) AS seen_at, max_by(lat, event_time) AS lat, max_by(lon, event_time) AS lon
-    FROM positions GROUP BY vehicle_id, date_trunc('minute', event_time)
+    FROM positions WHERE {RECENT_SENT} GROUP BY vehicle_id, date_trunc('minute', event_time)
 ), latest AS (
     SELECT vehicle_id, max_by(lat, event_time) AS lat, max_by(lon, event_time) AS lon FROM positions GROUP BY vehicle_id
 )
@@ -80,7 +86,7 @@ UNION ALL
 SELECT 'track' AS layer, vehicle_id AS label, {track} AS feature FROM minutes GROUP BY vehicle_id HAVING count(*) > 1
 UNION ALL
 SELECT 'vehicle' AS layer, vehicle_id AS label, {latest} AS feature FROM latest"""
-    return Dataset("fleet_map", "The fleet on a map: named places, tracks and latest positions as GeoJSON.",
+    return Dataset("fleet_map", "The fleet on a map: named places, latest positions and the last hour's tracks.",
                    _MAP_COLUMNS, None, schema, sql)  # fmt: skip
 
 

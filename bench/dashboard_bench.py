@@ -1,0 +1,214 @@
+"""Dashboard query times over a lake of at least 1,000,000 vehicle rows: each chart, in DuckDB and through Superset.
+
+The lake is the journey simulator's output written as the streaming job lays it out (``tests/fleet_lake.py``):
+one fleet's journey, copied with other vehicle ids and earlier times until the vehicle table holds
+``--vehicle-rows`` rows, in files of one micro-batch's size. Each chart's query then runs ``--runs``
+times in DuckDB (the SQL of ``dashboards.checks``, on the same views Superset reads) and through
+Superset's chart data API (``python -m dashboards up`` on a free port, cache off), after one untimed
+warm-up run. Target: every chart's p95 under 1 s. The table goes to stdout and to the "## Dashboards"
+section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import requests
+
+from core.catalog import Catalog, load_catalog, project_root
+from core.settings import local_dir
+from dashboards.bundle import build_bundle
+from dashboards.checks import check_sql
+from dashboards.dialects import DUCKDB
+from dashboards.settings import DashboardSettings
+from lakesql.engine import connect
+from lakesql.settings import LakeSqlSettings
+from producer.simulator import SimulationConfig
+
+sys.path.insert(0, str(project_root()))  # the lake writer of the tests, run as a script from bench/
+from tests.fleet_lake import fleet_rows, write_rows
+
+ROWS_PER_FILE = 2_000
+
+
+def build_lake(lake: Path, catalog: Catalog, vehicle_rows: int, vehicles: int) -> dict[str, int]:
+    """One simulated journey of ``vehicles``, copied back in time with new vehicle ids up to ``vehicle_rows``."""
+    shutil.rmtree(lake, ignore_errors=True)
+    end = datetime.now(UTC).replace(microsecond=0)
+    config = SimulationConfig(vehicles=vehicles, seed=7, start_time=end - timedelta(hours=3), step_seconds=5.0,
+                              emergency_probability=0.002)  # fmt: skip
+    journey = fleet_rows(config, catalog)
+    span = max(r["event_time"] for r in journey["vehicle"]) - config.start_time + timedelta(minutes=5)
+    totals: dict[str, int] = {}
+    copy = 0
+    while totals.get("vehicle", 0) < vehicle_rows:
+        shift = span * copy
+        moved = {
+            name: [
+                r
+                | {
+                    "vehicle_id": f"{r['vehicle_id'][:-4]}{copy:04d}",
+                    "event_time": r["event_time"] - shift,
+                    "kafka_timestamp": r["kafka_timestamp"] - shift,
+                    "ingested_at": r["ingested_at"] - shift,
+                }
+                for r in rows
+            ]
+            for name, rows in journey.items()
+        }
+        for name, count in write_rows(lake, catalog, moved, per_file=ROWS_PER_FILE).items():
+            totals[name] = totals.get(name, 0) + count
+        copy += 1
+    return totals
+
+
+def compact(lake: Path) -> int:
+    """Rewrite each table's day into one file, as compaction would; returns the files left."""
+    for day in sorted({f.parent for f in lake.rglob("dt=*/*.parquet")}):
+        parts = sorted(day.glob("*.parquet"))
+        table = pq.read_table(parts, partitioning=None)
+        merged = day / "compacted.parquet.tmp"
+        pq.write_table(table, merged, row_group_size=256_000)
+        for part in parts:
+            part.unlink()
+        merged.rename(day / "part-00000.parquet")
+    return sum(1 for _ in lake.rglob("*.parquet"))
+
+
+def timings(run: Callable[[], Any], runs: int) -> tuple[float, float]:
+    """p50 and p95 in seconds of ``runs`` timed calls after one warm-up call."""
+    run()
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run()
+        seconds.append(time.perf_counter() - started)
+    ordered = sorted(seconds)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def superset_api(env: dict[str, str]) -> tuple[requests.Session, DashboardSettings]:
+    """Start Superset over the bench lake and log in to its API."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "dashboards", "up"], env={**os.environ, **env}, check=True,
+                   cwd=project_root(), stdout=subprocess.DEVNULL)  # fmt: skip
+    print(f"Superset up in {time.monotonic() - started:.0f}s")
+    settings = DashboardSettings.from_env({**os.environ, **env})
+    api = requests.Session()
+    login = {"username": "admin", "password": (settings.home / "admin-password").read_text().strip(), "provider": "db"}
+    api.headers["Authorization"] = "Bearer " + api.post(f"{settings.url}/api/v1/security/login", json=login,
+                                                        timeout=30).json()["access_token"]  # fmt: skip
+    return api, settings
+
+
+def superset_rss_mb(settings: DashboardSettings) -> float:
+    """Resident memory of Superset's gunicorn processes, MB."""
+    pid = int((settings.home / "superset.pid").read_text().split()[0])
+    ps = ["/usr/bin/ps", "-o", "rss=", "--ppid", str(pid), "-p", str(pid)]
+    out = subprocess.run(ps, capture_output=True, text=True, check=False).stdout
+    return sum(int(x) for x in out.split()) / 1024
+
+
+def write_section(section: str, path: Path) -> None:
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    pattern = re.compile(r"^## Dashboards\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    path.write_text(text.rstrip() + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vehicle-rows", type=int, default=1_000_000)
+    parser.add_argument("--vehicles", type=int, default=100, help="vehicles of the simulated journey that is copied")
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per chart and path")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args()
+    catalog = load_catalog()
+    home = local_dir() / "bench-dashboards"
+    lake = home / "lake"
+    started = time.monotonic()
+    totals = build_lake(lake, catalog, args.vehicle_rows, args.vehicles)
+    files = sum(1 for _ in lake.rglob("*.parquet"))
+    print(f"lake: {totals} in {files} files, written in {time.monotonic() - started:.0f}s")
+    env = {"TELEMETRY_HOME": str(home), "TELEMETRY_LAKE": str(lake), "TELEMETRY_SUPERSET_PORT": str(_free_port())}
+    api, settings = superset_api(env)
+    bundle = build_bundle(catalog, settings.database, DUCKDB, settings.sqlalchemy_uri)
+    listed = api.get(f"{settings.url}/api/v1/chart/", params={"q": "(columns:!(id,uuid),page_size:100)"}, timeout=30)
+    ids = {c["uuid"]: c["id"] for c in listed.json()["result"]}
+    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
+    layouts = [f"{files:,} files of at most {ROWS_PER_FILE:,} rows (the job's micro-batches)"]
+    results: dict[str, list[tuple[float, float, float, float]]] = {}
+    charts = [(board.title, chart) for board in bundle.dashboards for chart in board.charts]
+    try:
+        for layout in range(2):
+            if layout:
+                layouts.append(f"{compact(lake):,} files, one per table and day (compacted)")
+                time.sleep(6)  # the view watcher's turn, although the views need no change
+            con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
+            for title, chart in charts:
+                sql = check_sql(chart, DUCKDB)
+                duck = timings(lambda sql=sql, con=con: con.execute(sql).fetchall(), args.runs)
+                url = f"{settings.url}/api/v1/chart/{ids[chart.uuid]}/data/?force=true"
+                sup = timings(lambda url=url: api.get(url, timeout=120).raise_for_status(), args.runs)
+                results.setdefault(chart.key, []).append((*duck, *sup))
+                print(f"{layout} {title:<16} {chart.title:<50} duckdb p50 {duck[0]:.3f}s p95 {duck[1]:.3f}s  "
+                      f"superset p50 {sup[0]:.3f}s p95 {sup[1]:.3f}s")  # fmt: skip
+            con.close()
+        memory = superset_rss_mb(settings)
+    finally:
+        subprocess.run([sys.executable, "-m", "dashboards", "down"], env={**os.environ, **env}, check=False,
+                       cwd=project_root(), stdout=subprocess.DEVNULL)  # fmt: skip
+    rows = [(title, chart.title, results[chart.key]) for title, chart in charts]
+    worst = [max(r[2][i][3] for r in rows) for i in range(2)]
+    others = ", ".join(f"{k} {v:,}" for k, v in totals.items() if k != "vehicle")
+    lines = [
+        "## Dashboards",
+        "",
+        f"Command: `.venv/bin/python bench/dashboard_bench.py` ({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, "
+        f"{os.cpu_count()} cores). Lake: {totals['vehicle']:,} vehicle rows ({others}), timed in two layouts: "
+        f"A, {layouts[0]}; B, {layouts[1]}. Each chart's query ran {args.runs} times after one warm-up, in DuckDB "
+        "(the chart's SQL from `dashboards/checks.py`, on the views Superset reads) and through Superset's chart "
+        f"data API (`force=true`; the data cache is off anyway). Superset's memory after the run: {memory:.0f} MB "
+        "(gunicorn, one worker, eight threads). Seconds:",
+        "",
+        "| dashboard | chart | A: DuckDB p95 | A: Superset p50 | A: Superset p95 | B: DuckDB p95 | B: Superset p50 | "
+        "B: Superset p95 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {b} | {c} | {a[1]:.3f} | {a[2]:.3f} | {a[3]:.3f} | {z[1]:.3f} | {z[2]:.3f} | {z[3]:.3f} |"
+            for b, c, (a, z) in rows
+        ),
+        "",
+        f"Slowest chart through Superset, p95: {worst[0]:.3f} s in layout A, {worst[1]:.3f} s in layout B "
+        "(target: under 1 s for every chart).",
+        "",
+    ]
+    section = "\n".join(lines)
+    print(section)
+    if not args.no_write:
+        write_section(section, project_root() / "docs" / "benchmarks.md")
+        print("written to docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
