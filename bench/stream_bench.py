@@ -45,40 +45,6 @@ from streaming.settings import StreamingSettings
 from streaming.source import kafka_source_options
 
 PREFIX = "bench_"
-WHERE_TIME_GOES = [
-    "",
-    "Where the time goes (CPU time per process from /proc, JFR samples of the Spark JVM, and Spark's "
-    "per-batch durations; runs of the job alone in a warm session):",
-    "",
-    "- The ceiling is not CPU-bound: it keeps the two cores 50-55% busy (about 6.5 core-seconds for the "
-    "1,000,000 events, 5 of them in the Spark JVM and 1 in the brokers); the rest of its time its tasks wait "
-    "on Kafka fetches. The job needs about 16 core-seconds (13.5 in the Spark JVM) and keeps the cores "
-    "70-80% busy, so on two cores it cannot get much closer than it is.",
-    "- The job's extra CPU, by JFR samples of the Spark JVM: Parquet encoding of the typed columns about a "
-    "third (the ceiling writes one binary column), the generated code of the decode and metadata projections "
-    "about a fifth, from_avro itself about 5%, py4j calls from the driver's Python threads about 8% before "
-    "the columns were cached (each pyspark column function looks its class up by name), and about 5% for "
-    "the event date as a formatted "
-    "text (`dt` is now a date, which Spark formats once per folder); garbage collection on top, about 5% "
-    "of the wall time in pauses.",
-    "- What changed the ratio (55% before, 1,000,000 per batch; 38% at 250,000): one query per entity instead "
-    "of one query over every topic. A batch of every topic had to be cached (columnar, compressed) and "
-    "filtered once per entity; now each query's batch is one topic, decoded and written in one Spark job "
-    "straight from Kafka, with Kafka reading, decoding and writing pipelined in each task. The time of "
-    "each batch is also in the generated code no longer: ingested_at is Spark's batch timestamp, so Spark "
-    "does not compile each batch's code again; and each plan's columns are built once and reused by every "
-    "batch, which took 0.1-0.6 s of driver time per batch and query through py4j. These two mattered most "
-    "with smaller batches: before them the job was at 58% of the ceiling with 250,000 per batch and 64% "
-    "with 1,000,000; after them, in two runs, at 65% and 68% with 250,000 and 68% and 72% with 1,000,000.",
-    "- Tried and left out: no sort before the partitioned write (planned writes off, concurrent writers), "
-    "no Parquet dictionary for the columns whose values are all distinct, the parallel garbage collector, "
-    "splitting Kafka partitions into more tasks (`maxRecordsPerPartition`, which also slowed the ceiling): "
-    "none changed the job's time beyond the 5-10% the runs vary by here.",
-    "- The JVM compiles each path's hot code during its first pass, so every path runs once untimed first: "
-    "the job's first pass over the data set is 40-60% slower than its later ones.",
-    "- Not measurable here: registry calls (1-5 ms each; versions and ids cached) and the idempotent commit "
-    "(0.1-0.2 s per batch and query on a local disk; on S3 each file is a copy).",
-]
 CATALOG = load_catalog()
 
 
@@ -268,7 +234,6 @@ def main() -> int:
             f"- {cap:,} records per batch: this job / ceiling **{rate['job'] / rate['ceiling']:.0%}** (target 60%), "
             f"this job / shortcut {rate['job'] / rate['shortcut']:.0%}"
         )
-    lines += WHERE_TIME_GOES
     print("\n".join(lines))
     if not args.no_record:
         record(lines, project_root() / "docs" / "benchmarks.md")

@@ -25,7 +25,15 @@ from producer.summary import ProduceSummary, TopicCounts
 from producer.tuning import ProducerTuning
 from producer.writers import lookup_writers
 
-__all__ = ["ProducerTuning", "TelemetryProducer", "lookup_writers"]
+__all__ = ["ProducerTuning", "TelemetryProducer", "lookup_writers", "message_key"]
+
+
+def message_key(value: dict[str, Any], key_field: str) -> bytes:
+    """The Kafka key of a record: its ``key`` field of streams.toml (the vehicle id), as UTF-8.
+
+    Every event of one vehicle goes to one partition, so a consumer reads each vehicle's events in order.
+    """
+    return str(value[key_field]).encode()
 
 log = logging.getLogger(__name__)
 _POLL_EVERY = 1000  # produce calls between two polls that serve delivery reports
@@ -55,6 +63,7 @@ class TelemetryProducer:
         self.catalog = catalog
         self.tuning = ProducerTuning(**tuning)
         self._writers: dict[str, tuple[str, WireSerializer]] = {}
+        self._key_fields = {s.name: s.key_field for s in catalog.streams}
         self._producer: Producer | None = None
         self._produced: Counter[str] = Counter()
         self._delivered: Counter[str] = Counter()
@@ -126,7 +135,7 @@ class TelemetryProducer:
         value = serializer.serialize(event.value)
         if self._started_at is None:
             self._started_at = time.time()
-        key = event.key.encode()
+        key = message_key(event.value, self._key_fields[event.stream])
         while True:
             try:
                 producer.produce(topic, value, key)

@@ -97,7 +97,7 @@ class Event:
 
     Attributes:
         stream: the entity (``vehicle``, ``gps``, ``traffic``, ``weather``, ``emergency``).
-        key: the vehicle id, the Kafka message key.
+        key: the id of the vehicle that reported it (the producer keys messages by the stream's ``key`` field).
         value: the record, as fastavro's writer expects it for the stream's schema.
     """
 

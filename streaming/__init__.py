@@ -3,7 +3,7 @@
 Modules: :mod:`~streaming.settings` (configuration), :mod:`~streaming.session` (SparkSession),
 :mod:`~streaming.source` (Kafka options), :mod:`~streaming.decode` (header parsing, decoding and
 quarantine reasons as Spark columns), :mod:`~streaming.resolver` (registry look-ups),
-:mod:`~streaming.sink` (idempotent batch commit), :mod:`~streaming.batch` (one micro-batch: the
-entity writes, in parallel), :mod:`~streaming.job` (the query),
+:mod:`~streaming.sink` (idempotent batch commit), :mod:`~streaming.batch` (one micro-batch of one
+entity's query: decode, write the table and its quarantine, commit), :mod:`~streaming.job` (one query per entity),
 :mod:`~streaming.listener` (progress), :mod:`~streaming.show` (what landed), :mod:`~streaming.cli`.
 """

@@ -78,3 +78,15 @@ def test_bad_command_lines_fail_before_contacting_anything(argv: list[str], mess
 def test_a_start_time_with_an_offset_is_converted_to_utc() -> None:
     config = SimulationConfig(start_time=datetime.fromisoformat("2025-01-06T09:00:00+01:00"))
     assert config.start_time == datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
+
+
+def test_the_message_key_is_the_field_streams_toml_names() -> None:
+    from core.catalog import load_catalog
+    from producer.producer import message_key
+    from producer.simulator import SimulationConfig, simulate
+
+    catalog = load_catalog()
+    for event in simulate(SimulationConfig(vehicles=2, max_steps=3, emergency_probability=1.0), catalog):
+        field = catalog.get(event.stream).key_field
+        assert message_key(event.value, field) == event.value[field].encode() == event.key.encode()
+    assert message_key({"vehicle_id": "v", "camera_id": "cam-7"}, "camera_id") == b"cam-7"
