@@ -35,6 +35,7 @@ def message_key(value: dict[str, Any], key_field: str) -> bytes:
     """
     return str(value[key_field]).encode()
 
+
 log = logging.getLogger(__name__)
 _POLL_EVERY = 1000  # produce calls between two polls that serve delivery reports
 
