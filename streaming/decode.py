@@ -62,6 +62,8 @@ MAX_SCHEMA_ID = 2**31 - 1
 # Internal columns of the header frame, next to the Kafka metadata columns of core.lake.
 _HEADER, _PROBLEM, _ID, _DECODED, _REASON = ("_header", "_problem", "_schema_id", "_decoded", "reason")
 _ID_MASK = 2**32 - 1
+_END_FIELD = "_telemetry_body_end"
+_END_MARK = bytes.fromhex("a5e1f0c3b2d49687")  # arbitrary; extra bytes that begin with exactly these go unseen
 INGESTED_AT = "ingested_at"
 """The batch's ingestion time column (the streaming job's source adds it; see :mod:`streaming.job`)."""
 
@@ -162,15 +164,32 @@ def _header_columns(keep_ingested_at: bool) -> tuple[tuple[Column, ...], Column,
     return columns, problem, F.when(F.col(_PROBLEM).isNull(), F.col(_HEADER).bitwiseAND(F.lit(_ID_MASK)))
 
 
+def _with_end(schema: str) -> str:
+    """``schema`` with one more last field, the fixed-size end mark (see :func:`decoded_column`)."""
+    parsed = json.loads(schema)
+    mark = {"type": "fixed", "name": "BodyEnd", "namespace": "telemetry.wire", "size": len(_END_MARK)}
+    return json.dumps({**parsed, "fields": [*parsed["fields"], {"name": _END_FIELD, "type": mark}]})
+
+
 @lru_cache(maxsize=64)
-def decoded_column(plan: EntityPlan) -> Column:
-    """The decoded record (a struct of the reader schema): ``from_avro`` with the row's own writer schema."""
-    options = {"avroSchema": plan.reader_schema, "mode": "PERMISSIVE"}
+def decoded_column(plan: EntityPlan, *, checked_end: bool = True) -> Column:
+    """The decoded record (a struct of the reader schema): ``from_avro`` with the row's own writer schema.
+
+    ``from_avro`` stops reading where the writer schema's fields end and ignores any bytes after them,
+    so a valid body followed by other bytes would decode as a normal record. With ``checked_end`` (the
+    default) the body is decoded with an end mark appended, as one more fixed-size field of writer and
+    reader schema: the struct's ``_telemetry_body_end`` equals the mark exactly when the body was read
+    to its last byte. Without it, the plain decode, used only to tell a cut-short body from a long one.
+    """
+    reader, suffix = plan.reader_schema, F.lit(_END_MARK)
+    options = {"avroSchema": _with_end(reader) if checked_end else reader, "mode": "PERMISSIVE"}
     # Only the branch of the row's id runs; a row with a header problem has no id and matches none.
     body = F.substr(F.col("raw_value"), F.lit(HEADER_SIZE + 1))
+    if checked_end:
+        body = F.concat(body, suffix)
     expr: Column | None = None
     for schema_id, writer in sorted(plan.writers.items()):
-        branch = from_avro(body, writer, options)
+        branch = from_avro(body, _with_end(writer) if checked_end else writer, options)
         condition = F.col(_ID) == F.lit(schema_id)
         expr = F.when(condition, branch) if expr is None else expr.when(condition, branch)
     if expr is None:
@@ -227,13 +246,23 @@ def reason_column(plan: EntityPlan) -> Column:
         failed = [decoded[name].isNull() for name in required]
         # A struct of nulls is what PERMISSIVE makes of a bad body; with no required field, all-null is the tell.
         bad_body = reduce(operator.or_ if required_fields(plan.reader_schema) else operator.and_, failed)
-        reason = reason.when(
-            bad_body,
-            F.concat(
-                F.lit("undecodable-body: the Avro body does not decode with writer schema id "),
-                sid.cast("string"),
-                F.lit(f" into the latest schema of {plan.subject}"),
-            ),
+        undecodable = F.concat(
+            F.lit("undecodable-body: the Avro body does not decode with writer schema id "),
+            sid.cast("string"),
+            F.lit(f" into the latest schema of {plan.subject}"),
+        )
+        # The end mark was not read right after the body: bytes follow it, or the body was cut short and
+        # its last fields took the mark's bytes; only then is the plain decode run, to tell which.
+        plain = decoded_column(plan, checked_end=False)
+        cut_short = reduce(operator.or_ if required_fields(plan.reader_schema) else operator.and_,
+                           [plain[name].isNull() for name in required])  # fmt: skip
+        trailing = F.concat(
+            F.lit("trailing-bytes: bytes follow the Avro body of writer schema id "),
+            sid.cast("string"),
+            F.lit("; a record is its 5-byte header and exactly one body"),
+        )
+        reason = reason.when(bad_body, undecodable).when(
+            ~decoded[_END_FIELD].eqNullSafe(F.lit(_END_MARK)), F.when(cut_short, undecodable).otherwise(trailing)
         )
     else:
         reason = reason.otherwise(

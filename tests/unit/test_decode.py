@@ -236,6 +236,8 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
         frame(3, v1),  # id of another subject
         frame(4, v1),  # id the registry does not know
         frame(1, v1[:3]),  # truncated body
+        frame(1, v1 + b"\x00\x02hi"),  # a whole body, then bytes that are not part of it
+        frame(2, v2 + b"\x00"),  # one stray byte
     ]
     rows = [("t", 0, n, t, b"k", v) for n, v in enumerate(values)]
     kafka = spark.createDataFrame(
@@ -269,10 +271,13 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
         5: "foreign-schema-id",
         6: "unknown-schema-id",
         7: "undecodable-body",
+        8: "trailing-bytes",
+        9: "trailing-bytes",
     }
     assert quarantined[2]["reason"].startswith("bad-magic-byte: the first byte is 1")
     assert bytes(quarantined[7]["raw_value"]) == values[7]
-    assert [quarantined[o]["schema_id"] for o in range(2, 8)] == [None, None, None, 3, 4, 1]
+    assert [quarantined[o]["schema_id"] for o in range(2, 10)] == [None, None, None, 3, 4, 1, 1, 2]
+    assert quarantined[9]["reason"].startswith("trailing-bytes: bytes follow the Avro body of writer schema id 2;")
 
 
 @pytest.mark.slow
