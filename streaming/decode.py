@@ -239,7 +239,7 @@ def reason_column(plan: EntityPlan) -> Column:
     if plan.writers:
         reason = reason.when(
             ~sid.isin(list(plan.writers)),
-            F.concat(F.lit("unknown-schema-id: schema id "), sid.cast("string"), F.lit(" was not resolved")),
+            _unknown_text(plan.subject),
         )
         decoded = F.col(_DECODED)
         required = required_fields(plan.reader_schema) or plan.reader_fields
@@ -265,10 +265,17 @@ def reason_column(plan: EntityPlan) -> Column:
             ~decoded[_END_FIELD].eqNullSafe(F.lit(_END_MARK)), F.when(cut_short, undecodable).otherwise(trailing)
         )
     else:
-        reason = reason.otherwise(
-            F.concat(F.lit("unknown-schema-id: schema id "), sid.cast("string"), F.lit(" was not resolved"))
-        )
+        reason = reason.otherwise(_unknown_text(plan.subject))
     return reason
+
+
+def _unknown_text(subject: str) -> Column:
+    # Not looked up one by one (a batch of made-up ids must not cost a registry call each), but true either way.
+    return F.concat(
+        F.lit("unknown-schema-id: schema id "),
+        F.col(_ID).cast("string"),
+        F.lit(f" is not a registered version of {subject}"),
+    )
 
 
 def entity_frame(header: DataFrame, plan: EntityPlan) -> DataFrame:
