@@ -17,7 +17,7 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from core.catalog import Catalog, Stream
 from core.errors import CatalogError
-from core.lake import METADATA_FIELDS, PARTITION_COLUMN, QUARANTINE_DIR, QUARANTINE_FIELDS
+from core.lake import METADATA_FIELDS, PARTITION_COLUMN, QUARANTINE_DIR, QUARANTINE_FIELDS, projection_range
 from glue.avro_types import Column, glue_type, record_columns
 from glue.settings import GlueSettings, storage_uri
 
@@ -100,7 +100,7 @@ def _projection(location: str, start: str) -> dict[str, str]:
         "projection.enabled": "true",
         f"projection.{PARTITION_COLUMN}.type": "date",
         f"projection.{PARTITION_COLUMN}.format": "yyyy-MM-dd",
-        f"projection.{PARTITION_COLUMN}.range": f"{start},NOW",
+        f"projection.{PARTITION_COLUMN}.range": projection_range(start),
         f"projection.{PARTITION_COLUMN}.interval": "1",
         f"projection.{PARTITION_COLUMN}.interval.unit": "DAYS",
         "storage.location.template": f"{location}{PARTITION_COLUMN}=${{{PARTITION_COLUMN}}}/",

@@ -33,7 +33,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
 
-from core.lake import METADATA_FIELDS, PARTITION_COLUMN, QUARANTINE_FIELDS
+from core.lake import DEFAULT_PROJECTION_START, FUTURE_DAYS, METADATA_FIELDS, PARTITION_COLUMN, QUARANTINE_FIELDS
 from core.wire import HEADER_SIZE, MAGIC_BYTE
 
 __all__ = [
@@ -109,6 +109,7 @@ class EntityPlan:
         reader_schema: the subject's latest schema, JSON text: the shape of the table.
         writers: schema id -> writer schema JSON, for every usable id (the subject's versions).
         rejected: schema id -> quarantine reason, for the unusable ids looked up so far.
+        first_day: the first event date the lake takes (``YYYY-MM-DD``, the catalog's projection start).
     """
 
     entity: str
@@ -117,6 +118,7 @@ class EntityPlan:
     reader_schema: str
     writers: Mapping[int, str] = field(default_factory=dict)
     rejected: Mapping[int, str] = field(default_factory=dict)
+    first_day: str = DEFAULT_PROJECTION_START
 
     @property
     def reader_fields(self) -> tuple[str, ...]:
@@ -126,7 +128,7 @@ class EntityPlan:
     def __hash__(self) -> int:
         """Plans are cache keys for their columns (the id maps are compared by their items)."""
         items = (tuple(sorted(self.writers.items())), tuple(sorted(self.rejected.items())))
-        return hash((self.entity, self.topic, self.subject, self.reader_schema, *items))
+        return hash((self.entity, self.topic, self.subject, self.reader_schema, self.first_day, *items))
 
 
 def with_header(kafka: DataFrame) -> DataFrame:
@@ -264,9 +266,36 @@ def reason_column(plan: EntityPlan) -> Column:
         reason = reason.when(bad_body, undecodable).when(
             ~decoded[_END_FIELD].eqNullSafe(F.lit(_END_MARK)), F.when(cut_short, undecodable).otherwise(trailing)
         )
+        reason = _event_time_reasons(reason, plan)
     else:
         reason = reason.otherwise(_unknown_text(plan.subject))
     return reason
+
+
+def _event_time_reasons(reason: Column, plan: EntityPlan) -> Column:
+    """Events the catalog could not show: dated before its first day, or after the day after ingestion.
+
+    Athena projects ``dt`` from the projection start to ``NOW+1DAYS`` (:func:`core.lake.projection_range`);
+    a row outside that range would be in DuckDB but never in Athena, so it is quarantined instead.
+    The bound is the batch's ``ingested_at`` (kept in the checkpoint), so a replay decides the same.
+    """
+    day = F.to_date(F.col(_DECODED)[EVENT_TIME_FIELD])
+    shown = F.col(_DECODED)[EVENT_TIME_FIELD].cast("string")
+    return reason.when(
+        day < F.lit(plan.first_day).cast("date"),
+        F.concat(
+            F.lit("event-time-before-start: event_time "),
+            shown,
+            F.lit(f" is before {plan.first_day}, the first day of the catalog's tables (TELEMETRY_PROJECTION_START)"),
+        ),
+    ).when(
+        day > F.date_add(F.to_date(F.col(INGESTED_AT)), FUTURE_DAYS),
+        F.concat(
+            F.lit("event-time-future: event_time "),
+            shown,
+            F.lit(f" is more than {FUTURE_DAYS} day(s) after the record was ingested (a clock far ahead?)"),
+        ),
+    )
 
 
 def _unknown_text(subject: str) -> Column:

@@ -129,7 +129,8 @@ def run(
     """
     targets = _targets(settings, catalog or load_catalog())
     connection = settings.connection
-    resolver = SchemaResolver(RegistryClient(connection.registry_url, auth=connection.registry_auth()))
+    client = RegistryClient(connection.registry_url, auth=connection.registry_auth())
+    resolver = SchemaResolver(client, first_day=settings.projection_start)
     for target in targets.values():
         resolver.latest(target.subject)
     check_topics(connection, list(targets))

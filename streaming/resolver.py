@@ -35,6 +35,7 @@ import fastavro
 
 from core.errors import RegistryError, SchemaError
 from core.evolution import key_gaps, key_reason, lake_changes
+from core.lake import DEFAULT_PROJECTION_START
 from core.registry import RegisteredSchema, RegistryClient
 from streaming.decode import MAX_SCHEMA_ID, EntityPlan, reason_foreign_id, reason_not_avro
 
@@ -66,6 +67,7 @@ class SchemaResolver:
         backoff: seconds before the first retry; doubled each time.
         refresh: seconds a subject's versions (and an unknown id) are used before the registry is asked again.
         max_lookups: ids outside the subject's versions looked up per batch; the rest are quarantined unasked.
+        first_day: the first event date the lake takes (the catalog's projection start), for the plans.
     """
 
     def __init__(
@@ -76,7 +78,9 @@ class SchemaResolver:
         backoff: float = 0.5,
         refresh: float = 30.0,
         max_lookups: int = 8,
+        first_day: str = DEFAULT_PROJECTION_START,
     ) -> None:
+        self._first_day = first_day
         self._client = client
         self._attempts = attempts
         self._backoff = backoff
@@ -210,7 +214,7 @@ class SchemaResolver:
                     "%s: quarantining ids %s", topic, {i: rejected.get(i, "unknown").split(":")[0] for i in extra}
                 )
             self._check_lake(subject, state.latest, writers)
-            return EntityPlan(entity, topic, subject, state.latest.schema, writers, rejected)
+            return EntityPlan(entity, topic, subject, state.latest.schema, writers, rejected, self._first_day)
 
     def _check_lake(self, subject: str, latest: RegisteredSchema, writers: dict[int, str]) -> None:
         """Refuse a latest schema that would give a lake column a second type, or drop a key field."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -238,10 +238,15 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
         frame(1, v1[:3]),  # truncated body
         frame(1, v1 + b"\x00\x02hi"),  # a whole body, then bytes that are not part of it
         frame(2, v2 + b"\x00"),  # one stray byte
+        frame(1, _body(V1, {"id": "c", "event_time": datetime(2023, 12, 31, 23, 59, tzinfo=UTC), "note": None})),
+        frame(1, _body(V1, {"id": "d", "event_time": t + timedelta(days=1), "note": None})),  # ahead: still shown
+        frame(1, _body(V1, {"id": "e", "event_time": t + timedelta(days=2), "note": None})),
     ]
-    rows = [("t", 0, n, t, b"k", v) for n, v in enumerate(values)]
+    rows = [("t", 0, n, t, b"k", v, t) for n, v in enumerate(values)]
     kafka = spark.createDataFrame(
-        rows, "topic string, partition int, offset long, timestamp timestamp, key binary, value binary"
+        rows,
+        "topic string, partition int, offset long, timestamp timestamp, key binary, value binary,"
+        " ingested_at timestamp",
     )
     plan = EntityPlan(
         "ping", "t", "t-value", json.dumps(V2),
@@ -256,6 +261,7 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
     assert [(r["id"], r["note"], r["colour"], r["schema_id"], r["dt"]) for r in got] == [
         ("a", None, "unknown", 1, date(2025, 1, 6)),
         ("b", "hi", "red", 2, date(2025, 1, 6)),
+        ("d", None, "unknown", 1, date(2025, 1, 7)),
     ]
     assert got[0]["event_time"] == t.replace(tzinfo=None)  # Spark hands back session-zone (UTC) naive times
     assert got[0]["ingested_at"] == t.replace(tzinfo=None)
@@ -273,10 +279,12 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
         7: "undecodable-body",
         8: "trailing-bytes",
         9: "trailing-bytes",
+        10: "event-time-before-start",  # the catalog's tables start on 2024-01-01: Athena would not show it
+        12: "event-time-future",
     }
     assert quarantined[2]["reason"].startswith("bad-magic-byte: the first byte is 1")
     assert bytes(quarantined[7]["raw_value"]) == values[7]
-    assert [quarantined[o]["schema_id"] for o in range(2, 10)] == [None, None, None, 3, 4, 1, 1, 2]
+    assert [quarantined[o]["schema_id"] for o in (*range(2, 11), 12)] == [None, None, None, 3, 4, 1, 1, 2, 1, 1]
     assert quarantined[9]["reason"].startswith("trailing-bytes: bytes follow the Avro body of writer schema id 2;")
 
 
