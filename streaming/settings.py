@@ -58,7 +58,9 @@ def lake_uri(location: str) -> str:
         raise ConfigError(msg)
     if scheme and len(scheme) > 1:  # a one-letter scheme is a Windows drive, not a URI
         return location.rstrip("/")
-    return Path(location).expanduser().resolve().as_uri()
+    # Not Path.as_uri(): Hadoop reads the path of a URI as it is written, so "%20" would name a folder
+    # "%20" instead of " ", and a "%" in a folder name would be taken for an escape.
+    return f"file://{Path(location).expanduser().resolve()}"
 
 
 @dataclass(frozen=True)

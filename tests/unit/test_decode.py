@@ -95,10 +95,10 @@ def test_s3a_uses_the_default_credential_chain_and_the_endpoint(tmp_path: Path) 
 
 def test_spark_conf_sets_utc_and_micros_and_leaves_launch_to_spark_submit(tmp_path: Path) -> None:
     settings = StreamingSettings.from_env({"TELEMETRY_HOME": str(tmp_path)})
-    local = spark_conf(settings, submitted=False, jars=[Path("/j/a.jar"), Path("/j/b.jar")])
+    local = spark_conf(settings, submitted=False, jars=[Path("/j/a.jar"), Path("/my jars/100%/b.jar")])
     assert local["spark.sql.session.timeZone"] == "UTC"
     assert local["spark.sql.parquet.outputTimestampType"] == "TIMESTAMP_MICROS"
-    assert local["spark.jars"] == "/j/a.jar,/j/b.jar"
+    assert local["spark.jars"] == "file:///j/a.jar,file:///my%20jars/100%25/b.jar"
     assert local["spark.master"] == "local[2]"
     submitted = spark_conf(settings, submitted=True)
     assert "spark.master" not in submitted and "spark.jars" not in submitted
@@ -318,6 +318,28 @@ def test_a_replayed_batch_replaces_its_files_instead_of_adding_them(spark: Any, 
     ]
     assert sorted(r.id for r in spark.read.parquet(str(tmp_path / "vehicle")).collect()) == ["a", "b", "c"]
     assert not list((tmp_path / "_staging").rglob("*.parquet"))
+
+
+@pytest.mark.slow
+def test_a_lake_path_with_a_space_and_a_percent_sign_is_written_and_read_where_it_says(
+    spark: Any, tmp_path: Path
+) -> None:
+    from streaming.show import read_table
+    from streaming.sink import BatchCommitter, HadoopFs
+
+    folder = tmp_path / "my lake 100%20"
+    settings = StreamingSettings.from_env({"TELEMETRY_HOME": str(tmp_path)}, lake=str(folder))
+    committer = BatchCommitter(HadoopFs(spark), settings.lake, "vehicle", ["vehicle"], owner="checkpoints/vehicle")
+    committer.begin(0)
+    rows = spark.createDataFrame([("a", "2025-01-06"), ("b", "2025-01-07")], "id string, dt string")
+    rows.write.partitionBy("dt").parquet(committer.staging(0, "vehicle"))
+    assert committer.commit(0, "vehicle") == 2
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet")) == [
+        "vehicle/dt=2025-01-06/part-b000000000000-00000.parquet",
+        "vehicle/dt=2025-01-07/part-b000000000000-00001.parquet",
+    ]
+    table = read_table(settings, "vehicle")
+    assert table is not None and sorted(table.column("id").to_pylist()) == ["a", "b"]
 
 
 @pytest.mark.slow
