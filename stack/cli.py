@@ -106,12 +106,10 @@ def up(settings: StackSettings) -> bool:
 
 
 def down(settings: StackSettings) -> list[str]:
-    """Stop exactly the processes the stack started (by pid), newest first; returns their names."""
-    stopped = []
-    for service in reversed(services(settings)):
-        if procs.stop(service.pid_file):
-            stopped.append(service.name)
-    return stopped
+    """Stop exactly the processes the stack started (by pid and start time), all together; returns their names."""
+    found = services(settings)
+    stopped = set(procs.stop([s.pid_file for s in found], commands=[s.command for s in found]))
+    return [s.name for s in reversed(found) if s.pid_file in stopped]
 
 
 def _addresses(settings: StackSettings) -> None:

@@ -104,7 +104,7 @@ class Service:
 
     def pid(self) -> int | None:
         """Its pid while it runs."""
-        return procs.read_pid(self.pid_file)
+        return procs.read_pid(self.pid_file, self.command)
 
 
 def _java() -> str:
