@@ -34,6 +34,7 @@ from core.catalog import Catalog, load_catalog
 from core.errors import TelemetryError
 from core.registry import RegistryClient
 from streaming.batch import BatchWriter, RunSummary, Target
+from streaming.claim import claim_tables
 from streaming.decode import EVENT_TIME_FIELD, INGESTED_AT
 from streaming.listener import ProgressListener
 from streaming.resolver import SchemaResolver
@@ -141,6 +142,9 @@ def run(
         configure(spark, settings)
     fs = HadoopFs(spark)
     _check_layout(fs, settings)
+    for topic, target in targets.items():  # before any query reads, writes or deletes anything
+        tables = [target.entity, target.quarantine]
+        claim_tables(fs, settings.lake, target.entity, settings.checkpoint_location(target.entity), topic, tables)
     names = {topic: f"{connection.topic_prefix}{target.entity}" for topic, target in targets.items()}
     writers: dict[str, BatchWriter] = {}
     queries: dict[str, StreamingQuery] = {}

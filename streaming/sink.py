@@ -131,6 +131,38 @@ class HadoopFs:
         """Create an empty file (a marker), replacing one already there."""
         self._fs(uri).create(self._path(uri), True).close()
 
+    def read_text(self, uri: str) -> str:
+        """The text of a small file (a claim, an id)."""
+        stream = self._fs(uri).open(self._path(uri))
+        try:
+            return bytes(stream.readAllBytes()).decode()
+        finally:
+            stream.close()
+
+    def write_text(self, uri: str, text: str) -> None:
+        """Write a small file, replacing one already there."""
+        stream = self._fs(uri).create(self._path(uri), True)
+        try:
+            stream.write(bytearray(text.encode()))
+        finally:
+            stream.close()
+
+    def create_text(self, uri: str, text: str) -> bool:
+        """Write a small file only if there is none yet; False when one was there."""
+        if self.exists(uri):
+            return False
+        try:
+            stream = self._fs(uri).create(self._path(uri), False)
+        except Exception as exc:  # py4j wraps the FileAlreadyExistsException of a race
+            if "FileAlreadyExists" in str(exc):
+                return False
+            raise
+        try:
+            stream.write(bytearray(text.encode()))
+        finally:
+            stream.close()
+        return True
+
     def delete(self, uri: str) -> None:
         """Delete a file or a folder with everything in it (nothing when it does not exist)."""
         self._fs(uri).delete(self._path(uri), True)
