@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 CATALOG_ENDPOINT ?= http://127.0.0.1:5000
 
 .PHONY: help setup up down status clean demo produce stream show schema-lint schema-check schema-register \
-        schema-status schema-check-offline catalog catalog-render catalog-plan query test test-unit test-integration lint bench
+        schema-status schema-check-offline catalog catalog-render catalog-plan query test test-unit test-integration test-faults lint bench
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -79,14 +79,17 @@ endif
 query: setup ## SQL on the local lake with DuckDB (SQL="select ..." for your own)
 	@$(PY) -m glue query $(if $(SQL),--sql "$(SQL)",)
 
-test: setup ## unit and integration tests (starts the local stack if needed, stops what it started)
-	@$(PY) -m pytest $(PYTEST_ARGS)
+test: setup ## unit and integration tests (starts the local stack if needed, stops what it started); not the faults suite
+	@$(PY) -m pytest -m "not faults" $(PYTEST_ARGS)
 
 test-unit: setup
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 test-integration: setup
 	@$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+test-faults: setup ## the faults suite: brokers, registry, S3 and the driver killed under traffic; 0 lost, 0 duplicated
+	@$(PY) -m pytest tests/faults -m faults $(PYTEST_ARGS)
 
 lint: setup ## ruff and mypy
 	@$(PY) -m ruff check .

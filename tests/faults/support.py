@@ -1,0 +1,106 @@
+"""What every faults test needs: produce simulated events, read them back with a consumer of its own, count the lake.
+
+The end check of each test compares three sets of event ids: what the producer was given, what a
+separate Kafka consumer reads back from the topics (decoded with each record's writer schema), and
+what the lake holds. Lost is produced minus lake; duplicated is rows beyond one per id.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import fastavro
+from confluent_kafka import Consumer, TopicPartition
+
+from core.catalog import load_catalog
+from core.registry import RegistryClient
+from core.settings import ConnectionSettings
+from producer.producer import TelemetryProducer
+from producer.simulator import Event, SimulationConfig, simulate
+from streaming.settings import StreamingSettings
+from tests.integration.streaming_support import lake_rows
+
+CATALOG = load_catalog()
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Event ids compared: produced (given to the producer), in Kafka (own consumer), in the lake."""
+
+    produced: int
+    in_kafka: int
+    kafka_duplicated: int
+    in_lake: int
+    lost: int
+    duplicated: int
+
+
+def events(vehicles: int, steps: int, seed: int) -> list[Event]:
+    """Simulated events of every stream (ids differ between seeds)."""
+    return list(simulate(SimulationConfig(vehicles=vehicles, max_steps=steps, seed=seed), CATALOG))
+
+
+def produce(connection: ConnectionSettings, batch: Iterable[Event], **tuning: object) -> TelemetryProducer:
+    """Produce ``batch`` and flush; the producer is returned for its counts."""
+    with TelemetryProducer(connection, CATALOG, **tuning) as producer:
+        for event in batch:
+            producer.produce(event)
+    return producer
+
+
+def kafka_ids(connection: ConnectionSettings, registry: RegistryClient, topics: Iterable[str]) -> Counter[str]:
+    """Every event id in ``topics``, read from the start to the end with a consumer of this test's own."""
+    consumer = Consumer({**connection.kafka_config(), "group.id": f"faults-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})  # fmt: skip
+    schemas: dict[int, object] = {}
+    found: Counter[str] = Counter()
+    try:
+        ends: dict[tuple[str, int], int] = {}
+        assignment = []
+        for topic in topics:
+            for partition in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                if high > low:
+                    ends[(topic, partition)] = high
+                    assignment.append(TopicPartition(topic, partition, low))
+        consumer.assign(assignment)
+        while ends:
+            message = consumer.poll(5)
+            if message is None or message.error():
+                continue
+            key = (message.topic(), message.partition())
+            value = message.value()
+            _, schema_id = struct.unpack(">bI", value[:5])
+            if schema_id not in schemas:
+                schemas[schema_id] = fastavro.parse_schema(json.loads(registry.schema_by_id(schema_id)))
+            record = fastavro.schemaless_reader(io.BytesIO(value[5:]), schemas[schema_id])
+            found[record["id"]] += 1  # type: ignore[index,call-overload]
+            if message.offset() + 1 >= ends.get(key, 0):
+                ends.pop(key, None)
+    finally:
+        consumer.close()
+    return found
+
+
+def lake_ids(settings: StreamingSettings, entities: Iterable[str]) -> Counter[str]:
+    """Every event id in the lake's entity tables (one count per row)."""
+    return Counter(row["id"] for entity in entities for row in lake_rows(settings, entity))
+
+
+def tally(produced: Iterable[Event], in_kafka: Counter[str], in_lake: Counter[str]) -> Tally:
+    """Produced vs Kafka vs lake: lost ids and duplicated rows."""
+    ids = {e.value["id"] for e in produced}
+    return Tally(
+        produced=len(ids),
+        in_kafka=len(in_kafka),
+        kafka_duplicated=in_kafka.total() - len(in_kafka),
+        in_lake=len(in_lake),
+        lost=len(ids - set(in_lake)),
+        duplicated=in_lake.total() - len(in_lake),
+    )
