@@ -38,6 +38,7 @@ from streaming.decode import (
     unresolved_id,
     with_header,
 )
+from streaming.failpoints import failpoint
 from streaming.resolver import SchemaResolver
 from streaming.sink import BatchCommitter
 
@@ -158,11 +159,13 @@ class BatchWriter:
         header = with_header(batch.select("topic", "partition", "offset", "timestamp", "key", "value", INGESTED_AT))
         plan = self._resolver.plan(target.entity, target.topic, target.subject)
         rows, bad = self._stage(header, plan, batch_id)
+        failpoint("write", target.entity, batch_id)
         mark = time.monotonic()
         written = Counter({target.entity: rows - bad, target.quarantine: bad})
         for table, count in written.items():
             if count:
                 self._committer.commit(batch_id, table)
+        failpoint("committed", target.entity, batch_id)
         self.summary.batches += 1
         self.summary.rows.update(written)
         log.info(

@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from core.errors import TelemetryError
+from streaming.failpoints import failpoint
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -221,7 +222,9 @@ class BatchCommitter:
                     self._fs.delete(path)
                     removed += 1
             self._fs.delete(staging_dir(self._lake, self._query, batch_id))
-            log.warning("batch %d is a replay: removed %d file(s) of its earlier attempt", batch_id, removed)
+            log.warning(
+                "%s batch %d is a replay: removed %d file(s) of its earlier attempt", self._query, batch_id, removed
+            )
         # A file, not just a folder: object stores have no empty folders to find on replay.
         self._fs.touch(f"{staging_dir(self._lake, self._query, batch_id)}/{self._marker}")
         return replay
@@ -234,7 +237,9 @@ class BatchCommitter:
         """Move ``table``'s staged files of batch ``batch_id`` into the table; returns how many moved."""
         staged = self.staging(batch_id, table)
         moves = plan_moves(batch_id, self._fs.files(staged))
-        for rel_src, rel_dst in moves:
+        for n, (rel_src, rel_dst) in enumerate(moves):
             self._fs.move(f"{staged}/{rel_src}", f"{self._lake}/{table}/{rel_dst}")
+            if n == 0:
+                failpoint("move", self._query, batch_id)
         self._fs.delete(staged)
         return len(moves)

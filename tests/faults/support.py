@@ -7,13 +7,21 @@ what the lake holds. Lost is produced minus lake; duplicated is rows beyond one 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import signal
 import struct
+import subprocess
+import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import fastavro
 from confluent_kafka import Consumer, TopicPartition
@@ -41,9 +49,44 @@ class Tally:
     duplicated: int
 
 
-def events(vehicles: int, steps: int, seed: int) -> list[Event]:
-    """Simulated events of every stream (ids differ between seeds)."""
-    return list(simulate(SimulationConfig(vehicles=vehicles, max_steps=steps, seed=seed), CATALOG))
+def events(vehicles: int, steps: int, seed: int, **config: Any) -> list[Event]:
+    """Simulated events of every stream (ids differ between seeds); ``config``: more SimulationConfig fields."""
+    return list(simulate(SimulationConfig(vehicles=vehicles, max_steps=steps, seed=seed, **config), CATALOG))
+
+
+def job_command(connection: ConnectionSettings, tmp_path: Path, *flags: str) -> list[str]:
+    """The streaming CLI on the test's topics, with its lake and checkpoints in ``tmp_path``."""
+    return [
+        sys.executable, "-m", "streaming", "run", "--lake", str(tmp_path / "lake"),
+        "--checkpoints", str(tmp_path / "checkpoints"), "--topic-prefix", connection.topic_prefix,
+        "--bootstrap-servers", connection.bootstrap_servers, "--registry-url", connection.registry_url, *flags,
+    ]  # fmt: skip
+
+
+def start_job(command: list[str], log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """Start the job in its own process group, its output appended to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, **env})  # fmt: skip
+
+
+def wait_for_line(log: Path, text: str, job: subprocess.Popen[bytes], timeout: float = 300) -> None:
+    """Wait until ``text`` appears in ``log`` (the job still running); fail with the log's tail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in log.read_text(errors="replace"):
+            return
+        if job.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"no {text!r} in the job's log:\n" + log.read_text(errors="replace")[-4000:])
+
+
+def kill_job(job: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the job's process group (the driver and its JVM), no goodbye."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
 
 
 def produce(connection: ConnectionSettings, batch: Iterable[Event], **tuning: object) -> TelemetryProducer:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,10 @@ import pytest
 
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
-from tests.faults.support import CATALOG, events, kafka_ids, lake_ids, produce, tally
+from tests.faults.support import CATALOG, events, job_command, kafka_ids, lake_ids, produce, tally
 from tests.integration.streaming_support import job_settings, prefixed, set_up_streams
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
-
-
-def job_command(connection: ConnectionSettings, tmp_path: Path, *flags: str) -> list[str]:
-    """The streaming CLI on the test's topics, lake and checkpoints."""
-    return [
-        sys.executable, "-m", "streaming", "run", "--lake", str(tmp_path / "lake"),
-        "--checkpoints", str(tmp_path / "checkpoints"), "--topic-prefix", connection.topic_prefix,
-        "--bootstrap-servers", connection.bootstrap_servers, "--registry-url", connection.registry_url, *flags,
-    ]  # fmt: skip
 
 
 def test_when_one_query_fails_the_others_stop_cleanly_and_the_job_says_why_in_one_line(
