@@ -17,7 +17,15 @@ from core.errors import StackError
 from core.settings import ConnectionSettings
 from core.topics import ensure_topics
 from stack import procs
-from stack.services import Service, StackSettings, moto_ready, prepare_kafka, registry_ready, services
+from stack.services import (
+    Service,
+    StackSettings,
+    moto_ready,
+    prepare_kafka,
+    registry_caught_up,
+    registry_ready,
+    services,
+)
 
 __all__ = ["down", "is_up", "main", "up"]
 
@@ -38,7 +46,7 @@ def _ready(settings: StackSettings, service: Service) -> bool:
     if service.name.startswith("kafka"):
         return procs.port_open(service.port)
     if service.name == "registry":
-        return registry_ready(settings)
+        return registry_ready(settings) and registry_caught_up(service.log_file)
     return moto_ready()
 
 

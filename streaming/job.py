@@ -151,7 +151,7 @@ def run(
     targets = _targets(settings, catalog or load_catalog())
     connection = settings.connection
     client = RegistryClient(connection.registry_url, auth=connection.registry_auth())
-    resolver = SchemaResolver(client, first_day=settings.projection_start)
+    resolver = SchemaResolver(client, first_day=settings.projection_start, refresh=settings.registry_refresh)
     for target in targets.values():
         resolver.latest(target.subject)
     check_topics(connection, list(targets))

@@ -125,9 +125,10 @@ class SchemaResolver:
             latest = self._call(f"latest of {subject}", partial(self._client.latest, subject), 1 if cached else None)
             ids = self.version_ids(subject, latest)
         except RegistryError as exc:
-            if cached is None or not _transient(exc):
+            if cached is None:
                 raise
-            log.warning("registry unreachable (%s); %s goes on with its cached versions", exc, subject)
+            # Also a 404: a registry replaying its storage after a restart answers from a past state for a while.
+            log.warning("registry unreachable or behind (%s); %s goes on with its cached versions", exc, subject)
             self._subjects[subject] = _Subject(cached.latest, cached.ids, now)
             return self._subjects[subject]
         self._subjects[subject] = _Subject(latest, frozenset(ids | {latest.schema_id}), now)

@@ -81,6 +81,7 @@ class StreamingSettings:
         s3_endpoint: S3-compatible endpoint from ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``, if any.
         aws_region: ``AWS_REGION``/``AWS_DEFAULT_REGION``, if any.
         projection_start: ``TELEMETRY_PROJECTION_START``, the first event date the lake takes (the catalog's).
+        registry_refresh: seconds between look-ups of a subject's versions (see :mod:`streaming.resolver`).
     """
 
     connection: ConnectionSettings
@@ -96,6 +97,7 @@ class StreamingSettings:
     s3_endpoint: str | None = None
     aws_region: str | None = None
     projection_start: str = DEFAULT_PROJECTION_START
+    registry_refresh: float = 30.0
     extra_spark_conf: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -104,7 +106,7 @@ class StreamingSettings:
 
         Flags: ``lake``, ``checkpoints``, ``starting_offsets``, ``trigger_interval``, ``available_now``,
         ``entities`` (comma-separated text or a sequence), ``topic_prefix``, ``bootstrap_servers``,
-        ``registry_url``, ``max_offsets_per_trigger``, ``spark_master``.
+        ``registry_url``, ``max_offsets_per_trigger``, ``spark_master``, ``registry_refresh``.
         """
         env = os.environ if env is None else env
         check_known(env)
@@ -134,6 +136,7 @@ class StreamingSettings:
             s3_endpoint=env_str(env, "AWS_ENDPOINT_URL_S3", env_str(env, "AWS_ENDPOINT_URL", "")) or None,
             aws_region=env_str(env, "AWS_REGION", env_str(env, "AWS_DEFAULT_REGION", "")) or None,
             projection_start=env_str(env, "TELEMETRY_PROJECTION_START", DEFAULT_PROJECTION_START),
+            registry_refresh=30.0 if flags.get("registry_refresh") is None else float(flags["registry_refresh"]),
         )
         settings.validate()
         return settings
@@ -147,6 +150,9 @@ class StreamingSettings:
             msg = f"max offsets per trigger must be at least 1, got {self.max_offsets_per_trigger}"
             raise ConfigError(msg)
         projection_start(self.projection_start)
+        if not 0 < self.registry_refresh <= 3600:
+            msg = f"registry refresh must be between 0 and 3600 seconds, got {self.registry_refresh}"
+            raise ConfigError(msg)
         if self.s3_endpoint and urlparse(self.s3_endpoint).scheme not in ("http", "https"):
             msg = f"AWS endpoint must be an http(s) URL, got {self.s3_endpoint!r}"
             raise ConfigError(msg)

@@ -31,6 +31,9 @@ from core.registry import RegistryClient
 from core.settings import ConnectionSettings
 from producer.producer import TelemetryProducer
 from producer.simulator import Event, SimulationConfig, simulate
+from stack.cli import up
+from stack.procs import alive, port_open
+from stack.services import Service, StackSettings, services
 from streaming.settings import StreamingSettings
 from tests.integration.streaming_support import lake_rows
 
@@ -147,3 +150,37 @@ def tally(produced: Iterable[Event], in_kafka: Counter[str], in_lake: Counter[st
         lost=len(ids - set(in_lake)),
         duplicated=in_lake.total() - len(in_lake),
     )
+
+
+def service(name: str) -> Service:
+    """One process of the local stack (``kafka-1``, ``registry``, ``moto``...)."""
+    return next(s for s in services(StackSettings.from_env()) if s.name == name)
+
+
+def kill_service(name: str) -> None:
+    """SIGKILL one process of the local stack and wait until it is gone."""
+    target = service(name)
+    pid = target.pid()
+    assert pid is not None, f"{name} is not running"
+    os.killpg(pid, signal.SIGKILL)
+    # A JVM's main thread can show as a zombie while its other threads, and its sockets, still close.
+    while alive(pid) or port_open(target.port):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.1)
+
+
+def restart_stack() -> float:
+    """Start what is not running (as ``make up`` does) and wait until it answers; the seconds it took."""
+    began = time.monotonic()
+    up(StackSettings.from_env())
+    return time.monotonic() - began
+
+
+def wait_for_lake(settings: StreamingSettings, entities: Iterable[str], count: int, timeout: float = 240) -> float:
+    """Wait until the lake's entity tables hold ``count`` rows; the seconds it took."""
+    began = time.monotonic()
+    entities = list(entities)
+    while lake_ids(settings, entities).total() < count and time.monotonic() - began < timeout:
+        time.sleep(1)
+    return time.monotonic() - began

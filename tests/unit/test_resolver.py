@@ -136,6 +136,14 @@ def test_the_cached_versions_carry_the_batches_through_a_registry_outage(registr
     assert sum(state.calls.values()) == calls + 1  # one try per refresh while down, no retries holding the batch
 
 
+def test_a_subject_missing_for_a_while_keeps_its_cached_versions(registry: tuple[Registry, str]) -> None:
+    state, url = registry
+    resolver = _resolver(url, refresh=0)
+    before = resolver.plan("vehicle", "t_vehicle_data", SUBJECT)
+    state.failures = [404] * 10  # a registry replaying its storage after a restart shows a past state
+    assert resolver.plan("vehicle", "t_vehicle_data", SUBJECT) == before
+
+
 def test_a_latest_version_that_changes_a_lake_column_type_is_refused(registry: tuple[Registry, str]) -> None:
     state, url = registry
     state.versions[2] = (2, _schema(year="long"))  # a legal Avro promotion, registered by another tool
