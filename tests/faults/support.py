@@ -126,7 +126,7 @@ def kafka_ids(connection: ConnectionSettings, registry: RegistryClient, topics: 
             if schema_id not in schemas:
                 schemas[schema_id] = fastavro.parse_schema(json.loads(registry.schema_by_id(schema_id)))
             record = fastavro.schemaless_reader(io.BytesIO(value[5:]), schemas[schema_id])
-            found[record["id"]] += 1  # type: ignore[index,call-overload]
+            found[str(record["id"])] += 1  # type: ignore[index,call-overload]
             if message.offset() + 1 >= ends.get(key, 0):
                 ends.pop(key, None)
     finally:
