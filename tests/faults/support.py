@@ -104,7 +104,7 @@ def kafka_ids(connection: ConnectionSettings, registry: RegistryClient, topics: 
     """Every event id in ``topics``, read from the start to the end with a consumer of this test's own."""
     consumer = Consumer({**connection.kafka_config(), "group.id": f"faults-{uuid.uuid4().hex}",
                          "enable.auto.commit": False, "auto.offset.reset": "earliest"})  # fmt: skip
-    schemas: dict[int, object] = {}
+    schemas: dict[int, Any] = {}
     found: Counter[str] = Counter()
     try:
         ends: dict[tuple[str, int], int] = {}
@@ -125,7 +125,7 @@ def kafka_ids(connection: ConnectionSettings, registry: RegistryClient, topics: 
             _, schema_id = struct.unpack(">bI", value[:5])
             if schema_id not in schemas:
                 schemas[schema_id] = fastavro.parse_schema(json.loads(registry.schema_by_id(schema_id)))
-            record = fastavro.schemaless_reader(io.BytesIO(value[5:]), schemas[schema_id])
+            record = fastavro.schemaless_reader(io.BytesIO(value[5:]), schemas[schema_id], None)
             found[str(record["id"])] += 1  # type: ignore[index,call-overload]
             if message.offset() + 1 >= ends.get(key, 0):
                 ends.pop(key, None)
@@ -184,3 +184,17 @@ def wait_for_lake(settings: StreamingSettings, entities: Iterable[str], count: i
     while lake_ids(settings, entities).total() < count and time.monotonic() - began < timeout:
         time.sleep(1)
     return time.monotonic() - began
+
+
+def end_check(
+    connection: ConnectionSettings,
+    registry: RegistryClient,
+    settings: StreamingSettings,
+    produced: Iterable[Event],
+    entities: Iterable[str] = CATALOG.names,
+) -> Tally:
+    """The end of every faults test: produced ids vs an own consumer's read of the topics vs the lake."""
+    entities = list(entities)
+    topics = [connection.topic(CATALOG.get(name).topic) for name in entities]
+    mine = [e for e in produced if e.stream in entities]
+    return tally(mine, kafka_ids(connection, registry, topics), lake_ids(settings, entities))

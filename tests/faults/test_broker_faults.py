@@ -22,6 +22,7 @@ from producer.producer import TelemetryProducer
 from producer.simulator import Event
 from tests.faults.support import (
     CATALOG,
+    end_check,
     events,
     job_command,
     kafka_ids,
@@ -141,7 +142,7 @@ def test_a_rolling_restart_of_the_three_brokers_under_traffic_keeps_the_job_runn
     finally:
         kill_job(job)
     assert "failed" not in log.read_text()
-    found = tally(produced, kafka_ids(connection, registry, topics), lake_ids(settings, CATALOG.names))
+    found = end_check(connection, registry, settings, produced)
     figures.update(events=found.produced, faults=3, producer_failed=producer.failed, lost=found.lost,
                    duplicated=found.duplicated, slowest_broker_back_s=round(max(restarts), 1),
                    lake_complete_after_s=round(landed_s, 1))  # fmt: skip

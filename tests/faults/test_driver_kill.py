@@ -22,14 +22,12 @@ from core.registry import RegistryClient
 from core.settings import ConnectionSettings
 from tests.faults.support import (
     CATALOG,
+    end_check,
     events,
     job_command,
-    kafka_ids,
     kill_job,
-    lake_ids,
     produce,
     start_job,
-    tally,
     wait_for_line,
 )
 from tests.integration.streaming_support import job_settings, prefixed, set_up_streams
@@ -77,9 +75,7 @@ def test_sigkill_while_writing_while_moving_and_after_the_commit_each_replay_the
         kill_job(job)
     recovered = time.monotonic() - began
     settings = job_settings(connection, tmp_path, available_now=True)
-    vehicle = [e for e in produced if e.stream == "vehicle"]
-    found = tally(vehicle, kafka_ids(connection, registry, [connection.topic(CATALOG.get("vehicle").topic)]),
-                  lake_ids(settings, ["vehicle"]))  # fmt: skip
+    found = end_check(connection, registry, settings, produced, ["vehicle"])
     figures.update(events=found.produced, faults=3, replays_seen=3, lost=found.lost,
                    duplicated=found.duplicated, last_restart_s=round(recovered, 1))  # fmt: skip
     assert _vehicle_files(lake) == left

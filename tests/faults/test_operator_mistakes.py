@@ -18,7 +18,7 @@ from core.errors import TelemetryError
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
 from streaming.job import run
-from tests.faults.support import CATALOG, events, kafka_ids, lake_ids, produce, tally
+from tests.faults.support import CATALOG, end_check, events, lake_ids, produce
 from tests.integration.streaming_support import job_settings, prefixed, set_up_streams, shared_spark
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
@@ -77,8 +77,7 @@ def test_deleted_checkpoints_and_a_second_job_on_one_lake_are_refused_before_any
     shutil.rmtree(lake / "_staging")
     run(settings, spark=spark, catalog=CATALOG)
     everything = first + second
-    result = tally(everything, kafka_ids(connection, registry, [connection.topic(s.topic) for s in CATALOG.streams]),
-                   lake_ids(settings, ENTITIES))  # fmt: skip
+    result = end_check(connection, registry, settings, everything)
     figures.update(events=result.produced, lost=result.lost, duplicated=result.duplicated,
                    rebuild_s=round(time.monotonic() - began, 1))  # fmt: skip
     assert result.in_kafka == result.produced and result.kafka_duplicated == 0

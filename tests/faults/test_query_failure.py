@@ -18,7 +18,7 @@ import pytest
 
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
-from tests.faults.support import CATALOG, events, job_command, kafka_ids, lake_ids, produce, tally
+from tests.faults.support import CATALOG, end_check, events, job_command, lake_ids, produce
 from tests.integration.streaming_support import job_settings, prefixed, set_up_streams
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration, pytest.mark.slow]
@@ -60,8 +60,7 @@ def test_when_one_query_fails_the_others_stop_cleanly_and_the_job_says_why_in_on
     rerun = subprocess.run(job_command(connection, tmp_path, "--available-now"), capture_output=True, text=True,
                            timeout=600, check=False)  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    topics = [connection.topic(s.topic) for s in CATALOG.streams]
-    found = tally(batch, kafka_ids(connection, registry, topics), lake_ids(settings, CATALOG.names))
+    found = end_check(connection, registry, settings, batch)
     figures.update(events=found.produced, faults=1, lost=found.lost, duplicated=found.duplicated,
                    stopped_s=round(stopped_s, 1))  # fmt: skip
     assert (found.in_kafka, found.kafka_duplicated) == (found.produced, 0)

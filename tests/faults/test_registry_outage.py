@@ -20,15 +20,13 @@ from core.settings import ConnectionSettings
 from producer.producer import TelemetryProducer
 from tests.faults.support import (
     CATALOG,
+    end_check,
     events,
     job_command,
-    kafka_ids,
     kill_job,
     kill_service,
-    lake_ids,
     restart_stack,
     start_job,
-    tally,
     wait_for_lake,
     wait_for_line,
 )
@@ -84,8 +82,7 @@ def test_registry_down_while_the_producer_and_the_job_run_loses_and_quarantines_
     for stream in CATALOG.streams:
         assert lake_rows(settings, f"_quarantine/{stream.name}") == [], stream.name
         assert registry.latest(connection.subject(stream.subject)).schema_id == ids[stream.name]  # ids kept
-    found = tally(produced, kafka_ids(connection, registry, [connection.topic(s.topic) for s in CATALOG.streams]),
-                  lake_ids(settings, CATALOG.names))  # fmt: skip
+    found = end_check(connection, registry, settings, produced)
     figures.update(events=found.produced, faults=1, outage_s=OUTAGE_S, lost=found.lost, duplicated=found.duplicated,
                    registry_back_s=round(recovered_s, 1), lake_complete_s=round(landed_s, 1))  # fmt: skip
     assert (found.in_kafka, found.kafka_duplicated) == (found.produced, 0)
