@@ -29,17 +29,10 @@ from pyspark.sql import functions as F
 
 from core.errors import TelemetryError
 from core.lake import PARTITION_COLUMN, QUARANTINE_DIR
-from streaming.decode import (
-    INGESTED_AT,
-    EntityPlan,
-    entity_frame,
-    good_rows,
-    quarantine_rows,
-    unresolved_id,
-    with_header,
-)
+from streaming.decode import INGESTED_AT, EntityPlan, unresolved_id, with_header
 from streaming.failpoints import failpoint
 from streaming.resolver import SchemaResolver
+from streaming.rows import entity_frame, good_rows, quarantine_rows
 from streaming.sink import BatchCommitter
 
 __all__ = ["BatchWriter", "RunSummary", "StopGate", "Target"]

@@ -1,4 +1,4 @@
-"""Decoding Confluent-framed Avro with Spark column functions: header, writer schema, quarantine reason.
+"""Decoding Confluent-framed Avro with Spark column functions: the header, then the record's own writer schema.
 
 Spark's ``from_avro`` cannot read the 5-byte Confluent header (magic byte 0, big-endian schema id),
 and the usual shortcut, strip five bytes and decode everything with the latest schema, misreads every
@@ -12,7 +12,8 @@ that does not decode into a struct of nulls; a required (non-nullable) field tha
 that signal, so a bad body is quarantined instead of becoming a row of nulls.
 
 No I/O here: the plan (which ids decode with which writer schema, which are rejected and why) is
-made by :mod:`streaming.resolver` from the registry.
+made by :mod:`streaming.resolver` from the registry. The quarantine reasons are columns of
+:mod:`streaming.reasons`; the table and quarantine rows are selected by :mod:`streaming.rows`.
 
 The columns are built once per plan and reused by every batch the plan holds for: each pyspark
 column function is a py4j call that looks its class up by name, and a batch of a few hundred
@@ -22,18 +23,15 @@ records would otherwise spend more time building its columns than decoding them.
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import lru_cache, reduce
-from typing import Any
+from functools import lru_cache
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
 
-from core.lake import DEFAULT_PROJECTION_START, FUTURE_DAYS, METADATA_FIELDS, PARTITION_COLUMN, QUARANTINE_FIELDS
+from core.lake import DEFAULT_PROJECTION_START
 from core.wire import HEADER_SIZE, MAGIC_BYTE
 
 __all__ = [
@@ -42,14 +40,6 @@ __all__ = [
     "MAX_SCHEMA_ID",
     "EntityPlan",
     "decoded_column",
-    "entity_frame",
-    "good_rows",
-    "quarantine_rows",
-    "reason_column",
-    "reason_foreign_id",
-    "reason_not_avro",
-    "reason_unknown_id",
-    "required_fields",
     "unresolved_id",
     "with_header",
 ]
@@ -66,36 +56,6 @@ _END_FIELD = "_telemetry_body_end"
 _END_MARK = bytes.fromhex("a5e1f0c3b2d49687")  # arbitrary; extra bytes that begin with exactly these go unseen
 INGESTED_AT = "ingested_at"
 """The batch's ingestion time column (the streaming job's source adds it; see :mod:`streaming.job`)."""
-
-
-def reason_unknown_id(schema_id: int) -> str:
-    """Quarantine reason: the registry does not know the id in the header."""
-    return f"unknown-schema-id: schema id {schema_id} is not registered in the schema registry"
-
-
-def reason_foreign_id(schema_id: int, subject: str, subjects: list[str]) -> str:
-    """Quarantine reason: the id belongs to other subjects, not to this topic's."""
-    owners = ", ".join(sorted(subjects)) or "no subject"
-    return f"foreign-schema-id: schema id {schema_id} is registered for {owners}, not for {subject}"
-
-
-def reason_not_avro(schema_id: int, detail: str) -> str:
-    """Quarantine reason: the id's schema is not a usable Avro schema."""
-    return f"not-avro-schema: schema id {schema_id} is not a usable Avro schema ({detail})"
-
-
-def required_fields(schema: Mapping[str, Any] | str) -> tuple[str, ...]:
-    """Top-level fields that can never be null in a decoded record (not a union with null)."""
-    parsed = json.loads(schema) if isinstance(schema, str) else schema
-    required = []
-    for fld in parsed["fields"]:
-        kind = fld["type"]
-        if isinstance(kind, list) and ("null" in kind or {"type": "null"} in kind):
-            continue
-        if kind == "null":
-            continue
-        required.append(fld["name"])
-    return tuple(required)
 
 
 @dataclass(frozen=True)
@@ -211,179 +171,3 @@ def unresolved_id(plan: EntityPlan) -> Column:
     covered = sorted({*plan.writers, *plan.rejected})
     readable = F.col(_PROBLEM).isNull()
     return F.when(readable & ~F.col(_ID).isin(covered) if covered else readable, F.col(_ID))
-
-
-@lru_cache(maxsize=64)
-def reason_column(plan: EntityPlan) -> Column:
-    """Why a row goes to the quarantine (a readable text starting with a stable code), or null when it is good."""
-    sid = F.col(_ID)
-    reason = (
-        F.when(F.col(_PROBLEM) == "null-value", F.lit("null-value: the record has no value (a tombstone?)"))
-        .when(
-            F.col(_PROBLEM) == "short-value",
-            F.concat(
-                F.lit("short-value: the value has "),
-                F.length(F.col("raw_value")).cast("string"),
-                F.lit(f" bytes, fewer than the {HEADER_SIZE}-byte Confluent header"),
-            ),
-        )
-        .when(
-            F.col(_PROBLEM) == "bad-magic-byte",
-            F.concat(
-                F.lit("bad-magic-byte: the first byte is "),
-                F.shiftright(F.col(_HEADER), 32).cast("string"),
-                F.lit(f", expected {MAGIC_BYTE} (not Confluent wire format)"),
-            ),
-        )
-    )
-    for schema_id, text in sorted(plan.rejected.items()):
-        reason = reason.when(sid == F.lit(schema_id), F.lit(text))
-    if plan.writers:
-        reason = reason.when(
-            ~sid.isin(list(plan.writers)),
-            _unknown_text(plan.subject),
-        )
-        decoded = F.col(_DECODED)
-        required = required_fields(plan.reader_schema) or plan.reader_fields
-        failed = [decoded[name].isNull() for name in required]
-        # A struct of nulls is what PERMISSIVE makes of a bad body; with no required field, all-null is the tell.
-        bad_body = reduce(operator.or_ if required_fields(plan.reader_schema) else operator.and_, failed)
-        undecodable = F.concat(
-            F.lit("undecodable-body: the Avro body does not decode with writer schema id "),
-            sid.cast("string"),
-            F.lit(f" into the latest schema of {plan.subject}"),
-        )
-        # The end mark was not read right after the body: bytes follow it, or the body was cut short and
-        # its last fields took the mark's bytes; only then is the plain decode run, to tell which.
-        plain = decoded_column(plan, checked_end=False)
-        cut_short = reduce(operator.or_ if required_fields(plan.reader_schema) else operator.and_,
-                           [plain[name].isNull() for name in required])  # fmt: skip
-        trailing = F.concat(
-            F.lit("trailing-bytes: bytes follow the Avro body of writer schema id "),
-            sid.cast("string"),
-            F.lit("; a record is its 5-byte header and exactly one body"),
-        )
-        reason = reason.when(bad_body, undecodable).when(
-            ~decoded[_END_FIELD].eqNullSafe(F.lit(_END_MARK)), F.when(cut_short, undecodable).otherwise(trailing)
-        )
-        reason = _event_time_reasons(reason, plan)
-    else:
-        reason = reason.otherwise(_unknown_text(plan.subject))
-    return reason
-
-
-def _event_time_reasons(reason: Column, plan: EntityPlan) -> Column:
-    """Events the catalog could not show: dated before its first day, or after the day after ingestion.
-
-    Athena projects ``dt`` from the projection start to ``NOW+1DAYS`` (:func:`core.lake.projection_range`);
-    a row outside that range would be in DuckDB but never in Athena, so it is quarantined instead.
-    The bound is the batch's ``ingested_at`` (kept in the checkpoint), so a replay decides the same.
-    """
-    day = F.to_date(F.col(_DECODED)[EVENT_TIME_FIELD])
-    shown = F.col(_DECODED)[EVENT_TIME_FIELD].cast("string")
-    return reason.when(
-        day < F.lit(plan.first_day).cast("date"),
-        F.concat(
-            F.lit("event-time-before-start: event_time "),
-            shown,
-            F.lit(f" is before {plan.first_day}, the first day of the catalog's tables (TELEMETRY_PROJECTION_START)"),
-        ),
-    ).when(
-        day > F.date_add(F.to_date(F.col(INGESTED_AT)), FUTURE_DAYS),
-        F.concat(
-            F.lit("event-time-future: event_time "),
-            shown,
-            F.lit(f" is more than {FUTURE_DAYS} day(s) after the record was ingested (a clock far ahead?)"),
-        ),
-    )
-
-
-def _unknown_text(subject: str) -> Column:
-    # Not looked up one by one (a batch of made-up ids must not cost a registry call each), but true either way.
-    return F.concat(
-        F.lit("unknown-schema-id: schema id "),
-        F.col(_ID).cast("string"),
-        F.lit(f" is not a registered version of {subject}"),
-    )
-
-
-def entity_frame(header: DataFrame, plan: EntityPlan) -> DataFrame:
-    """One topic's rows of a header frame, decoded (when any id is usable) and with their ``reason``."""
-    rows = header.filter(_topic_is(plan.topic))
-    if plan.writers:
-        rows = rows.withColumn(_DECODED, decoded_column(plan))
-    return rows.withColumn(_REASON, reason_column(plan))
-
-
-@lru_cache(maxsize=64)
-def _topic_is(topic: str) -> Column:
-    return F.col("kafka_topic") == topic
-
-
-def _safe_schema_id() -> Column:
-    # ANSI casts fail on overflow: an id beyond a Java int (garbage header) stays null, its reason says it.
-    return F.when(F.col(_ID) <= MAX_SCHEMA_ID, F.col(_ID).cast("int"))
-
-
-def _ingested_at(ingested_at: datetime | None) -> Column:
-    # The job's source has the batch's timestamp as a column (see streaming.job): as a literal here, it
-    # would be inlined in the generated code, which Spark would then compile again for every batch.
-    return F.col(INGESTED_AT) if ingested_at is None else F.lit(ingested_at)
-
-
-def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime | None = None) -> DataFrame:
-    """Rows without a reason: the reader schema's fields, then core.lake's metadata columns, then ``dt``.
-
-    ``ingested_at`` is the time to write, or None (the job) to take the frame's ``ingested_at`` column.
-    ``dt`` is a date (the event's UTC date): Spark names the partition folders ``dt=YYYY-MM-DD`` from
-    it, and deriving a date is cheaper per record than formatting a text.
-    """
-    return frame.filter(_is_good()).select(*_good_columns(plan, ingested_at))
-
-
-@lru_cache(maxsize=1)
-def _is_good() -> Column:
-    return F.col(_REASON).isNull()
-
-
-@lru_cache(maxsize=64)
-def _good_columns(plan: EntityPlan, ingested_at: datetime | None) -> tuple[Column, ...]:
-    decoded = F.col(_DECODED)
-    metadata: dict[str, Column] = {
-        "kafka_topic": F.col("kafka_topic"),
-        "kafka_partition": F.col("kafka_partition"),
-        "kafka_offset": F.col("kafka_offset"),
-        "kafka_timestamp": F.col("kafka_timestamp"),
-        "schema_id": _safe_schema_id(),
-        "ingested_at": _ingested_at(ingested_at),
-    }
-    columns = [decoded[name].alias(name) for name in plan.reader_fields]
-    columns += [metadata[f["name"]].alias(f["name"]) for f in METADATA_FIELDS]
-    columns.append(F.to_date(decoded[EVENT_TIME_FIELD]).alias(PARTITION_COLUMN))
-    return tuple(columns)
-
-
-def quarantine_rows(frame: DataFrame, ingested_at: datetime | None = None) -> DataFrame:
-    """Rows with a reason, in core.lake's quarantine columns, partitioned by ingestion date ``dt``.
-
-    ``ingested_at`` as for :func:`good_rows`.
-    """
-    return frame.filter(F.col(_REASON).isNotNull()).select(*_quarantine_columns(ingested_at))
-
-
-@lru_cache(maxsize=8)
-def _quarantine_columns(ingested_at: datetime | None) -> tuple[Column, ...]:
-    available: dict[str, Column] = {
-        "kafka_topic": F.col("kafka_topic"),
-        "kafka_partition": F.col("kafka_partition"),
-        "kafka_offset": F.col("kafka_offset"),
-        "kafka_timestamp": F.col("kafka_timestamp"),
-        "kafka_key": F.col("kafka_key"),
-        "raw_value": F.col("raw_value"),
-        "schema_id": _safe_schema_id(),
-        "reason": F.col(_REASON),
-        "ingested_at": _ingested_at(ingested_at),
-    }
-    columns = [available[f["name"]].alias(f["name"]) for f in QUARANTINE_FIELDS]
-    columns.append(F.to_date(available["ingested_at"]).alias(PARTITION_COLUMN))
-    return tuple(columns)

@@ -37,7 +37,8 @@ from core.errors import RegistryError, SchemaError
 from core.evolution import key_gaps, key_reason, lake_changes
 from core.lake import DEFAULT_PROJECTION_START
 from core.registry import RegisteredSchema, RegistryClient
-from streaming.decode import MAX_SCHEMA_ID, EntityPlan, reason_foreign_id, reason_not_avro
+from streaming.decode import MAX_SCHEMA_ID, EntityPlan
+from streaming.reasons import reason_foreign_id, reason_not_avro
 
 __all__ = ["SchemaResolver"]
 

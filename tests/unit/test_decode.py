@@ -16,8 +16,9 @@ from core.errors import ConfigError, SchemaError
 from core.lake import METADATA_FIELDS, QUARANTINE_FIELDS
 from core.settings import Secret
 from core.wire import frame
-from streaming.decode import EntityPlan, reason_foreign_id, reason_unknown_id, required_fields
+from streaming.decode import EntityPlan
 from streaming.listener import progress_lines, topic_offsets
+from streaming.reasons import reason_foreign_id, reason_unknown_id, required_fields
 from streaming.session import s3a_conf, spark_conf
 from streaming.settings import StreamingSettings, lake_uri, parse_interval
 from streaming.sink import part_name, plan_moves, staging_dir
@@ -222,7 +223,8 @@ def spark() -> Any:
 
 @pytest.mark.slow
 def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spark: Any) -> None:
-    from streaming.decode import entity_frame, good_rows, quarantine_rows, with_header
+    from streaming.decode import with_header
+    from streaming.rows import entity_frame, good_rows, quarantine_rows
 
     t = datetime(2025, 1, 6, 23, 59, 59, 123000, tzinfo=UTC)
     v1 = _body(V1, {"id": "a", "event_time": t, "note": None})
@@ -384,7 +386,8 @@ def test_the_queries_of_two_entities_stage_and_replay_apart(spark: Any, tmp_path
 
 @pytest.mark.slow
 def test_a_plan_builds_its_columns_once_and_a_new_writer_makes_a_new_plan(spark: Any) -> None:
-    from streaming.decode import decoded_column, reason_column
+    from streaming.decode import decoded_column
+    from streaming.reasons import reason_column
 
     schema = json.dumps({"type": "record", "name": "R", "fields": [{"name": "id", "type": "string"}]})
     plan = EntityPlan("e", "t", "t-value", schema, writers={1: schema}, rejected={9: reason_unknown_id(9)})
