@@ -15,7 +15,7 @@ CATALOG_ENDPOINT ?= http://127.0.0.1:5000
 
 .PHONY: help setup up down status clean demo produce stream show schema-lint schema-check schema-register \
         schema-status schema-check-offline catalog catalog-render catalog-plan query dashboard test test-unit test-integration \
-        lint bench
+        test-faults lint bench
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -83,7 +83,7 @@ query: setup ## the named queries on the local lake with DuckDB (NAME=last-posit
 dashboard: setup ## Apache Superset on 127.0.0.1:8088 with the dashboards of the lake (first run installs it)
 	@$(PY) -m dashboards up
 
-test: setup ## unit and integration tests (starts the local stack if needed, stops what it started)
+test: setup ## every test: unit, integration and the faults suite (starts the local stack if needed, stops what it started)
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: setup
@@ -91,6 +91,9 @@ test-unit: setup
 
 test-integration: setup
 	@$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+test-faults: setup ## the faults suite: brokers, registry, S3 and the driver killed under traffic; 0 lost, 0 duplicated
+	@$(PY) -m pytest tests/faults -m faults $(PYTEST_ARGS)
 
 lint: setup ## ruff and mypy
 	@$(PY) -m ruff check .

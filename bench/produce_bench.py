@@ -32,9 +32,9 @@ import fastavro
 from confluent_kafka import Producer, SerializingProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.serialization import SerializationContext, StringSerializer
-from stack.procs import read_pid
 
 from core.catalog import Catalog, load_catalog, project_root
+from core.procs import read_pid
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings, local_dir
 from core.topics import ensure_topics

@@ -7,13 +7,24 @@ so the Glue columns and the Parquet files cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from core.errors import ConfigError
 
-__all__ = ["METADATA_FIELDS", "PARTITION_COLUMN", "QUARANTINE_DIR", "QUARANTINE_FIELDS", "LakeLocation"]
+__all__ = [
+    "DEFAULT_PROJECTION_START",
+    "FUTURE_DAYS",
+    "METADATA_FIELDS",
+    "PARTITION_COLUMN",
+    "QUARANTINE_DIR",
+    "QUARANTINE_FIELDS",
+    "LakeLocation",
+    "projection_range",
+    "projection_start",
+]
 
 _S3_SCHEMES = ("s3", "s3a", "s3n")
 
@@ -21,6 +32,34 @@ PARTITION_COLUMN = "dt"
 """Event date in UTC, ``YYYY-MM-DD``: the only partition key of every table."""
 
 QUARANTINE_DIR = "_quarantine"
+
+DEFAULT_PROJECTION_START = "2024-01-01"
+"""First ``dt`` of the tables (``TELEMETRY_PROJECTION_START``): Athena's partition projection starts here."""
+FUTURE_DAYS = 1
+"""How many days after its ingestion date an event's ``dt`` may be (clocks ahead across midnight)."""
+
+
+def projection_start(text: str) -> date:
+    """The projection's first date from its ``YYYY-MM-DD`` text.
+
+    Raises:
+        ConfigError: the text is not such a date.
+    """
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        msg = f"projection start must be a date like 2024-01-01, got {text!r}"
+        raise ConfigError(msg) from exc
+
+
+def projection_range(start: str) -> str:
+    """Athena's ``projection.dt.range``: the days the catalog shows are exactly the days the job writes.
+
+    The streaming job quarantines an event dated before ``start`` or more than :data:`FUTURE_DAYS`
+    after the day it is ingested, so every row it writes is inside this range when it lands.
+    """
+    return f"{projection_start(start).isoformat()},NOW+{FUTURE_DAYS}DAYS"
+
 
 # Avro-typed so that one type mapping (Avro -> Spark, Avro -> Glue, Avro -> DuckDB) serves them too.
 _TIMESTAMP: dict[str, Any] = {"type": "long", "logicalType": "timestamp-millis"}

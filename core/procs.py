@@ -16,13 +16,42 @@ from core.errors import StackError
 __all__ = ["alive", "port_open", "read_pid", "start", "stop", "tail"]
 
 
-def read_pid(pid_file: Path) -> int | None:
-    """The pid recorded in ``pid_file`` if that process is still alive, else None."""
+def read_pid(pid_file: Path, command: Sequence[str] | None = None) -> int | None:
+    """The pid recorded in ``pid_file`` if that very process is still alive, else None.
+
+    A pid file outlives its process (a reboot, a crash) and the pid may since belong to another
+    process: the file also records when the process started, and a pid whose process started at
+    another time is not ours. A file of an earlier version (the pid alone) is trusted only when the
+    process's command line is ``command``.
+    """
     try:
-        pid = int(pid_file.read_text().strip())
+        pid_text, _, started = pid_file.read_text().strip().partition(" ")
+        pid = int(pid_text)
     except (FileNotFoundError, ValueError):
         return None
-    return pid if alive(pid) else None
+    if not alive(pid):
+        return None
+    if started:
+        return pid if _started(pid) == started else None
+    line = _command_line(pid)
+    # A script (moto_server) runs as its interpreter followed by the script's path and arguments.
+    return pid if command is not None and list(command) in (line, line[1:]) else None
+
+
+def _started(pid: int) -> str:
+    """When process ``pid`` started, as a token that differs for any other process with that pid."""
+    with contextlib.suppress(OSError, IndexError):
+        ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]  # field 22: starttime
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{boot}:{ticks}"
+    result = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True, text=True, check=False)
+    return "-".join(result.stdout.split())
+
+
+def _command_line(pid: int) -> list[str]:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").rstrip("\0").split("\0")
+    return []
 
 
 def alive(pid: int) -> bool:
@@ -65,29 +94,40 @@ def start(cmd: Sequence[str], *, pid_file: Path, log_file: Path, env: Mapping[st
         except OSError as exc:
             msg = f"cannot start {cmd[0]}: {exc}"
             raise StackError(msg) from exc
-    pid_file.write_text(str(process.pid))
+    pid_file.write_text(f"{process.pid} {_started(process.pid)}")
     return process.pid
 
 
-def stop(pid_file: Path, *, timeout: float = 30.0) -> bool:
-    """Stop the process recorded in ``pid_file`` (TERM, then KILL after ``timeout``); True if one was running."""
-    pid = read_pid(pid_file)
-    pid_file.unlink(missing_ok=True)
-    if pid is None:
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while alive(pid) and time.monotonic() < deadline:
-        _reap(pid)
-        time.sleep(0.2)
-    if alive(pid):
+def stop(pid_files: Sequence[Path], *, timeout: float = 30.0, commands: Sequence[Sequence[str]] = ()) -> list[Path]:
+    """Stop the processes recorded in ``pid_files`` together: TERM to all, then KILL after ``timeout``.
+
+    Together, because the nodes of a KRaft quorum stopped one after another leave the last one
+    waiting for a quorum that is gone. Only a process that is the one each file recorded is
+    signalled (see :func:`read_pid`; ``commands``, one per file, vouch for pid files of an earlier
+    version). Returns the pid files whose processes were running.
+    """
+    running: dict[Path, int] = {}
+    for n, pid_file in enumerate(pid_files):
+        pid = read_pid(pid_file, commands[n] if n < len(commands) else None)
+        pid_file.unlink(missing_ok=True)
+        if pid is not None:
+            running[pid_file] = pid
+    for pid in running.values():
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while any(alive(pid) for pid in running.values()) and time.monotonic() < deadline:
+        for pid in running.values():
+            _reap(pid)
+        time.sleep(0.1)
+    for pid in running.values():
+        if alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
         while alive(pid):
             _reap(pid)
             time.sleep(0.1)
-    return True
+    return list(running)
 
 
 def _reap(pid: int) -> None:

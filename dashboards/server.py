@@ -145,7 +145,8 @@ def start(settings: DashboardSettings, catalog: Catalog, *, timeout: float = 180
 
 def stop(settings: DashboardSettings) -> list[str]:
     """Stop what :func:`start` started; returns the names of the processes stopped."""
-    return [name for name in _PROCESSES if procs.stop(_pid_file(settings, name))]
+    stopped = procs.stop([_pid_file(settings, name) for name in _PROCESSES])
+    return [name for name in _PROCESSES if _pid_file(settings, name) in stopped]
 
 
 def status(settings: DashboardSettings) -> list[tuple[str, str, str, int | None]]:

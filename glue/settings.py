@@ -12,20 +12,18 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
 from core.aws_region import sdk_region
 from core.catalog import project_root
 from core.errors import ConfigError
-from core.lake import LakeLocation
+from core.lake import DEFAULT_PROJECTION_START, LakeLocation, projection_start
 from core.settings import DEFAULT_DATABASE, check_known, database_name, env_str, local_dir
 
 __all__ = ["DEFAULT_DATABASE", "REGION_PLACEHOLDER", "GlueSettings", "S3Location", "s3_location", "storage_uri"]
 
 REGION_PLACEHOLDER = "REGION"
-DEFAULT_PROJECTION_START = "2024-01-01"
 ACCOUNT_PLACEHOLDER = "ACCOUNT_ID"
 _S3_SCHEMES = ("s3", "s3a", "s3n")
 
@@ -87,8 +85,8 @@ class GlueSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str | None) -> GlueSettings:
         """Read ``TELEMETRY_LAKE``, ``TELEMETRY_GLUE_DATABASE``, ``TELEMETRY_BUILD_DIR``,
-        ``TELEMETRY_CHECKPOINTS``, ``TELEMETRY_ATHENA_RESULTS`` and the AWS region (as the SDKs resolve it);
-        overrides (CLI flags) that are not None win.
+        ``TELEMETRY_CHECKPOINTS``, ``TELEMETRY_ATHENA_RESULTS``, ``TELEMETRY_PROJECTION_START`` and the AWS
+        region (as the SDKs resolve it); overrides (CLI flags) that are not None win.
 
         Raises:
             ConfigError: a value is malformed (database name, date, account id, lake URI), or
@@ -113,7 +111,7 @@ class GlueSettings:
             athena_results=pick("athena_results", "TELEMETRY_ATHENA_RESULTS", ""),
             account_id=pick("account_id", None, ACCOUNT_PLACEHOLDER),
             workgroup=pick("workgroup", None, DEFAULT_DATABASE),
-            projection_start=pick("projection_start", None, DEFAULT_PROJECTION_START),
+            projection_start=pick("projection_start", "TELEMETRY_PROJECTION_START", DEFAULT_PROJECTION_START),
             redshift_role=pick("redshift_role", None, ""),
         )
         settings.validate()
@@ -125,11 +123,7 @@ class GlueSettings:
         if not re.match(r"^[A-Za-z0-9_.-]{1,128}$", self.workgroup):
             msg = f"Athena workgroup name {self.workgroup!r} is not allowed: letters, digits, . _ - only"
             raise ConfigError(msg)
-        try:
-            date.fromisoformat(self.projection_start)
-        except ValueError as exc:
-            msg = f"projection start must be a date like 2024-01-01, got {self.projection_start!r}"
-            raise ConfigError(msg) from exc
+        projection_start(self.projection_start)
         if self.account_id != ACCOUNT_PLACEHOLDER and not re.match(r"^\d{12}$", self.account_id):
             msg = f"AWS account id must be 12 digits, got {self.account_id!r}"
             raise ConfigError(msg)

@@ -16,7 +16,7 @@ from typing import Any
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from core.catalog import Catalog, Stream
-from core.lake import PARTITION_COLUMN
+from core.lake import PARTITION_COLUMN, projection_range
 from core.lake_types import Column
 from core.tables import QUARANTINE_RECORD, LakeTable, entity_lake_table, quarantine_lake_table
 from glue.glue_types import glue_type
@@ -86,7 +86,7 @@ def _projection(location: str, start: str) -> dict[str, str]:
         "projection.enabled": "true",
         f"projection.{PARTITION_COLUMN}.type": "date",
         f"projection.{PARTITION_COLUMN}.format": "yyyy-MM-dd",
-        f"projection.{PARTITION_COLUMN}.range": f"{start},NOW",
+        f"projection.{PARTITION_COLUMN}.range": projection_range(start),
         f"projection.{PARTITION_COLUMN}.interval": "1",
         f"projection.{PARTITION_COLUMN}.interval.unit": "DAYS",
         "storage.location.template": f"{location}{PARTITION_COLUMN}=${{{PARTITION_COLUMN}}}/",

@@ -4,7 +4,9 @@
 levels compare with every earlier version. Separately from Avro, a change the Avro rules allow can
 still break the Parquet lake: a promotion such as int -> long leaves files written before with the
 old physical type, while Glue/Athena read a table with one type per column. Those are reported as
-``lake-unsafe`` whatever the compatibility level.
+``lake-unsafe`` whatever the compatibility level, and so is removing a key field (``id``,
+``vehicle_id``, ``event_time``) or making it optional (``key-field``); the rules themselves live in
+:mod:`core.evolution`, which the streaming job applies to a latest schema registered by another tool.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 import avro.errors
 import avro.schema
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
-from avro.schema import ArraySchema, MapSchema, RecordSchema, Schema, UnionSchema
+from avro.schema import Schema
 
 from core.errors import SchemaError
+from core.evolution import key_gaps, key_reason, lake_changes
 from governance.paths import explain
 
 __all__ = ["LEVELS", "Problem", "check_versions", "lake_problems", "merge_problems", "parse", "resolution_problems"]
@@ -34,26 +37,6 @@ LEVELS: dict[str, tuple[bool, bool, bool]] = {
     "FULL": (True, True, False),
     "FULL_TRANSITIVE": (True, True, True),
 }
-_PARQUET = {
-    "int": "INT32 (Glue int)",
-    "long": "INT64 (Glue bigint)",
-    "float": "FLOAT (Glue float)",
-    "double": "DOUBLE (Glue double)",
-    "string": "BINARY/UTF8 (Glue string)",
-    "bytes": "BINARY (Glue binary)",
-}
-_PROMOTIONS = frozenset(
-    {
-        ("int", "long"),
-        ("int", "float"),
-        ("int", "double"),
-        ("long", "float"),
-        ("long", "double"),
-        ("float", "double"),
-        ("string", "bytes"),
-        ("bytes", "string"),
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -131,69 +114,9 @@ def resolution_problems(reader: Schema, writer: Schema, *, against: str, reader_
     return problems
 
 
-def _lake_type(schema: Schema) -> Schema:
-    """The column's type: an optional ``["null", T]`` is stored as a nullable T."""
-    if isinstance(schema, UnionSchema):
-        branches = [b for b in schema.schemas if b.type != "null"]
-        if len(branches) == 1:
-            return branches[0]
-    return schema
-
-
-def _lake_walk(new: Schema, old: Schema, path: str, out: list[tuple[str, str]], seen: set[tuple[int, int]]) -> None:
-    new, old = _lake_type(new), _lake_type(old)
-    if isinstance(new, RecordSchema) and isinstance(old, RecordSchema):
-        if (id(new), id(old)) in seen:
-            return
-        seen.add((id(new), id(old)))
-        for fld in new.fields:
-            names = [fld.name, *(fld.props.get("aliases") or [])]
-            match = next((old.fields_dict[n] for n in names if n in old.fields_dict), None)
-            where = f"{path}.{fld.name}" if path else fld.name
-            if match is not None and match.name != fld.name:
-                out.append((where, _rename_reason(match.name, fld.name)))
-            if match is not None:
-                _lake_walk(fld.type, match.type, where, out, seen)
-    elif isinstance(new, ArraySchema) and isinstance(old, ArraySchema):
-        _lake_walk(new.items, old.items, f"{path}[]", out, seen)
-    elif isinstance(new, MapSchema) and isinstance(old, MapSchema):
-        _lake_walk(new.values, old.values, f"{path}{{}}", out, seen)
-    elif (old.type, new.type) in _PROMOTIONS:
-        out.append((path, _promotion_reason(old.type, new.type)))
-    elif old.type == new.type and old.get_prop("logicalType") != new.get_prop("logicalType"):
-        before, after = old.get_prop("logicalType") or "none", new.get_prop("logicalType") or "none"
-        out.append(
-            (
-                path,
-                f"logical type changed from {before} to {after} on {new.type}; Avro ignores it but the "
-                "lake column type changes (e.g. timestamp vs bigint) and old Parquet files keep the old one; "
-                "add a new field instead",
-            )
-        )
-
-
-def _rename_reason(old: str, new: str) -> str:
-    return (
-        f"renamed from {old} (an alias lets Avro readers follow), but Parquet files already in the lake "
-        f"have a column {old}, and Glue/Athena match Parquet columns by name, so every earlier row reads "
-        f"null for {new}; keep the name, or add {new} beside {old} and fill both for a while"
-    )
-
-
-def _promotion_reason(old: str, new: str) -> str:
-    return (
-        f"{old} -> {new} is a legal Avro promotion, but Parquet files already in the lake keep "
-        f"{_PARQUET[old]} while new files write {_PARQUET[new]}, and Glue/Athena read a table with one "
-        "type per column, so old partitions no longer read; add a new field with the new type instead "
-        "(and deprecate the old one), or rewrite the lake"
-    )
-
-
 def lake_problems(new: Schema, old: Schema, *, against: str) -> list[Problem]:
     """Type changes between ``old`` and ``new`` that Avro resolves but the Parquet/Glue lake cannot."""
-    found: list[tuple[str, str]] = []
-    _lake_walk(new, old, "", found, set())
-    return [Problem(against, path, "lake-unsafe", reason) for path, reason in found]
+    return [Problem(against, path, "lake-unsafe", reason) for path, reason in lake_changes(new, old)]
 
 
 def check_versions(new: Schema, earlier: Sequence[tuple[str, Schema]], level: str) -> list[Problem]:
@@ -221,6 +144,9 @@ def check_versions(new: Schema, earlier: Sequence[tuple[str, Schema]], level: st
             problems += resolution_problems(old, new, against=label, reader_is_new=False)
     for label, old in earlier:
         problems += lake_problems(new, old, against=label)
+        had = key_gaps(old.to_json())
+        dropped = {name: gap for name, gap in key_gaps(new.to_json()).items() if name not in had}
+        problems += [Problem(label, name, "key-field", key_reason(name, gap)) for name, gap in dropped.items()]
     return problems
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.evolution import key_gaps
 from core.lake import METADATA_FIELDS, PARTITION_COLUMN
 
 __all__ = ["NAMED", "PRIMITIVES", "Violation", "errors", "fullname", "lint_schema"]
@@ -261,4 +262,6 @@ def lint_schema(file: str, schema: Any) -> tuple[list[Violation], dict[str, Any]
         )
         return walk.out, {}, {}
     _walk_type(walk, schema, "", str(schema.get("namespace", "")))
+    for name, gap in key_gaps(schema).items():
+        walk.add(name, "key-field", f"{name} is {gap}", f"add {name} as a required field (not a union with null)")
     return walk.out, walk.defined, walk.namespaces

@@ -17,7 +17,15 @@ from core.cli import run_cli
 from core.errors import StackError
 from core.settings import ConnectionSettings
 from core.topics import ensure_topics
-from stack.services import Service, StackSettings, moto_ready, prepare_kafka, registry_ready, services
+from stack.services import (
+    Service,
+    StackSettings,
+    moto_ready,
+    prepare_kafka,
+    registry_caught_up,
+    registry_ready,
+    services,
+)
 
 __all__ = ["down", "is_up", "main", "up"]
 
@@ -38,7 +46,7 @@ def _ready(settings: StackSettings, service: Service) -> bool:
     if service.name.startswith("kafka"):
         return procs.port_open(service.port)
     if service.name == "registry":
-        return registry_ready(settings)
+        return registry_ready(settings) and registry_caught_up(service.log_file)
     return moto_ready()
 
 
@@ -106,12 +114,10 @@ def up(settings: StackSettings) -> bool:
 
 
 def down(settings: StackSettings) -> list[str]:
-    """Stop exactly the processes the stack started (by pid), newest first; returns their names."""
-    stopped = []
-    for service in reversed(services(settings)):
-        if procs.stop(service.pid_file):
-            stopped.append(service.name)
-    return stopped
+    """Stop exactly the processes the stack started (by pid and start time), all together; returns their names."""
+    found = services(settings)
+    stopped = set(procs.stop([s.pid_file for s in found], commands=[s.command for s in found]))
+    return [s.name for s in reversed(found) if s.pid_file in stopped]
 
 
 def _addresses(settings: StackSettings) -> None:

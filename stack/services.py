@@ -23,7 +23,7 @@ from core import procs
 from core.errors import ConfigError, StackError
 from core.settings import check_known, env_int, env_str, jvm_dir, local_dir
 
-__all__ = ["Service", "StackSettings", "services"]
+__all__ = ["Service", "StackSettings", "registry_caught_up", "services"]
 
 HOST = "127.0.0.1"
 KAFKA_PORT = 9092
@@ -104,7 +104,7 @@ class Service:
 
     def pid(self) -> int | None:
         """Its pid while it runs."""
-        return procs.read_pid(self.pid_file)
+        return procs.read_pid(self.pid_file, self.command)
 
 
 def _java() -> str:
@@ -275,6 +275,16 @@ def registry_ready(settings: StackSettings) -> bool:
         return requests.get(f"{settings.registry_url}/subjects", timeout=2).status_code == 200
     except requests.RequestException:
         return False
+
+
+def registry_caught_up(log_file: Path) -> bool:
+    """Whether the registry's kafkasql storage has replayed its journal since it last started.
+
+    Apicurio answers its API while it replays: until then it shows a past state (subjects deleted
+    since, versions missing), so a client would take a registered schema for an unknown one.
+    """
+    text = log_file.read_text(errors="replace") if log_file.exists() else ""
+    return text.rfind("KafkaSQL storage bootstrapped") > text.rfind("Starting KSQL consumer thread")
 
 
 def moto_ready() -> bool:

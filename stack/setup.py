@@ -102,7 +102,9 @@ def ensure_jvm() -> None:
         goal = (
             ["dependency:copy"] if profile == "apicurio" else ["dependency:copy-dependencies", "-DincludeScope=runtime"]
         )
-        cmd = ["mvn", "-B", "-q", "-f", str(POM), "-P", profile, *goal, f"-DoutputDirectory={target}"]
+        # The empty repository as a proper file URI: a checkout path with a space or a "%" is not a URL as it is.
+        empty = f"-Dempty.repo={(ROOT / 'jvm' / 'empty-repo').as_uri()}"
+        cmd = ["mvn", "-B", "-q", "-f", str(POM), "-P", profile, *goal, f"-DoutputDirectory={target}", empty]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             errors = [line for line in result.stdout.splitlines() if "ERROR" in line][:3]

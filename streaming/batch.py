@@ -18,6 +18,7 @@ Files move into the tables only after every write of the batch has finished (see
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,20 +27,15 @@ from functools import lru_cache
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
+from core.errors import TelemetryError
 from core.lake import PARTITION_COLUMN, QUARANTINE_DIR
-from streaming.decode import (
-    INGESTED_AT,
-    EntityPlan,
-    entity_frame,
-    good_rows,
-    quarantine_rows,
-    unresolved_id,
-    with_header,
-)
+from streaming.decode import INGESTED_AT, EntityPlan, unresolved_id, with_header
+from streaming.failpoints import failpoint
 from streaming.resolver import SchemaResolver
+from streaming.rows import entity_frame, good_rows, quarantine_rows
 from streaming.sink import BatchCommitter
 
-__all__ = ["BatchWriter", "RunSummary", "Target"]
+__all__ = ["BatchWriter", "RunSummary", "StopGate", "Target"]
 
 log = logging.getLogger("streaming.job")
 
@@ -68,6 +64,42 @@ class RunSummary:
     stopped_by_user: bool = False
 
 
+class StopGate:
+    """Lets the job stop its queries between batches, never in the middle of one.
+
+    Why: stopping a query interrupts the batch it is running, and Spark then matches a regular
+    expression over the interrupted batch's error text (a long Python traceback), which overflows
+    the stack of the query's thread. Once the gate is closed, a batch that begins fails at once with
+    a short message (it is not marked done, so it runs on the next start), and the job waits for the
+    batches already running to finish before it stops the queries.
+    """
+
+    def __init__(self) -> None:
+        self._closed = False
+        self._running = 0
+        self._changed = threading.Condition()
+
+    def enter(self, entity: str, batch_id: int) -> None:
+        """Begin a batch; refused once the gate is closed."""
+        with self._changed:
+            if self._closed:
+                msg = f"{entity} batch {batch_id} left for the next run: the job is stopping"
+                raise TelemetryError(msg)
+            self._running += 1
+
+    def leave(self) -> None:
+        """End a batch."""
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
+
+    def close(self, timeout: float) -> bool:
+        """Refuse new batches and wait for the running ones; False when some still run after ``timeout`` s."""
+        with self._changed:
+            self._closed = True
+            return self._changed.wait_for(lambda: self._running == 0, timeout)
+
+
 @lru_cache(maxsize=64)
 def _metrics(plan: EntityPlan) -> tuple[Column, ...]:
     """Rows, quarantine cases and uncovered schema ids of an entity frame, in one aggregation."""
@@ -87,22 +119,30 @@ class BatchWriter:
         target: the entity, its topic and subject.
         resolver: registry look-ups (cached).
         committer: stages and commits files idempotently.
+        gate: lets the job stop between batches (see :class:`StopGate`); one per job.
     """
 
-    def __init__(self, target: Target, resolver: SchemaResolver, committer: BatchCommitter) -> None:
+    def __init__(
+        self, target: Target, resolver: SchemaResolver, committer: BatchCommitter, gate: StopGate | None = None
+    ) -> None:
         self._target = target
         self._resolver = resolver
         self._committer = committer
+        self._gate = gate or StopGate()
         self.summary = RunSummary()
         self.failure: BaseException | None = None
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         """Process batch ``batch_id``; keep the failure so the CLI can report it in one line."""
+        self._gate.enter(self._target.entity, int(batch_id))
         try:
             self._process(batch, int(batch_id))
         except BaseException as exc:
             self.failure = exc
+            log.error("%s batch %s failed: %s", self._target.entity, batch_id, _first_line(exc))
             raise
+        finally:
+            self._gate.leave()
 
     def _process(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
@@ -112,11 +152,13 @@ class BatchWriter:
         header = with_header(batch.select("topic", "partition", "offset", "timestamp", "key", "value", INGESTED_AT))
         plan = self._resolver.plan(target.entity, target.topic, target.subject)
         rows, bad = self._stage(header, plan, batch_id)
+        failpoint("write", target.entity, batch_id)
         mark = time.monotonic()
         written = Counter({target.entity: rows - bad, target.quarantine: bad})
         for table, count in written.items():
             if count:
                 self._committer.commit(batch_id, table)
+        failpoint("committed", target.entity, batch_id)
         self.summary.batches += 1
         self.summary.rows.update(written)
         log.info(
@@ -164,3 +206,8 @@ class BatchWriter:
     @staticmethod
     def _write(frame: DataFrame, path: str) -> None:
         frame.write.mode("overwrite").partitionBy(PARTITION_COLUMN).parquet(path)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -45,6 +45,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     run.add_argument(
         "--max-offsets-per-trigger", type=int, help="at most this many records per micro-batch of each topic"
     )
+    run.add_argument(
+        "--registry-refresh",
+        type=float,
+        help="seconds between look-ups of each subject's versions (default 30); the cache carries registry outages",
+    )
     run.add_argument("--entities", help="comma-separated entities to stream (default: all)")
     run.add_argument("--checkpoints", help="checkpoint root (default TELEMETRY_CHECKPOINTS or .local/checkpoints)")
     run.add_argument("--master", dest="spark_master", help="Spark master when not under spark-submit (local[2])")

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import SparkSession
@@ -33,7 +34,8 @@ from pyspark.sql.streaming import StreamingQuery
 from core.catalog import Catalog, load_catalog
 from core.errors import TelemetryError
 from core.registry import RegistryClient
-from streaming.batch import BatchWriter, RunSummary, Target
+from streaming.batch import BatchWriter, RunSummary, StopGate, Target
+from streaming.claim import claim_tables
 from streaming.decode import EVENT_TIME_FIELD, INGESTED_AT
 from streaming.listener import ProgressListener
 from streaming.resolver import SchemaResolver
@@ -102,6 +104,25 @@ def _check_layout(fs: HadoopFs, settings: StreamingSettings) -> None:
         raise TelemetryError(msg)
 
 
+_BATCH_GRACE_S = 120
+"""How long a stop waits for the batches in flight to finish (a batch stopped midway runs again anyway)."""
+
+
+def _quiet_interrupted_batches(spark: SparkSession) -> None:
+    """Leave the report of a failed batch to the job (one line), not to py4j and Spark's stack traces.
+
+    The batch's own exception is kept by its writer and raised by :func:`run`; with
+    ``TELEMETRY_LOG_LEVEL=DEBUG`` the traces are shown as well.
+    """
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        return
+    logging.getLogger("py4j.clientserver").setLevel(logging.CRITICAL)
+    jvm: Any = spark.sparkContext._jvm  # noqa: SLF001 - log4j has no Python API
+    _quietly(lambda: jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+        "org.apache.spark.sql.execution.streaming.runtime.MicroBatchExecution", jvm.org.apache.logging.log4j.Level.FATAL
+    ))  # fmt: skip
+
+
 def _wait(queries: dict[str, StreamingQuery], stop: _StopRequest) -> str | None:
     """Wait until every query has stopped, one has failed (its name) or a stop is requested."""
     while not stop.requested:
@@ -129,7 +150,8 @@ def run(
     """
     targets = _targets(settings, catalog or load_catalog())
     connection = settings.connection
-    resolver = SchemaResolver(RegistryClient(connection.registry_url, auth=connection.registry_auth()))
+    client = RegistryClient(connection.registry_url, auth=connection.registry_auth())
+    resolver = SchemaResolver(client, first_day=settings.projection_start, refresh=settings.registry_refresh)
     for target in targets.values():
         resolver.latest(target.subject)
     check_topics(connection, list(targets))
@@ -140,19 +162,24 @@ def run(
         configure(spark, settings)
     fs = HadoopFs(spark)
     _check_layout(fs, settings)
+    for topic, target in targets.items():  # before any query reads, writes or deletes anything
+        tables = [target.entity, target.quarantine]
+        claim_tables(fs, settings.lake, target.entity, settings.checkpoint_location(target.entity), topic, tables)
     names = {topic: f"{connection.topic_prefix}{target.entity}" for topic, target in targets.items()}
     writers: dict[str, BatchWriter] = {}
     queries: dict[str, StreamingQuery] = {}
     listener = ProgressListener(names.values())
     spark.streams.addListener(listener)
     stop = _StopRequest()
+    gate = StopGate()
+    _quiet_interrupted_batches(spark)
     failed: str | None = None
     try:
         for topic, target in targets.items():
             name = names[topic]
             checkpoint = settings.checkpoint_location(target.entity)
             committer = BatchCommitter(fs, settings.lake, target.entity, [target.entity, target.quarantine], checkpoint)
-            writers[name] = BatchWriter(target, resolver, committer)
+            writers[name] = BatchWriter(target, resolver, committer, gate)
             source = spark.readStream.format("kafka").options(**kafka_source_options(settings, [topic])).load()
             # The batch's timestamp, which Spark keeps in the checkpoint: a replayed batch gets the same
             # ingestion time, and the generated code stays the same from batch to batch (a literal
@@ -184,6 +211,9 @@ def run(
         msg = f"the streaming query failed: {first}; it resumes from its checkpoint on the next run"
         raise TelemetryError(msg) from exc
     finally:
+        if not gate.close(_BATCH_GRACE_S):
+            log.warning("batches still running after %d s; stopping them (they run again on the next start)",
+                        _BATCH_GRACE_S)  # fmt: skip
         for query in queries.values():
             _quietly(query.stop)
         _quietly(lambda: spark.streams.removeListener(listener))

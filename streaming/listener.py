@@ -100,6 +100,9 @@ class ProgressListener(StreamingQueryListener):
     def onQueryTerminated(self, event: Any) -> None:
         """Log the end, with the failure if any."""
         if event.exception:
-            log.error("query %s failed: %s", event.id, str(event.exception).splitlines()[0])
+            # A failed batch logs its own reason; py4j's wrapper would add "Return Message: Traceback..." here.
+            log.error(
+                "query %s failed: %s", event.id, str(event.exception).splitlines()[0].split(" Return Message:")[0]
+            )
         else:
             log.info("query %s stopped", event.id)

@@ -81,7 +81,8 @@ def spark_conf(settings: StreamingSettings, *, submitted: bool, jars: list[Path]
     if not submitted:
         conf["spark.master"] = settings.spark_master
         conf["spark.driver.memory"] = settings.driver_memory
-        conf["spark.jars"] = ",".join(str(j) for j in (jars if jars is not None else connector_jars()))
+        # URIs: a plain path with a space or a "%" is not one, and Spark would guess at it.
+        conf["spark.jars"] = ",".join(j.as_uri() for j in (jars if jars is not None else connector_jars()))
         if settings.spark_master.startswith("local"):
             # A local driver serves nobody else: keep it on loopback and without a web UI.
             conf["spark.driver.bindAddress"] = "127.0.0.1"

@@ -1,8 +1,8 @@
 """Settings of the streaming job: where the lake and checkpoints are, what to read, how often.
 
 Read from the environment (``TELEMETRY_LAKE``, ``TELEMETRY_CHECKPOINTS``, ``TELEMETRY_SPARK_MASTER``,
-``TELEMETRY_SPARK_DRIVER_MEMORY``, the standard ``AWS_*`` variables) with command-line flags winning,
-validated on load and frozen.
+``TELEMETRY_SPARK_DRIVER_MEMORY``, ``TELEMETRY_PROJECTION_START``, the standard ``AWS_*`` variables) with
+command-line flags winning, validated on load and frozen.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from core.catalog import Catalog, Stream
 from core.errors import ConfigError
+from core.lake import DEFAULT_PROJECTION_START, projection_start
 from core.settings import ConnectionSettings, check_known, env_str, local_dir
 
 __all__ = ["STARTING_OFFSETS", "StreamingSettings", "lake_uri", "parse_interval"]
@@ -57,7 +58,9 @@ def lake_uri(location: str) -> str:
         raise ConfigError(msg)
     if scheme and len(scheme) > 1:  # a one-letter scheme is a Windows drive, not a URI
         return location.rstrip("/")
-    return Path(location).expanduser().resolve().as_uri()
+    # Not Path.as_uri(): Hadoop reads the path of a URI as it is written, so "%20" would name a folder
+    # "%20" instead of " ", and a "%" in a folder name would be taken for an escape.
+    return f"file://{Path(location).expanduser().resolve()}"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class StreamingSettings:
         driver_memory: driver heap when launched from Python (default ``2g``).
         s3_endpoint: S3-compatible endpoint from ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``, if any.
         aws_region: ``AWS_REGION``/``AWS_DEFAULT_REGION``, if any.
+        projection_start: ``TELEMETRY_PROJECTION_START``, the first event date the lake takes (the catalog's).
+        registry_refresh: seconds between look-ups of a subject's versions (see :mod:`streaming.resolver`).
     """
 
     connection: ConnectionSettings
@@ -91,6 +96,8 @@ class StreamingSettings:
     driver_memory: str = "2g"
     s3_endpoint: str | None = None
     aws_region: str | None = None
+    projection_start: str = DEFAULT_PROJECTION_START
+    registry_refresh: float = 30.0
     extra_spark_conf: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -99,7 +106,7 @@ class StreamingSettings:
 
         Flags: ``lake``, ``checkpoints``, ``starting_offsets``, ``trigger_interval``, ``available_now``,
         ``entities`` (comma-separated text or a sequence), ``topic_prefix``, ``bootstrap_servers``,
-        ``registry_url``, ``max_offsets_per_trigger``, ``spark_master``.
+        ``registry_url``, ``max_offsets_per_trigger``, ``spark_master``, ``registry_refresh``.
         """
         env = os.environ if env is None else env
         check_known(env)
@@ -128,6 +135,8 @@ class StreamingSettings:
             driver_memory=env_str(env, "TELEMETRY_SPARK_DRIVER_MEMORY", "2g"),
             s3_endpoint=env_str(env, "AWS_ENDPOINT_URL_S3", env_str(env, "AWS_ENDPOINT_URL", "")) or None,
             aws_region=env_str(env, "AWS_REGION", env_str(env, "AWS_DEFAULT_REGION", "")) or None,
+            projection_start=env_str(env, "TELEMETRY_PROJECTION_START", DEFAULT_PROJECTION_START),
+            registry_refresh=30.0 if flags.get("registry_refresh") is None else float(flags["registry_refresh"]),
         )
         settings.validate()
         return settings
@@ -139,6 +148,10 @@ class StreamingSettings:
             raise ConfigError(msg)
         if self.max_offsets_per_trigger is not None and self.max_offsets_per_trigger < 1:
             msg = f"max offsets per trigger must be at least 1, got {self.max_offsets_per_trigger}"
+            raise ConfigError(msg)
+        projection_start(self.projection_start)
+        if not 0 < self.registry_refresh <= 3600:
+            msg = f"registry refresh must be between 0 and 3600 seconds, got {self.registry_refresh}"
             raise ConfigError(msg)
         if self.s3_endpoint and urlparse(self.s3_endpoint).scheme not in ("http", "https"):
             msg = f"AWS endpoint must be an http(s) URL, got {self.s3_endpoint!r}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -36,7 +36,7 @@ def lake_filesystem(settings: StreamingSettings) -> tuple[pafs.FileSystem, str]:
         )
         return s3, f"{parsed.netloc}{parsed.path}".rstrip("/")
     if parsed.scheme == "file":
-        return pafs.LocalFileSystem(), unquote(parsed.path)
+        return pafs.LocalFileSystem(), settings.lake.removeprefix("file://")  # unescaped, as Hadoop reads it
     filesystem, path = pafs.FileSystem.from_uri(settings.lake)  # hdfs://, gs://... as pyarrow knows them
     return filesystem, str(path).rstrip("/")
 

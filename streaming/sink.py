@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from core.errors import TelemetryError
+from streaming.failpoints import failpoint
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -131,6 +132,38 @@ class HadoopFs:
         """Create an empty file (a marker), replacing one already there."""
         self._fs(uri).create(self._path(uri), True).close()
 
+    def read_text(self, uri: str) -> str:
+        """The text of a small file (a claim, an id)."""
+        stream = self._fs(uri).open(self._path(uri))
+        try:
+            return bytes(stream.readAllBytes()).decode()
+        finally:
+            stream.close()
+
+    def write_text(self, uri: str, text: str) -> None:
+        """Write a small file, replacing one already there."""
+        stream = self._fs(uri).create(self._path(uri), True)
+        try:
+            stream.write(bytearray(text.encode()))
+        finally:
+            stream.close()
+
+    def create_text(self, uri: str, text: str) -> bool:
+        """Write a small file only if there is none yet; False when one was there."""
+        if self.exists(uri):
+            return False
+        try:
+            stream = self._fs(uri).create(self._path(uri), False)
+        except Exception as exc:  # py4j wraps the FileAlreadyExistsException of a race
+            if "FileAlreadyExists" in str(exc):
+                return False
+            raise
+        try:
+            stream.write(bytearray(text.encode()))
+        finally:
+            stream.close()
+        return True
+
     def delete(self, uri: str) -> None:
         """Delete a file or a folder with everything in it (nothing when it does not exist)."""
         self._fs(uri).delete(self._path(uri), True)
@@ -189,7 +222,9 @@ class BatchCommitter:
                     self._fs.delete(path)
                     removed += 1
             self._fs.delete(staging_dir(self._lake, self._query, batch_id))
-            log.warning("batch %d is a replay: removed %d file(s) of its earlier attempt", batch_id, removed)
+            log.warning(
+                "%s batch %d is a replay: removed %d file(s) of its earlier attempt", self._query, batch_id, removed
+            )
         # A file, not just a folder: object stores have no empty folders to find on replay.
         self._fs.touch(f"{staging_dir(self._lake, self._query, batch_id)}/{self._marker}")
         return replay
@@ -202,7 +237,9 @@ class BatchCommitter:
         """Move ``table``'s staged files of batch ``batch_id`` into the table; returns how many moved."""
         staged = self.staging(batch_id, table)
         moves = plan_moves(batch_id, self._fs.files(staged))
-        for rel_src, rel_dst in moves:
+        for n, (rel_src, rel_dst) in enumerate(moves):
             self._fs.move(f"{staged}/{rel_src}", f"{self._lake}/{table}/{rel_dst}")
+            if n == 0:
+                failpoint("move", self._query, batch_id)
         self._fs.delete(staged)
         return len(moves)

@@ -95,6 +95,15 @@ def drop_timestamp(s: Schema) -> None:
     field(s, "event_time")["type"] = "long"
 
 
+def remove_vehicle_id(s: Schema) -> None:
+    s["fields"].remove(field(s, "vehicle_id"))
+
+
+def event_time_optional(s: Schema) -> None:
+    field(s, "event_time")["type"] = ["null", field(s, "event_time")["type"]]
+    field(s, "event_time")["default"] = None
+
+
 def version(change: Change) -> Schema:
     """vehicle.avsc with ``change`` applied."""
     schema = vehicle()

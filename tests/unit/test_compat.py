@@ -23,12 +23,14 @@ from tests.evolution_cases import (
     add_symbol,
     drop_enum_default,
     drop_timestamp,
+    event_time_optional,
     field,
     latitude_float,
     make_optional,
     remove_field,
     remove_symbol,
     remove_symbol_no_default,
+    remove_vehicle_id,
     rename,
     rename_with_alias,
     same,
@@ -62,6 +64,8 @@ CASES: list[tuple[str, Change, Change, list[tuple[str, str, str]]]] = [
     ("int to double", same, year_double, [("year", "lake-unsafe", "DOUBLE (Glue double)")]),
     ("float to double", latitude_float, same, [("location.latitude", "lake-unsafe", "FLOAT (Glue float)")]),
     ("timestamp to plain long", same, drop_timestamp, [("event_time", "lake-unsafe", "logical type changed")]),
+    ("remove a key field", same, remove_vehicle_id, [("vehicle_id", "key-field", "vehicle_id is removed")]),
+    ("make event_time optional", same, event_time_optional, [("event_time", "key-field", "partitions each table")]),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,9 @@ from core.errors import ConfigError, SchemaError
 from core.lake import METADATA_FIELDS, QUARANTINE_FIELDS
 from core.settings import Secret
 from core.wire import frame
-from streaming.decode import EntityPlan, reason_foreign_id, reason_unknown_id, required_fields
+from streaming.decode import EntityPlan
 from streaming.listener import progress_lines, topic_offsets
+from streaming.reasons import reason_foreign_id, reason_unknown_id, required_fields
 from streaming.session import s3a_conf, spark_conf
 from streaming.settings import StreamingSettings, lake_uri, parse_interval
 from streaming.sink import part_name, plan_moves, staging_dir
@@ -95,10 +96,10 @@ def test_s3a_uses_the_default_credential_chain_and_the_endpoint(tmp_path: Path) 
 
 def test_spark_conf_sets_utc_and_micros_and_leaves_launch_to_spark_submit(tmp_path: Path) -> None:
     settings = StreamingSettings.from_env({"TELEMETRY_HOME": str(tmp_path)})
-    local = spark_conf(settings, submitted=False, jars=[Path("/j/a.jar"), Path("/j/b.jar")])
+    local = spark_conf(settings, submitted=False, jars=[Path("/j/a.jar"), Path("/my jars/100%/b.jar")])
     assert local["spark.sql.session.timeZone"] == "UTC"
     assert local["spark.sql.parquet.outputTimestampType"] == "TIMESTAMP_MICROS"
-    assert local["spark.jars"] == "/j/a.jar,/j/b.jar"
+    assert local["spark.jars"] == "file:///j/a.jar,file:///my%20jars/100%25/b.jar"
     assert local["spark.master"] == "local[2]"
     submitted = spark_conf(settings, submitted=True)
     assert "spark.master" not in submitted and "spark.jars" not in submitted
@@ -222,7 +223,8 @@ def spark() -> Any:
 
 @pytest.mark.slow
 def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spark: Any) -> None:
-    from streaming.decode import entity_frame, good_rows, quarantine_rows, with_header
+    from streaming.decode import with_header
+    from streaming.rows import entity_frame, good_rows, quarantine_rows
 
     t = datetime(2025, 1, 6, 23, 59, 59, 123000, tzinfo=UTC)
     v1 = _body(V1, {"id": "a", "event_time": t, "note": None})
@@ -236,10 +238,17 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
         frame(3, v1),  # id of another subject
         frame(4, v1),  # id the registry does not know
         frame(1, v1[:3]),  # truncated body
+        frame(1, v1 + b"\x00\x02hi"),  # a whole body, then bytes that are not part of it
+        frame(2, v2 + b"\x00"),  # one stray byte
+        frame(1, _body(V1, {"id": "c", "event_time": datetime(2023, 12, 31, 23, 59, tzinfo=UTC), "note": None})),
+        frame(1, _body(V1, {"id": "d", "event_time": t + timedelta(days=1), "note": None})),  # ahead: still shown
+        frame(1, _body(V1, {"id": "e", "event_time": t + timedelta(days=2), "note": None})),
     ]
-    rows = [("t", 0, n, t, b"k", v) for n, v in enumerate(values)]
+    rows = [("t", 0, n, t, b"k", v, t) for n, v in enumerate(values)]
     kafka = spark.createDataFrame(
-        rows, "topic string, partition int, offset long, timestamp timestamp, key binary, value binary"
+        rows,
+        "topic string, partition int, offset long, timestamp timestamp, key binary, value binary,"
+        " ingested_at timestamp",
     )
     plan = EntityPlan(
         "ping", "t", "t-value", json.dumps(V2),
@@ -254,6 +263,7 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
     assert [(r["id"], r["note"], r["colour"], r["schema_id"], r["dt"]) for r in got] == [
         ("a", None, "unknown", 1, date(2025, 1, 6)),
         ("b", "hi", "red", 2, date(2025, 1, 6)),
+        ("d", None, "unknown", 1, date(2025, 1, 7)),
     ]
     assert got[0]["event_time"] == t.replace(tzinfo=None)  # Spark hands back session-zone (UTC) naive times
     assert got[0]["ingested_at"] == t.replace(tzinfo=None)
@@ -269,10 +279,15 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
         5: "foreign-schema-id",
         6: "unknown-schema-id",
         7: "undecodable-body",
+        8: "trailing-bytes",
+        9: "trailing-bytes",
+        10: "event-time-before-start",  # the catalog's tables start on 2024-01-01: Athena would not show it
+        12: "event-time-future",
     }
     assert quarantined[2]["reason"].startswith("bad-magic-byte: the first byte is 1")
     assert bytes(quarantined[7]["raw_value"]) == values[7]
-    assert [quarantined[o]["schema_id"] for o in range(2, 8)] == [None, None, None, 3, 4, 1]
+    assert [quarantined[o]["schema_id"] for o in (*range(2, 11), 12)] == [None, None, None, 3, 4, 1, 1, 2, 1, 1]
+    assert quarantined[9]["reason"].startswith("trailing-bytes: bytes follow the Avro body of writer schema id 2;")
 
 
 @pytest.mark.slow
@@ -305,6 +320,28 @@ def test_a_replayed_batch_replaces_its_files_instead_of_adding_them(spark: Any, 
     ]
     assert sorted(r.id for r in spark.read.parquet(str(tmp_path / "vehicle")).collect()) == ["a", "b", "c"]
     assert not list((tmp_path / "_staging").rglob("*.parquet"))
+
+
+@pytest.mark.slow
+def test_a_lake_path_with_a_space_and_a_percent_sign_is_written_and_read_where_it_says(
+    spark: Any, tmp_path: Path
+) -> None:
+    from streaming.show import read_table
+    from streaming.sink import BatchCommitter, HadoopFs
+
+    folder = tmp_path / "my lake 100%20"
+    settings = StreamingSettings.from_env({"TELEMETRY_HOME": str(tmp_path)}, lake=str(folder))
+    committer = BatchCommitter(HadoopFs(spark), settings.lake, "vehicle", ["vehicle"], owner="checkpoints/vehicle")
+    committer.begin(0)
+    rows = spark.createDataFrame([("a", "2025-01-06"), ("b", "2025-01-07")], "id string, dt string")
+    rows.write.partitionBy("dt").parquet(committer.staging(0, "vehicle"))
+    assert committer.commit(0, "vehicle") == 2
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet")) == [
+        "vehicle/dt=2025-01-06/part-b000000000000-00000.parquet",
+        "vehicle/dt=2025-01-07/part-b000000000000-00001.parquet",
+    ]
+    table = read_table(settings, "vehicle")
+    assert table is not None and sorted(table.column("id").to_pylist()) == ["a", "b"]
 
 
 @pytest.mark.slow
@@ -349,7 +386,8 @@ def test_the_queries_of_two_entities_stage_and_replay_apart(spark: Any, tmp_path
 
 @pytest.mark.slow
 def test_a_plan_builds_its_columns_once_and_a_new_writer_makes_a_new_plan(spark: Any) -> None:
-    from streaming.decode import decoded_column, reason_column
+    from streaming.decode import decoded_column
+    from streaming.reasons import reason_column
 
     schema = json.dumps({"type": "record", "name": "R", "fields": [{"name": "id", "type": "string"}]})
     plan = EntityPlan("e", "t", "t-value", schema, writers={1: schema}, rejected={9: reason_unknown_id(9)})

@@ -96,6 +96,14 @@ def _null_field(s: dict[str, Any]) -> None:
     s["fields"].append({"name": "nothing", "type": "null", "doc": "Nothing."})
 
 
+def _no_vehicle_id(s: dict[str, Any]) -> None:
+    s["fields"] = [f for f in s["fields"] if f["name"] != "vehicle_id"]
+
+
+def _optional_id(s: dict[str, Any]) -> None:
+    _field(s, "id").update({"type": ["null", "string"], "default": None})
+
+
 BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     # (case, change to vehicle.avsc, field path reported, rule)
     ("field without doc", _no_field_doc, "speed_kmh", "doc-missing"),
@@ -113,6 +121,8 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("timestamp without time zone", _local_timestamp, "event_time", "utc-time"),
     ("logical type on the wrong base type", _logical_on_wrong_base, "make", "logical-type"),
     ("field of type null", _null_field, "nothing", "lake-null"),
+    ("no vehicle_id", _no_vehicle_id, "vehicle_id", "key-field"),
+    ("optional id", _optional_id, "id", "key-field"),
 ]
 
 

@@ -124,3 +124,46 @@ def test_setup_without_java_says_so_in_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "setup: error: Java 17+ is required but `java` is not on PATH; install a JDK 17 (e.g. openjdk-17-jdk)"
     ]
+
+
+# --- pid files: only the process `make up` started is ever signalled --------------------------------------
+
+
+def test_a_stale_pid_file_never_signals_the_process_that_now_has_that_pid(tmp_path: Path) -> None:
+    from core.procs import alive, read_pid, stop
+
+    # Another process holds the recorded pid (as after a reboot): same pid, another start time.
+    stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        stale = tmp_path / "kafka-1.pid"
+        stale.write_text(f"{stranger.pid} 00000000-0000-0000-0000-000000000000:1")
+        legacy = tmp_path / "kafka-2.pid"  # a pid file of an earlier version: the pid alone
+        legacy.write_text(str(stranger.pid))
+        assert read_pid(stale) is None
+        assert read_pid(legacy, ["java", "kafka.Kafka"]) is None
+        assert stop([stale, legacy], timeout=1, commands=[[], ["java", "kafka.Kafka"]]) == []
+        assert alive(stranger.pid)
+        # A legacy file whose process has the service's own command line is vouched for.
+        legacy.write_text(str(stranger.pid))
+        assert read_pid(legacy, ["sleep", "60"]) == stranger.pid
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_stop_ends_the_processes_it_started_together(tmp_path: Path) -> None:
+    import time
+
+    from core.procs import alive, read_pid, start, stop
+
+    pid_files = [tmp_path / f"node-{n}.pid" for n in range(3)]
+    for pid_file in pid_files:
+        start(["sleep", "60"], pid_file=pid_file, log_file=tmp_path / "node.log", env={"PATH": "/usr/bin:/bin"},
+              cwd=tmp_path)  # fmt: skip
+    pids = [read_pid(p) for p in pid_files]
+    assert None not in pids
+    began = time.monotonic()
+    assert stop(pid_files, timeout=10) == pid_files
+    assert time.monotonic() - began < 3
+    assert not any(alive(pid) for pid in pids if pid is not None)
+    assert not any(p.exists() for p in pid_files)

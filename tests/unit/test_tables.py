@@ -72,6 +72,17 @@ def test_table_input_shape(catalog: Catalog) -> None:
     assert all(isinstance(v, str) for v in payload["Parameters"].values())
 
 
+def test_the_job_and_the_catalog_read_one_projection_start(catalog: Catalog, tmp_path: Path) -> None:
+    from streaming.settings import StreamingSettings
+
+    env = {"TELEMETRY_PROJECTION_START": "2025-02-01", "TELEMETRY_HOME": str(tmp_path)}
+    table = entity_table(catalog.get("gps"), GlueSettings.from_env(env), version=1)
+    assert table_input(table)["Parameters"]["projection.dt.range"] == "2025-02-01,NOW+1DAYS"
+    assert StreamingSettings.from_env(env).projection_start == "2025-02-01"  # the job's first day
+    with pytest.raises(ConfigError, match="projection start must be a date"):
+        StreamingSettings.from_env({**env, "TELEMETRY_PROJECTION_START": "last year"})
+
+
 def test_partition_projection_and_provenance_parameters(catalog: Catalog) -> None:
     stream = catalog.get("weather")
     parameters = table_input(entity_table(stream, S3_SETTINGS, version=7))["Parameters"]
@@ -80,7 +91,7 @@ def test_partition_projection_and_provenance_parameters(catalog: Catalog) -> Non
     assert parameters["projection.enabled"] == "true"
     assert parameters["projection.dt.type"] == "date"
     assert parameters["projection.dt.format"] == "yyyy-MM-dd"
-    assert parameters["projection.dt.range"] == "2025-03-01,NOW"
+    assert parameters["projection.dt.range"] == "2025-03-01,NOW+1DAYS"
     assert parameters["projection.dt.interval"] == "1"
     assert parameters["projection.dt.interval.unit"] == "DAYS"
     assert parameters["storage.location.template"] == "s3://acme-lake/telemetry/lake/weather/dt=${dt}/"
@@ -156,7 +167,7 @@ def test_ddl_declares_columns_partition_storage_and_projection(catalog: Catalog)
     )
     assert "PARTITIONED BY (`dt` string COMMENT" in ddl
     assert "STORED AS PARQUET\nLOCATION 's3://acme-lake/telemetry/lake/emergency/'\n" in ddl
-    assert "'projection.dt.range'='2025-03-01,NOW'" in ddl
+    assert "'projection.dt.range'='2025-03-01,NOW+1DAYS'" in ddl
     assert "'storage.location.template'='s3://acme-lake/telemetry/lake/emergency/dt=${dt}/'" in ddl
     assert ddl.count("COMMENT") == len(table.columns) + 2  # every column, the table, the partition key
 

@@ -1,0 +1,136 @@
+"""What a schema change does to the lake: the key fields, and type changes Avro allows but Parquet cannot.
+
+Governance refuses these changes before they are registered (:mod:`governance.compat`); the
+streaming job refuses a latest schema that has them anyway (registered by another tool), before it
+writes a file, because Parquet files already in the lake keep the old column types and
+Glue/Athena read a table with one type per column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from avro.schema import ArraySchema, MapSchema, RecordSchema, Schema, UnionSchema
+
+__all__ = ["KEY_FIELDS", "key_gaps", "key_reason", "lake_changes"]
+
+KEY_FIELDS = ("id", "vehicle_id", "event_time")
+"""Required top-level fields of every entity: its identity, its vehicle, and the time that partitions it."""
+
+_PARQUET = {
+    "int": "INT32 (Glue int)",
+    "long": "INT64 (Glue bigint)",
+    "float": "FLOAT (Glue float)",
+    "double": "DOUBLE (Glue double)",
+    "string": "BINARY/UTF8 (Glue string)",
+    "bytes": "BINARY (Glue binary)",
+}
+_PROMOTIONS = frozenset(
+    {
+        ("int", "long"),
+        ("int", "float"),
+        ("int", "double"),
+        ("long", "float"),
+        ("long", "double"),
+        ("float", "double"),
+        ("string", "bytes"),
+        ("bytes", "string"),
+    }
+)
+
+
+def _nullable(kind: Any) -> bool:
+    if isinstance(kind, list):
+        return any(_nullable(branch) for branch in kind)
+    if isinstance(kind, Mapping):
+        return kind.get("type") == "null"
+    return kind == "null"
+
+
+def key_gaps(schema: Any) -> dict[str, str]:
+    """Key fields that a top-level record schema (parsed JSON) lacks (``missing``) or lets be null (``optional``)."""
+    listed = schema.get("fields", []) if isinstance(schema, Mapping) else []
+    fields = {f.get("name"): f.get("type") for f in listed if isinstance(f, Mapping)}
+    gaps = {}
+    for name in KEY_FIELDS:
+        if name not in fields:
+            gaps[name] = "missing"
+        elif _nullable(fields[name]):
+            gaps[name] = "optional"
+    return gaps
+
+
+def key_reason(name: str, gap: str) -> str:
+    """Why a key field may not be missing or optional, and what to do instead."""
+    done = "removed" if gap == "missing" else "optional"
+    return (
+        f"{name} is {done}, but every record needs id, vehicle_id and event_time (the streaming job "
+        "partitions each table by event_time's date; queries and dashboards key on id and vehicle_id); "
+        "keep it a required field"
+    )
+
+
+def _lake_type(schema: Schema) -> Schema:
+    """The column's type: an optional ``["null", T]`` is stored as a nullable T."""
+    if isinstance(schema, UnionSchema):
+        branches = [b for b in schema.schemas if b.type != "null"]
+        if len(branches) == 1:
+            return branches[0]
+    return schema
+
+
+def _lake_walk(new: Schema, old: Schema, path: str, out: list[tuple[str, str]], seen: set[tuple[int, int]]) -> None:
+    new, old = _lake_type(new), _lake_type(old)
+    if isinstance(new, RecordSchema) and isinstance(old, RecordSchema):
+        if (id(new), id(old)) in seen:
+            return
+        seen.add((id(new), id(old)))
+        for fld in new.fields:
+            names = [fld.name, *(fld.props.get("aliases") or [])]
+            match = next((old.fields_dict[n] for n in names if n in old.fields_dict), None)
+            where = f"{path}.{fld.name}" if path else fld.name
+            if match is not None and match.name != fld.name:
+                out.append((where, _rename_reason(match.name, fld.name)))
+            if match is not None:
+                _lake_walk(fld.type, match.type, where, out, seen)
+    elif isinstance(new, ArraySchema) and isinstance(old, ArraySchema):
+        _lake_walk(new.items, old.items, f"{path}[]", out, seen)
+    elif isinstance(new, MapSchema) and isinstance(old, MapSchema):
+        _lake_walk(new.values, old.values, f"{path}{{}}", out, seen)
+    elif (old.type, new.type) in _PROMOTIONS:
+        out.append((path, _promotion_reason(old.type, new.type)))
+    elif old.type == new.type and old.get_prop("logicalType") != new.get_prop("logicalType"):
+        before, after = old.get_prop("logicalType") or "none", new.get_prop("logicalType") or "none"
+        out.append(
+            (
+                path,
+                f"logical type changed from {before} to {after} on {new.type}; Avro ignores it but the "
+                "lake column type changes (e.g. timestamp vs bigint) and old Parquet files keep the old one; "
+                "add a new field instead",
+            )
+        )
+
+
+def _rename_reason(old: str, new: str) -> str:
+    return (
+        f"renamed from {old} (an alias lets Avro readers follow), but Parquet files already in the lake "
+        f"have a column {old}, and Glue/Athena match Parquet columns by name, so every earlier row reads "
+        f"null for {new}; keep the name, or add {new} beside {old} and fill both for a while"
+    )
+
+
+def _promotion_reason(old: str, new: str) -> str:
+    return (
+        f"{old} -> {new} is a legal Avro promotion, but Parquet files already in the lake keep "
+        f"{_PARQUET[old]} while new files write {_PARQUET[new]}, and Glue/Athena read a table with one "
+        "type per column, so old partitions no longer read; add a new field with the new type instead "
+        "(and deprecate the old one), or rewrite the lake"
+    )
+
+
+def lake_changes(new: Schema, old: Schema) -> list[tuple[str, str]]:
+    """(field path, why) for each type change between ``old`` and ``new`` that Avro resolves but the lake cannot."""
+    found: list[tuple[str, str]] = []
+    _lake_walk(new, old, "", found, set())
+    return found

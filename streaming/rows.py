@@ -1,0 +1,106 @@
+"""The rows a decoded batch writes: the entity table's (schema fields, Kafka metadata, ``dt``) and the quarantine's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from core.lake import METADATA_FIELDS, PARTITION_COLUMN, QUARANTINE_FIELDS
+from streaming.decode import (
+    _DECODED,
+    _ID,
+    _REASON,
+    EVENT_TIME_FIELD,
+    INGESTED_AT,
+    MAX_SCHEMA_ID,
+    EntityPlan,
+    decoded_column,
+)
+from streaming.reasons import reason_column
+
+__all__ = ["entity_frame", "good_rows", "quarantine_rows"]
+
+
+def entity_frame(header: DataFrame, plan: EntityPlan) -> DataFrame:
+    """One topic's rows of a header frame, decoded (when any id is usable) and with their ``reason``."""
+    rows = header.filter(_topic_is(plan.topic))
+    if plan.writers:
+        rows = rows.withColumn(_DECODED, decoded_column(plan))
+    return rows.withColumn(_REASON, reason_column(plan))
+
+
+@lru_cache(maxsize=64)
+def _topic_is(topic: str) -> Column:
+    return F.col("kafka_topic") == topic
+
+
+def _safe_schema_id() -> Column:
+    # ANSI casts fail on overflow: an id beyond a Java int (garbage header) stays null, its reason says it.
+    return F.when(F.col(_ID) <= MAX_SCHEMA_ID, F.col(_ID).cast("int"))
+
+
+def _ingested_at(ingested_at: datetime | None) -> Column:
+    # The job's source has the batch's timestamp as a column (see streaming.job): as a literal here, it
+    # would be inlined in the generated code, which Spark would then compile again for every batch.
+    return F.col(INGESTED_AT) if ingested_at is None else F.lit(ingested_at)
+
+
+def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime | None = None) -> DataFrame:
+    """Rows without a reason: the reader schema's fields, then core.lake's metadata columns, then ``dt``.
+
+    ``ingested_at`` is the time to write, or None (the job) to take the frame's ``ingested_at`` column.
+    ``dt`` is a date (the event's UTC date): Spark names the partition folders ``dt=YYYY-MM-DD`` from
+    it, and deriving a date is cheaper per record than formatting a text.
+    """
+    return frame.filter(_is_good()).select(*_good_columns(plan, ingested_at))
+
+
+@lru_cache(maxsize=1)
+def _is_good() -> Column:
+    return F.col(_REASON).isNull()
+
+
+@lru_cache(maxsize=64)
+def _good_columns(plan: EntityPlan, ingested_at: datetime | None) -> tuple[Column, ...]:
+    decoded = F.col(_DECODED)
+    metadata: dict[str, Column] = {
+        "kafka_topic": F.col("kafka_topic"),
+        "kafka_partition": F.col("kafka_partition"),
+        "kafka_offset": F.col("kafka_offset"),
+        "kafka_timestamp": F.col("kafka_timestamp"),
+        "schema_id": _safe_schema_id(),
+        "ingested_at": _ingested_at(ingested_at),
+    }
+    columns = [decoded[name].alias(name) for name in plan.reader_fields]
+    columns += [metadata[f["name"]].alias(f["name"]) for f in METADATA_FIELDS]
+    columns.append(F.to_date(decoded[EVENT_TIME_FIELD]).alias(PARTITION_COLUMN))
+    return tuple(columns)
+
+
+def quarantine_rows(frame: DataFrame, ingested_at: datetime | None = None) -> DataFrame:
+    """Rows with a reason, in core.lake's quarantine columns, partitioned by ingestion date ``dt``.
+
+    ``ingested_at`` as for :func:`good_rows`.
+    """
+    return frame.filter(F.col(_REASON).isNotNull()).select(*_quarantine_columns(ingested_at))
+
+
+@lru_cache(maxsize=8)
+def _quarantine_columns(ingested_at: datetime | None) -> tuple[Column, ...]:
+    available: dict[str, Column] = {
+        "kafka_topic": F.col("kafka_topic"),
+        "kafka_partition": F.col("kafka_partition"),
+        "kafka_offset": F.col("kafka_offset"),
+        "kafka_timestamp": F.col("kafka_timestamp"),
+        "kafka_key": F.col("kafka_key"),
+        "raw_value": F.col("raw_value"),
+        "schema_id": _safe_schema_id(),
+        "reason": F.col(_REASON),
+        "ingested_at": _ingested_at(ingested_at),
+    }
+    columns = [available[f["name"]].alias(f["name"]) for f in QUARANTINE_FIELDS]
+    columns.append(F.to_date(available["ingested_at"]).alias(PARTITION_COLUMN))
+    return tuple(columns)
