@@ -13,7 +13,7 @@ from typing import Any
 from core.places import PLACES
 from dashboards.charts import TILES, Chart, Metric
 from dashboards.datasets import Dataset, stable_uuid
-from dashboards.derived import ACTIVE_STATUSES, RECENT_LANDED, RECENT_SENT
+from dashboards.derived import ACTIVE_STATUSES, RECENT_LANDED, RECENT_SENT, RULE_VIOLATION
 from dashboards.dialects import SqlDialect
 
 __all__ = ["REFRESH_SECONDS", "Dashboard", "dashboards"]
@@ -358,6 +358,19 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
                     metrics=latency,
                     order_by=(("rows", False),),
                 ),
+                Chart(
+                    "rule-violations",
+                    "Data rule violations per rule",
+                    "table",
+                    quarantine,
+                    "Records quarantined because they break a data rule of their writer schema, per table and rule.",
+                    groupby=("table_name", "rule"),
+                    metrics=(COUNT, Metric("last seen", "MAX(ingested_at)")),
+                    where=f"reason_code = '{RULE_VIOLATION}'",
+                    order_by=(("rows", False),),
+                ),
+            ),
+            (
                 Chart(
                     "schema-versions",
                     "Schema versions seen per table",

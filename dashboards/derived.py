@@ -24,6 +24,8 @@ PLACE_COLOR = "[70,70,70,255]"
 TRACK_COLOR = "[30,110,200,255]"
 VEHICLE_COLOR = "[220,40,40,255]"
 INCIDENT_COLOR = "[235,140,0,255]"
+RULE_VIOLATION = "rule-violation"
+"""The quarantine reason code of a record that breaks a data rule: ``rule-violation: <rule>``."""
 ACTIVE_STATUSES = ("REPORTED", "DISPATCHED", "ON_SCENE")
 """Incident statuses that mean the incident is still going on (RESOLVED ends it; UNKNOWN is not counted)."""
 
@@ -214,13 +216,17 @@ def quarantine_rows(schema: str, d: SqlDialect, catalog: Catalog) -> Dataset:
     """Every quarantined record of every table, with its reason and the reason's stable code."""
     selects = [
         f"SELECT {quote_literal(s.name)} AS table_name, split_part(reason, ':', 1) AS reason_code, reason, "
-        f"kafka_timestamp, ingested_at FROM {d.table(schema, s.name + '_quarantine')}"
+        f"CASE WHEN split_part(reason, ':', 1) = {quote_literal(RULE_VIOLATION)} THEN trim(split_part(reason, ':', 2)) "
+        f"END AS rule, kafka_timestamp, ingested_at FROM {d.table(schema, s.name + '_quarantine')}"
         for s in catalog.streams
     ]
     columns = (
         DatasetColumn("table_name", "VARCHAR", "The table the record was meant for."),
         DatasetColumn("reason_code", "VARCHAR", "The reason's stable code (undecodable-body, unknown-schema-id...)."),
         DatasetColumn("reason", "VARCHAR", "Why the record was quarantined."),
+        DatasetColumn(
+            "rule", "VARCHAR", "The data rule the record breaks (reason rule-violation: <rule>), else empty."
+        ),
         DatasetColumn("kafka_timestamp", _TS, "When the producer sent it (Kafka timestamp), UTC."),
         DatasetColumn("ingested_at", _TS, "When the streaming job quarantined it, UTC."),
     )

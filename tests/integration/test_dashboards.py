@@ -198,7 +198,12 @@ def test_every_chart_answers_with_the_rows_duckdb_gives_for_the_same_lake(supers
     now = datetime.now(UTC)
     counts = write_fleet_lake(superset.lake, vehicles=3, minutes=15, end=now)
     assert counts["vehicle"] > 0 and counts["emergency"] > 0 and counts["traffic"] > 0
-    reasons = ("bad-magic-byte: the first byte is 123, expected 0", "unknown-schema-id: schema id 9 was not resolved")
+    reasons = (
+        "bad-magic-byte: the first byte is 123, expected 0",
+        "unknown-schema-id: schema id 9 was not resolved",
+        "rule-violation: speed-in-range",
+        "rule-violation: speed-in-range",
+    )
     bad = [{"ingested_at": now, "kafka_timestamp": now, "reason": reason} for reason in reasons]
     write(superset.lake, quarantine_lake_table(CATALOG.get("gps")), bad)
     ids = superset.chart_ids()
