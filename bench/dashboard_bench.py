@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shutil
 import socket
 import statistics
@@ -40,6 +39,8 @@ from lakesql.settings import LakeSqlSettings
 from producer.simulator import SimulationConfig
 
 sys.path.insert(0, str(project_root()))  # the lake writer of the tests, run as a script from bench/
+from produce_bench import write_section  # bench/ is the script's folder
+
 from tests.fleet_lake import fleet_rows, write_rows
 
 ROWS_PER_FILE = 2_000
@@ -127,13 +128,6 @@ def superset_rss_mb(settings: DashboardSettings) -> float:
     ps = ["/usr/bin/ps", "-o", "rss=", "--ppid", str(pid), "-p", str(pid)]
     out = subprocess.run(ps, capture_output=True, text=True, check=False).stdout
     return sum(int(x) for x in out.split()) / 1024
-
-
-def write_section(section: str, path: Path) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(r"^## Dashboards\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    path.write_text(text.rstrip() + "\n")
 
 
 def main() -> None:
