@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 import tomllib
 import zipfile
 from datetime import UTC, datetime
@@ -188,3 +189,19 @@ def test_superset_opens_the_duckdb_file_with_the_duckdb_version_that_writes_it()
     assert pins["Flask-Caching"].startswith("2.3.")
     normalized = {k.lower().replace("_", "-") for k in pins}
     assert {r.lower() for r in REQUIREMENTS} <= normalized
+
+
+def test_a_failed_install_or_start_step_is_one_line_naming_the_step_and_its_log(tmp_path: Path) -> None:
+    from core.errors import StackError
+    from dashboards import install, server
+
+    log = tmp_path / "install.log"
+    with pytest.raises(StackError, match=rf"^installing Superset failed at step 'pip' \(exit code 3\); see {log}$"):
+        install._run("pip", [sys.executable, "-c", "import sys; print('no such package'); sys.exit(3)"], log)
+    assert "no such package" in log.read_text()
+    settings = DashboardSettings.from_env({"TELEMETRY_HOME": str(tmp_path)})
+    settings.home.mkdir(parents=True)
+    with pytest.raises(
+        StackError, match=r"^starting Superset failed at step 'superset init' \(exit code 1\); see .*setup\.log$"
+    ):
+        server._step(settings, "superset init", [sys.executable, "-c", "raise SystemExit(1)"])
