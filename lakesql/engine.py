@@ -7,7 +7,9 @@ this reads local folders only.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from core.tables import LakeTable, lake_tables
 from lakesql.settings import LakeSqlSettings
 from lakesql.views import files_glob, view_sql
 
-__all__ = ["QueryResult", "connect", "run_sql", "view_columns", "views_sql"]
+__all__ = ["ColumnsOf", "QueryResult", "connect", "run_sql", "view_columns", "views_sql"]
 
 
 @dataclass(frozen=True)
@@ -45,19 +47,28 @@ def _present_columns(con: duckdb.DuckDBPyConnection, lake: Path, table: LakeTabl
     return [str(row[0]) for row in described]
 
 
-def views_sql(catalog: Catalog, settings: LakeSqlSettings, con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
+ColumnsOf = Callable[[LakeTable], Collection[str] | None]
+"""The columns a table's files have (as ``union_by_name`` reads them), or None when it has no file yet."""
+
+
+def views_sql(catalog: Catalog, settings: LakeSqlSettings, columns_of: ColumnsOf | None = None) -> list[str]:
     """The statements that make the schema and one view per table over the lake as it is now.
+
+    Args:
+        catalog: the schema catalog.
+        settings: the lake and the schema of the views.
+        columns_of: what each table's files hold; by default DuckDB reads every file's footer.
 
     Raises:
         ConfigError: the lake is not a local folder.
         CatalogError: a table's files cannot be read.
     """
     lake = settings.lake.local_path
-    probe = con or duckdb.connect(":memory:")
+    if columns_of is None:
+        probe = duckdb.connect(":memory:")
+        columns_of = partial(_present_columns, probe, lake)
     statements = [f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(settings.database)}"]
-    statements += [
-        view_sql(settings.database, table, lake, _present_columns(probe, lake, table)) for table in lake_tables(catalog)
-    ]
+    statements += [view_sql(settings.database, table, lake, columns_of(table)) for table in lake_tables(catalog)]
     return statements
 
 
@@ -70,7 +81,7 @@ def connect(catalog: Catalog, settings: LakeSqlSettings) -> duckdb.DuckDBPyConne
     """
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")  # event times are UTC; show them so
-    for statement in views_sql(catalog, settings, con):
+    for statement in views_sql(catalog, settings, partial(_present_columns, con, settings.lake.local_path)):
         try:
             con.execute(statement)
         except duckdb.Error as exc:

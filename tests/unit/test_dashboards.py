@@ -205,3 +205,22 @@ def test_a_failed_install_or_start_step_is_one_line_naming_the_step_and_its_log(
         StackError, match=r"^starting Superset failed at step 'superset init' \(exit code 1\); see .*setup\.log$"
     ):
         server._step(settings, "superset init", [sys.executable, "-c", "raise SystemExit(1)"])
+
+
+def test_the_watcher_reads_each_footer_once_and_gives_the_views_duckdb_would(tmp_path: Path) -> None:
+    from dashboards.lakefile import FileColumns
+    from lakesql.engine import views_sql
+
+    settings = LakeSqlSettings.from_env({}, lake=str(tmp_path))
+    columns_of = FileColumns(tmp_path)
+    assert views_sql(CATALOG, settings, columns_of) == views_sql(CATALOG, settings)  # no lake yet
+    gps = entity_lake_table(CATALOG.get("gps"))
+    write(tmp_path, gps, [{"event_time": T0, "vehicle_id": "a"}], drop=("altitude_m",))  # a file of an older version
+    assert views_sql(CATALOG, settings, columns_of) == views_sql(CATALOG, settings)
+    assert 'CAST(NULL AS DOUBLE) AS "altitude_m"' in "\n".join(views_sql(CATALOG, settings, columns_of))
+    write(tmp_path, gps, [{"event_time": T0, "vehicle_id": "b", "altitude_m": 3.0}])
+    assert views_sql(CATALOG, settings, columns_of) == views_sql(CATALOG, settings)
+    assert len(columns_of.known) == 2
+    for part in (tmp_path / "gps").rglob("*.parquet"):
+        part.unlink()
+    assert columns_of(gps) is None and not columns_of.known
