@@ -152,12 +152,12 @@ class LakeLocation:
         return "/".join(p.strip("/") for p in (self.path, *parts) if p.strip("/"))
 
     def hadoop_uri(self, *parts: str) -> str:
-        """The URI Spark and Hadoop's FileSystem take: ``s3a://bucket/key``, or ``file:`` and the raw path.
+        """The URI Spark and Hadoop's FileSystem take: ``s3a://bucket/key``, or ``file://`` and the raw path.
 
-        Hadoop's ``Path`` does not decode ``%20``, so a local folder is given unescaped (``file:/a b``).
+        Hadoop's ``Path`` does not decode ``%20``, so a local folder is given unescaped (``file:///a b``).
         """
         if self.is_local:
-            return "file:" + str(Path(self.path).joinpath(*parts))
+            return "file://" + str(Path(self.path).joinpath(*parts))
         scheme = "s3a" if self.scheme == "s3" else self.scheme
         return f"{scheme}://{self.authority}/{self._key(parts)}".rstrip("/")
 

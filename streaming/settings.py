@@ -11,14 +11,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from core.catalog import Catalog, Stream
 from core.errors import ConfigError
-from core.lake import DEFAULT_PROJECTION_START, projection_start
-from core.settings import ConnectionSettings, check_known, env_str, local_dir
+from core.lake import DEFAULT_PROJECTION_START, LakeLocation, projection_start
+from core.settings import ConnectionSettings, check_known, env_str, lake_location, local_dir
 
 __all__ = ["STARTING_OFFSETS", "StreamingSettings", "lake_uri", "parse_interval"]
 
@@ -43,24 +42,15 @@ def parse_interval(text: str) -> str:
 
 
 def lake_uri(location: str) -> str:
-    """A lake or checkpoint location as a Hadoop URI: ``s3a://``, ``hdfs://``... kept, a path made absolute.
+    """A lake or checkpoint location as the Hadoop URI Spark takes (see :meth:`core.lake.LakeLocation.hadoop_uri`).
+
+    ``s3://`` and ``s3n://`` become ``s3a://`` (hadoop-aws only speaks that); a local folder becomes
+    ``file://`` and its absolute path, unescaped, as Hadoop reads it.
 
     Raises:
-        ConfigError: ``s3://`` or ``s3n://`` (hadoop-aws only speaks ``s3a://``) or an empty location.
+        ConfigError: an empty location, or an S3 URI with no bucket.
     """
-    location = location.strip()
-    if not location:
-        msg = "the lake/checkpoint location is empty; give a folder or s3a://bucket/prefix"
-        raise ConfigError(msg)
-    scheme = urlparse(location).scheme
-    if scheme in ("s3", "s3n"):
-        msg = f"{location}: use the s3a:// scheme (hadoop-aws), e.g. s3a://{location.split('://', 1)[1]}"
-        raise ConfigError(msg)
-    if scheme and len(scheme) > 1:  # a one-letter scheme is a Windows drive, not a URI
-        return location.rstrip("/")
-    # Not Path.as_uri(): Hadoop reads the path of a URI as it is written, so "%20" would name a folder
-    # "%20" instead of " ", and a "%" in a folder name would be taken for an escape.
-    return f"file://{Path(location).expanduser().resolve()}"
+    return LakeLocation.parse(location).hadoop_uri()
 
 
 @dataclass(frozen=True)
@@ -122,7 +112,7 @@ class StreamingSettings:
             entities = tuple(e.strip() for e in entities.split(",") if e.strip())
         settings = cls(
             connection=connection,
-            lake=lake_uri(flags.get("lake") or env_str(env, "TELEMETRY_LAKE", str(home / "lake"))),
+            lake=lake_location(env, flags.get("lake")).hadoop_uri(),
             checkpoints=lake_uri(
                 flags.get("checkpoints") or env_str(env, "TELEMETRY_CHECKPOINTS", str(home / "checkpoints"))
             ),

@@ -110,7 +110,7 @@ def test_a_local_lake_with_odd_characters_is_one_folder_in_every_form(tmp_path: 
     for spelling in (str(path), path.as_uri()):
         location = LakeLocation.parse(spelling)
         assert location.local_path == path
-        assert location.hadoop_uri("vehicle") == f"file:{path}/vehicle"
+        assert location.hadoop_uri("vehicle") == f"file://{path}/vehicle"
         assert location.catalog_uri("vehicle") == (path / "vehicle").as_uri() + "/"
 
 

@@ -53,9 +53,10 @@ def test_lake_location_local_becomes_absolute_file_uri(tmp_path: Path, monkeypat
     assert lake_uri("s3a://bucket/prefix/") == "s3a://bucket/prefix"
 
 
-def test_lake_location_s3_scheme_is_refused_with_the_fix() -> None:
-    with pytest.raises(ConfigError, match=r"s3a://bucket/lake"):
-        lake_uri("s3://bucket/lake")
+def test_lake_location_every_s3_spelling_becomes_s3a_and_an_empty_one_is_refused() -> None:
+    assert lake_uri("s3://bucket/lake") == lake_uri("s3n://bucket/lake/") == "s3a://bucket/lake"
+    with pytest.raises(ConfigError, match="empty"):
+        lake_uri("  ")
 
 
 def test_settings_from_env_and_flags(tmp_path: Path) -> None:
