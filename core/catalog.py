@@ -100,14 +100,6 @@ class Catalog:
         msg = f"no stream named {name!r} in {self.root / 'streams.toml'}; known: {known}"
         raise SchemaError(msg)
 
-    def by_topic(self, topic: str) -> Stream:
-        """The stream whose topic is ``topic``."""
-        for stream in self.streams:
-            if stream.topic == topic:
-                return stream
-        msg = f"topic {topic!r} is not declared in {self.root / 'streams.toml'}"
-        raise SchemaError(msg)
-
     @property
     def names(self) -> list[str]:
         """Entity names, in declaration order."""

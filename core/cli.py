@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -14,10 +15,17 @@ __all__ = ["run_cli"]
 def run_cli(main: Callable[[], int | None]) -> None:
     """Run ``main`` and exit with its code; expected failures print one line, not a traceback.
 
+    The log level is ``TELEMETRY_LOG_LEVEL`` (``INFO`` by default; ``DEBUG`` shows Spark's traces of a
+    failed batch too).
+
     Args:
         main: the command's body. It returns an exit code (``None`` means 0) or raises.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = os.environ.get("TELEMETRY_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        print(f"error: TELEMETRY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         code = main()
     except TelemetryError as exc:

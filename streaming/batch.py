@@ -59,7 +59,6 @@ class RunSummary:
     """What a run did: batches, and rows written per table (entity or ``_quarantine/<entity>``)."""
 
     batches: int = 0
-    replays: int = 0
     rows: Counter[str] = field(default_factory=Counter)
     stopped_by_user: bool = False
 
@@ -146,8 +145,7 @@ class BatchWriter:
 
     def _process(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
-        if self._committer.begin(batch_id):
-            self.summary.replays += 1
+        self._committer.begin(batch_id)
         target = self._target
         header = with_header(batch.select("topic", "partition", "offset", "timestamp", "key", "value", INGESTED_AT))
         plan = self._resolver.plan(target.entity, target.topic, target.subject)

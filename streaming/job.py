@@ -222,6 +222,5 @@ def run(
     summary = RunSummary(stopped_by_user=bool(stop.requested))
     for writer in writers.values():
         summary.batches += writer.summary.batches
-        summary.replays += writer.summary.replays
         summary.rows.update(writer.summary.rows)
     return summary

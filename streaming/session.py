@@ -77,7 +77,7 @@ def s3a_conf(settings: StreamingSettings) -> dict[str, str]:
 
 def spark_conf(settings: StreamingSettings, *, submitted: bool, jars: list[Path] | None = None) -> dict[str, str]:
     """Every Spark setting the job sets; launch settings only when not launched by spark-submit."""
-    conf = {**_JOB_CONF, **s3a_conf(settings), **settings.extra_spark_conf}
+    conf = {**_JOB_CONF, **s3a_conf(settings)}
     if not submitted:
         conf["spark.master"] = settings.spark_master
         conf["spark.driver.memory"] = settings.driver_memory

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -88,7 +88,6 @@ class StreamingSettings:
     aws_region: str | None = None
     projection_start: str = DEFAULT_PROJECTION_START
     registry_refresh: float = 30.0
-    extra_spark_conf: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **flags: Any) -> StreamingSettings:
@@ -159,7 +158,3 @@ class StreamingSettings:
         The topic prefix keeps the queries of different prefixes apart.
         """
         return f"{self.checkpoints}/{self.connection.topic_prefix}{name}"
-
-    def uses_s3(self) -> bool:
-        """Whether the lake or the checkpoints are on S3."""
-        return self.lake.startswith("s3a://") or self.checkpoints.startswith("s3a://")

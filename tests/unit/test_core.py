@@ -36,7 +36,6 @@ def test_catalog_declares_five_streams_with_topic_name_subjects() -> None:
         assert stream.subject == f"{stream.topic}-value"
         assert stream.compatibility == "BACKWARD_TRANSITIVE"
         assert stream.key_field == "vehicle_id"
-    assert catalog.by_topic("gps_data").name == "gps"
 
 
 def _copy_schemas(tmp_path: Path) -> Path:
@@ -118,3 +117,16 @@ def test_an_empty_lake_or_a_bucketless_uri_is_refused() -> None:
     for value in ("", "  ", "s3a:///prefix"):
         with pytest.raises(ConfigError):
             LakeLocation.parse(value)
+
+
+def test_the_log_level_is_a_setting_and_a_wrong_one_is_one_line() -> None:
+    import subprocess
+    import sys
+
+    code = "from core.cli import run_cli; import logging; run_cli(lambda: print(logging.getLogger().level))"
+    env = {"PATH": "/usr/bin:/bin", "TELEMETRY_LOG_LEVEL": "debug"}
+    shown = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert shown.stdout.strip() == "10"
+    env["TELEMETRY_LOG_LEVEL"] = "loud"
+    refused = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "TELEMETRY_LOG_LEVEL" in refused.stderr
