@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -38,6 +39,7 @@ from streaming.batch import BatchWriter, RunSummary, StopGate, Target
 from streaming.claim import claim_tables
 from streaming.decode import EVENT_TIME_FIELD, INGESTED_AT
 from streaming.listener import ProgressListener
+from streaming.monitor import OffsetsMonitor
 from streaming.resolver import SchemaResolver
 from streaming.session import configure, get_spark
 from streaming.settings import StreamingSettings
@@ -108,6 +110,13 @@ _BATCH_GRACE_S = 120
 """How long a stop waits for the batches in flight to finish (a batch stopped midway runs again anyway)."""
 
 
+def _commit_last_progress(monitor: OffsetsMonitor, query: StreamingQuery) -> None:
+    """The last batch's end offsets to the monitoring group (its progress event may come after the listener)."""
+    progress: dict[str, Any] = query.lastProgress or {}
+    for source in progress.get("sources") or []:
+        monitor.commit(source.get("endOffset"))
+
+
 def _quiet_interrupted_batches(spark: SparkSession) -> None:
     """Leave the report of a failed batch to the job (one line), not to py4j and Spark's stack traces.
 
@@ -168,7 +177,8 @@ def run(
     names = {topic: f"{connection.topic_prefix}{target.entity}" for topic, target in targets.items()}
     writers: dict[str, BatchWriter] = {}
     queries: dict[str, StreamingQuery] = {}
-    listener = ProgressListener(names.values())
+    monitor = OffsetsMonitor(connection)
+    listener = ProgressListener(names.values(), monitor)
     spark.streams.addListener(listener)
     stop = _StopRequest()
     gate = StopGate()
@@ -216,7 +226,9 @@ def run(
                         _BATCH_GRACE_S)  # fmt: skip
         for query in queries.values():
             _quietly(query.stop)
+            _quietly(partial(_commit_last_progress, monitor, query))
         _quietly(lambda: spark.streams.removeListener(listener))
+        monitor.close()
         if owned:
             _quietly(spark.stop)  # also delivers the last progress events while Python still listens
     summary = RunSummary(stopped_by_user=bool(stop.requested))

@@ -14,6 +14,8 @@ from typing import Any
 
 from pyspark.sql.streaming import StreamingQueryListener
 
+from streaming.monitor import OffsetsMonitor
+
 __all__ = ["ProgressListener", "progress_lines", "topic_offsets"]
 
 log = logging.getLogger("streaming.progress")
@@ -72,11 +74,15 @@ def progress_lines(progress: Mapping[str, Any]) -> list[str]:
 
 
 class ProgressListener(StreamingQueryListener):
-    """Logs :func:`progress_lines` after every micro-batch of the job's queries (all queries: no names)."""
+    """Logs :func:`progress_lines` after every micro-batch of the job's queries (all queries: no names).
 
-    def __init__(self, query_names: Collection[str] = ()) -> None:
+    With a ``monitor``, each batch's end offsets also go to the job's monitoring consumer group.
+    """
+
+    def __init__(self, query_names: Collection[str] = (), monitor: OffsetsMonitor | None = None) -> None:
         super().__init__()
         self._names = frozenset(query_names)
+        self._monitor = monitor
 
     def _mine(self, name: str | None) -> bool:
         return not self._names or name in self._names
@@ -89,7 +95,12 @@ class ProgressListener(StreamingQueryListener):
     def onQueryProgress(self, event: Any) -> None:
         """Log a batch's figures."""
         progress = json.loads(event.progress.json)
-        if not self._mine(progress.get("name")) or not progress.get("numInputRows"):
+        if not self._mine(progress.get("name")):
+            return
+        if self._monitor is not None:
+            for source in progress.get("sources") or []:
+                self._monitor.commit(source.get("endOffset"))
+        if not progress.get("numInputRows"):
             return
         for line in progress_lines(progress):
             log.info("%s", line)

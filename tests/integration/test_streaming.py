@@ -12,6 +12,8 @@ from typing import Any
 
 import boto3
 import pytest
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from core.catalog import Stream, load_catalog
 from core.errors import RegistryError, TelemetryError
@@ -21,6 +23,7 @@ from core.wire import frame
 from producer.producer import TelemetryProducer
 from producer.simulator import SimulationConfig, simulate
 from streaming.job import run
+from streaming.monitor import monitoring_group
 from tests.integration.streaming_support import (
     avro_body,
     expected_row,
@@ -71,10 +74,33 @@ def test_every_produced_record_lands_exactly_once_with_every_field_equal(
         assert all(r["dt"] == r["event_time"].strftime("%Y-%m-%d") for r in rows)
         assert lake_rows(settings, f"_quarantine/{stream.name}") == []
 
+    assert _monitoring_lag(connection) == dict.fromkeys(CATALOG.names, 0)
+
     # Run again from the same checkpoint: nothing new, nothing doubled.
     again = run(settings, spark=spark, catalog=CATALOG)
     assert sum(again.rows.values()) == 0
     assert sum(len(lake_rows(settings, s.name)) for s in CATALOG.streams) == len(events)
+
+
+def _monitoring_lag(connection: ConnectionSettings) -> dict[str, int]:
+    """Per entity, the topic's end offsets minus what the job committed to its monitoring group (Kafka's lag)."""
+    admin = AdminClient(connection.kafka_config())
+    group = ConsumerGroupTopicPartitions(monitoring_group(connection))
+    committed = admin.list_consumer_group_offsets([group])[group.group_id].result().topic_partitions
+    consumer = Consumer({**connection.kafka_config(), "group.id": "lag-check"})
+    lag = {}
+    try:
+        for stream in CATALOG.streams:
+            topic = connection.topic(stream.topic)
+            mine = {p.partition: p.offset for p in committed if p.topic == topic}
+            ends = {
+                p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in range(stream.partitions)
+            }
+            lag[stream.name] = sum(end - mine.get(p, 0) for p, end in ends.items())
+    finally:
+        consumer.close()
+    return lag
 
 
 def _vehicle_stream(

@@ -400,3 +400,15 @@ def test_a_plan_builds_its_columns_once_and_a_new_writer_makes_a_new_plan(spark:
     assert decoded_column(same) is decoded_column(plan)
     assert reason_column(same) is reason_column(plan)
     assert decoded_column(grown) is not decoded_column(plan)
+
+
+def test_a_batch_end_offsets_become_kafka_partitions_for_the_monitoring_group() -> None:
+    from streaming.monitor import partition_offsets
+
+    parts = partition_offsets('{"t_vehicle_data": {"1": 7, "0": 12, "10": 3}, "t_gps_data": {"0": -1}}')
+    assert [(p.topic, p.partition, p.offset) for p in parts] == [
+        ("t_vehicle_data", 0, 12),
+        ("t_vehicle_data", 1, 7),
+        ("t_vehicle_data", 10, 3),
+    ]
+    assert partition_offsets(None) == partition_offsets("null") == []
