@@ -30,7 +30,9 @@ COMPATIBILITY_LEVELS = frozenset(
         "FULL_TRANSITIVE",
     }
 )
-_STREAM_KEYS = frozenset({"topic", "schema", "subject", "key", "partitions", "compatibility"})
+_STREAM_KEYS = frozenset(
+    {"topic", "schema", "subject", "key", "partitions", "compatibility", "replication_factor", "min_insync_replicas"}
+)
 
 
 def project_root() -> Path:
@@ -55,7 +57,7 @@ class Stream:
         schema_path: the .avsc file.
         schema: the schema as parsed JSON (a dict), exactly as in the file.
         key_field: the record field whose value is the Kafka key.
-        partitions: partitions of the topic.
+        partitions: partitions of the topic (at least; a topic's partitions can be raised, never lowered).
         compatibility: the subject's compatibility level in the registry.
     """
 
@@ -67,6 +69,8 @@ class Stream:
     key_field: str
     partitions: int
     compatibility: str
+    replication_factor: int = 3
+    min_insync_replicas: int = 2
 
     @cached_property
     def schema_str(self) -> str:
@@ -188,6 +192,14 @@ def _stream(root: Path, name: str, spec: dict[str, Any]) -> Stream:
     if partitions < 1:
         msg = f"{where}: partitions must be at least 1, got {partitions}"
         raise SchemaError(msg)
+    replication_factor = int(spec.get("replication_factor", 3))
+    min_insync_replicas = int(spec.get("min_insync_replicas", 2))
+    if not 1 <= min_insync_replicas <= replication_factor:
+        msg = (
+            f"{where}: min_insync_replicas must be between 1 and replication_factor ({replication_factor}), "
+            f"got {min_insync_replicas}"
+        )
+        raise SchemaError(msg)
     return Stream(
         name=name,
         topic=spec["topic"],
@@ -197,4 +209,6 @@ def _stream(root: Path, name: str, spec: dict[str, Any]) -> Stream:
         key_field=key_field,
         partitions=partitions,
         compatibility=compatibility,
+        replication_factor=replication_factor,
+        min_insync_replicas=min_insync_replicas,
     )

@@ -1,4 +1,9 @@
-"""`python -m stack up|down|status|clean`: run the local stack as background processes."""
+"""`python -m stack up|down|status|clean`: run the local stack as background processes; `topics` on any cluster.
+
+``python -m stack topics`` checks the five topics of the cluster that ``TELEMETRY_BOOTSTRAP_SERVERS``
+(and the SASL settings) point at against streams.toml, with the topic prefix; ``--create`` creates what
+is missing and ``--partitions vehicle=6`` raises a topic's partitions.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from core.catalog import load_catalog
 from core.cli import run_cli
 from core.errors import StackError
 from core.settings import ConnectionSettings
-from core.topics import ensure_topics
+from core.topics import check_topics, ensure_topics, raise_partitions, topic_states
 from stack.services import (
     Service,
     StackSettings,
@@ -137,11 +142,40 @@ def _status(settings: StackSettings) -> int:
     return 3 if any_down else 0
 
 
+def _topics(args: argparse.Namespace) -> int:
+    connection = ConnectionSettings.from_env()
+    catalog = load_catalog()
+    if args.create:
+        created = ensure_topics(connection, catalog.streams)
+        _say(f"created {', '.join(created)}" if created else "every topic exists")
+    for spec in args.partitions or []:
+        name, _, count = spec.partition("=")
+        if not count.isdigit():
+            msg = f"--partitions takes ENTITY=COUNT (vehicle=6), got {spec!r}"
+            raise StackError(msg)
+        before = raise_partitions(connection, catalog.get(name), int(count))
+        _say(f"{connection.topic(catalog.get(name).topic)}: {before} -> {int(count)} partitions")
+    states = topic_states(connection, catalog.streams)
+    _say(f"{'topic':<32} {'partitions':>10} {'replicas':>8} {'min ISR':>7}")
+    for state in states:
+        _say(f"{state.topic:<32} {state.partitions or '-':>10} {state.replication_factor or '-':>8} "
+             f"{state.min_insync_replicas or '-':>7}")  # fmt: skip
+    problems = check_topics(catalog.streams, states)
+    for problem in problems:
+        _say(f"differs: {problem}")
+    _say("every topic as streams.toml says" if not problems else f"{len(problems)} difference(s) from streams.toml")
+    return 1 if problems else 0
+
+
 def main() -> int:
     """Entry point."""
-    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "clean"])
+    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["up", "down", "status", "clean", "topics"])
+    parser.add_argument("--create", action="store_true", help="topics: create the missing topics")
+    parser.add_argument("--partitions", action="append", metavar="ENTITY=N", help="topics: raise a topic's partitions")
     args = parser.parse_args()
+    if args.command == "topics":
+        return _topics(args)
     settings = StackSettings.from_env()
     if args.command == "up":
         started = time.monotonic()
