@@ -170,6 +170,16 @@ def kill_service(name: str) -> None:
         time.sleep(0.1)
 
 
+def stop_service(name: str) -> None:
+    """Stop one process of the local stack the way ``make down`` does (SIGTERM, a clean shutdown)."""
+    target = service(name)
+    pid = target.pid()
+    assert pid is not None, f"{name} is not running"
+    os.killpg(pid, signal.SIGTERM)
+    while alive(pid) or port_open(target.port):
+        time.sleep(0.1)
+
+
 def restart_stack() -> float:
     """Start what is not running (as ``make up`` does) and wait until it answers; the seconds it took."""
     began = time.monotonic()

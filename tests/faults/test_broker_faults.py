@@ -31,6 +31,7 @@ from tests.faults.support import (
     lake_ids,
     restart_stack,
     start_job,
+    stop_service,
     tally,
     wait_for_lake,
     wait_for_line,
@@ -119,13 +120,12 @@ def test_a_rolling_restart_of_the_three_brokers_under_traffic_keeps_the_job_runn
     topics = [connection.topic(s.topic) for s in CATALOG.streams]
     log = tmp_path / "job.log"
     job = start_job(job_command(connection, tmp_path, "--trigger-interval", "2s"), log)
-    # A rolling restart stops each broker cleanly (SIGTERM would be the operator's way; SIGKILL is harsher).
     restarts: list[float] = []
 
     def rolling_restart() -> None:  # one broker at a time, each back and caught up before the next goes
         for node in ("kafka-1", "kafka-2", "kafka-3"):
             time.sleep(3)
-            kill_service(node)
+            stop_service(node)  # an operator's restart: SIGTERM, the broker hands its leaderships over
             began = time.monotonic()
             restart_stack()
             _wait_fully_replicated(connection, topics)
