@@ -7,6 +7,7 @@ COUNT     ?=
 DURATION  ?=
 SPEEDUP   ?=
 WORKERS   ?=
+MASTER    ?=
 ORIGIN    ?= london
 DESTINATION ?= birmingham
 PYTEST_ARGS ?=
@@ -62,8 +63,8 @@ produce: up ## drive the simulated fleet and produce its five streams
 		--rate $(RATE) $(if $(COUNT),--count $(COUNT),) $(if $(DURATION),--duration $(DURATION),) \
 		$(if $(SPEEDUP),--speedup $(SPEEDUP),) $(if $(WORKERS),--workers $(WORKERS),)
 
-stream: up ## Spark Structured Streaming from Kafka into the lake (Ctrl-C stops)
-	@$(PY) -m streaming run
+stream: up ## Spark Structured Streaming from Kafka into the lake (Ctrl-C stops; MASTER=spark://host:7077 for a cluster)
+	@$(PY) -m streaming run $(if $(MASTER),--master $(MASTER),)
 
 show: setup ## rows per table in the lake, and a few rows
 	@$(PY) -m streaming show
