@@ -7,9 +7,11 @@ decoded with *its own* writer schema (one ``from_avro`` per usable schema id of 
 by a ``CASE`` on the id) and resolved to the subject's latest schema through the ``avroSchema`` option.
 
 Every record ends up either as a row of the entity table or in the quarantine with a reason that
-starts with a stable code (``bad-magic-byte: ...``). ``from_avro`` in PERMISSIVE mode turns a body
-that does not decode into a struct of nulls; a required (non-nullable) field that comes out null is
-that signal, so a bad body is quarantined instead of becoming a row of nulls.
+starts with a stable code (``bad-magic-byte: ...``); a record that breaks a data rule of its writer
+schema is quarantined as ``rule-violation: <rule>`` (:mod:`streaming.rule_sql`).
+``from_avro`` in PERMISSIVE mode turns a body that does not decode into a struct of nulls; a required
+(non-nullable) field that comes out null is that signal, so a bad body is quarantined instead of
+becoming a row of nulls.
 
 No I/O here: the plan (which ids decode with which writer schema, which are rejected and why) is
 made by :mod:`streaming.resolver` from the registry.
@@ -33,8 +35,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
 
+from core.data_rules import violation_reason
 from core.lake import METADATA_FIELDS, PARTITION_COLUMN, QUARANTINE_FIELDS
 from core.wire import HEADER_SIZE, MAGIC_BYTE
+from streaming.rule_sql import writer_rule_checks
 
 __all__ = [
     "EVENT_TIME_FIELD",
@@ -235,6 +239,8 @@ def reason_column(plan: EntityPlan) -> Column:
                 F.lit(f" into the latest schema of {plan.subject}"),
             ),
         )
+        for schema_id, rule, violated in writer_rule_checks(plan.writers, plan.reader_schema, _DECODED):
+            reason = reason.when((sid == F.lit(schema_id)) & F.expr(violated), F.lit(violation_reason(rule)))
     else:
         reason = reason.otherwise(
             F.concat(F.lit("unknown-schema-id: schema id "), sid.cast("string"), F.lit(" was not resolved"))
