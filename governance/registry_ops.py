@@ -127,7 +127,7 @@ def check_subject(client: RegistryClient, stream: Stream, subject: str) -> Check
     notes = _level_note(client, subject, stream.compatibility)
     rules_note = _rules_note(stream, registered[-1])
     if rules_note:
-        notes.append(f"data rules differ from version {registered[-1].version}{rules_note.removeprefix(';')}")
+        notes.append(f"data rules differ from version {registered[-1].version}: {rules_note.split(': ', 1)[-1]}")
     transitive = LEVELS[stream.compatibility][2]
     verdicts: dict[bool, list[str]] = {True: [], False: []}
     reasons: list[str] = []
