@@ -173,3 +173,25 @@ def test_every_expression_names_fields_of_its_schema() -> None:
     for stream in CATALOG.streams:
         for rule in rules_of(stream.schema):
             compile_rule(rule.expr, stream.schema, what=rule.name)
+
+
+# --- the catalog shows the rules ----------------------------------------------------------------------------
+
+
+def test_glue_tables_show_each_rule_in_the_description_and_parameters() -> None:
+    from glue.settings import GlueSettings
+    from glue.tables import table_definitions, table_input
+
+    settings = GlueSettings(lake="s3a://acme-lake/telemetry/lake")
+    tables = {t.name: table_input(t) for t in table_definitions(CATALOG, settings)}
+    for stream, rules in stream_rules(CATALOG).items():
+        table = tables[stream]
+        assert len(table["Description"]) <= 2048
+        assert f"Data rules: {', '.join(r.name for r in rules)} " in table["Description"]
+        assert f"{stream}_quarantine with reason rule-violation: <rule>" in table["Description"]
+        assert table["Parameters"]["telemetry.rules"] == ", ".join(r.name for r in rules)
+        for rule in rules:
+            assert table["Parameters"][f"telemetry.rule.{rule.name}"] == (
+                f"{rule.expr} | on failure: {rule.on_failure} | {rule.doc}"
+            )
+        assert "broke a data rule" in tables[f"{stream}_quarantine"]["Description"]
