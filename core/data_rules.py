@@ -30,6 +30,7 @@ __all__ = [
     "confluent_rule_set",
     "enforced",
     "rule_changes",
+    "rule_changes_between",
     "rules_of",
     "stream_rules",
     "violation_reason",
@@ -168,3 +169,11 @@ def rule_changes(before: tuple[DataRule, ...], after: tuple[DataRule, ...]) -> l
         out.append(f"changed {name} ({', '.join(parts)})")
     out += [f"retired {n}" for n in old if n not in new]
     return out
+
+
+def rule_changes_between(before: Mapping[str, Any] | str, after: Mapping[str, Any] | str) -> str:
+    """:func:`rule_changes` of two schemas (parsed or text), joined with commas; "" when the rules are the same."""
+    try:
+        return ", ".join(rule_changes(rules_of(before), rules_of(after)))
+    except (SchemaError, ValueError):
+        return "the earlier version's rules cannot be read"

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from avro.schema import Schema
 
 from core.catalog import Stream
-from core.data_rules import confluent_rule_set, rule_changes, rules_of
-from core.errors import RegistryError, SchemaError
+from core.data_rules import confluent_rule_set, rule_changes_between, rules_of
+from core.errors import RegistryError
 from core.registry import RegisteredSchema, RegistryClient
 from governance.compat import LEVELS, Problem, check_versions, merge_problems, parse
 from governance.paths import field_path
@@ -86,11 +86,8 @@ def _same_as(
 
 def _rules_note(stream: Stream, latest: RegisteredSchema) -> str:
     """``; rules: added x, retired y`` when the data rules differ from the latest version's, else ""."""
-    try:
-        changes = rule_changes(rules_of(latest.schema), rules_of(stream.schema))
-    except (SchemaError, ValueError):
-        return "; its rules cannot be read"
-    return f"; rules: {', '.join(changes)}" if changes else ""
+    changes = rule_changes_between(latest.schema, stream.schema)
+    return f"; rules: {changes}" if changes else ""
 
 
 def _registry_refusal(exc: RegistryError, new: Schema) -> str:
@@ -125,9 +122,9 @@ def check_subject(client: RegistryClient, stream: Stream, subject: str) -> Check
     earlier = [(f"version {r.version}", parse(r.schema, what=f"{subject} version {r.version}")) for r in registered]
     problems = merge_problems(check_versions(new, earlier, stream.compatibility))
     notes = _level_note(client, subject, stream.compatibility)
-    rules_note = _rules_note(stream, registered[-1])
-    if rules_note:
-        notes.append(f"data rules differ from version {registered[-1].version}: {rules_note.split(': ', 1)[-1]}")
+    rule_changes = rule_changes_between(registered[-1].schema, stream.schema)
+    if rule_changes:
+        notes.append(f"data rules differ from version {registered[-1].version}: {rule_changes}")
     transitive = LEVELS[stream.compatibility][2]
     verdicts: dict[bool, list[str]] = {True: [], False: []}
     reasons: list[str] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
 from typing import Any
 
 import celpy
@@ -51,6 +52,12 @@ def test_the_producer_refuses_a_breaking_record_in_one_line_naming_rule_and_fiel
     assert "\n" not in text
     assert f"breaks rule {case.rule} at " in text
     assert f"{case.path}=" in text
+
+
+def test_a_rule_violation_keeps_its_rule_across_processes() -> None:
+    error = RuleViolationError("record breaks rule x", rule="x", fields=("a.b",))
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object, as a producer worker hands it over
+    assert (str(copy), copy.rule, copy.fields) == ("record breaks rule x", "x", ("a.b",))
 
 
 def test_a_timestamp_given_as_avro_millis_is_checked_as_a_time() -> None:
