@@ -3,13 +3,18 @@
 The streaming job checks rules with these conditions, inside the query's generated code: no Python
 runs per record. Where CEL and Spark SQL differ, the translation follows CEL:
 
-- a comparison with NaN is false in CEL; Spark sorts NaN above every number, so double
-  comparisons also require that neither side is NaN (``!=`` is true when one is);
-- ``x == null`` is ``IS NULL``; a comparison with a null field is an error in CEL (the record
-  fails the rule), and NULL in Spark, which :func:`violation_sql` counts as a failure too;
+- NaN equals nothing (``!=`` is true when a side is NaN), where Spark's ``=`` has NaN equal to
+  itself; and an ordering (``<``, ``>=``...) with NaN fails the rule however it is negated, as in
+  common-expression-language, which raises there (the CEL spec, and cel-python, say false, so
+  ``!(x > 0.0)`` passes NaN in Confluent's clients: write ranges positively); Spark would sort NaN
+  above every number;
+- ``x == null`` is ``IS NULL``, and ``==`` on an optional field is Spark's null-safe ``<=>`` (in
+  CEL, null equals null and nothing else); an ordering with a null field is an error in CEL (the
+  record fails the rule) and NULL in Spark, which :func:`violation_sql` counts as a failure too;
 - ``+`` and ``-`` overflow: an error in CEL, ``try_add``/``try_subtract`` give NULL in Spark
   (a failure again) instead of failing the whole batch as ANSI arithmetic would;
-- ``size()`` counts code points of a string (``char_length``) and bytes of bytes (``length``).
+- ``size()`` is for bytes only (``length``): for a string, CEL engines disagree (code points in the
+  spec and cel-python, UTF-8 bytes in common-expression-language), so the subset leaves it out.
 """
 
 from __future__ import annotations
@@ -59,8 +64,8 @@ def _literal(node: Node) -> str:
     raise ValueError(msg)
 
 
-def _not_nan(node: Node, sql: str) -> list[str]:
-    return [f"NOT isnan({sql})"] if node.type == "double" and node.kind != "literal" else []
+def _nan(node: Node, sql: str) -> list[str]:
+    return [f"coalesce(isnan({sql}), FALSE)"] if node.type == "double" and node.kind != "literal" else []
 
 
 def _compare(node: Node, root: str) -> str:
@@ -73,13 +78,18 @@ def _compare(node: Node, root: str) -> str:
         other = right if left.type == "null" else left
         return f"({_sql(other, root)} IS {'NOT ' if op == '!=' else ''}NULL)"
     a, b = _sql(left, root), _sql(right, root)
-    guards = _not_nan(left, a) + _not_nan(right, b)
-    if not guards:
-        return f"({a} {_COMPARE[op]} {b})"
-    if op == "!=":
-        nan = " OR ".join(g.removeprefix("NOT ") for g in guards)
-        return f"(({a} <> {b}) OR {nan})"
-    return f"(({a} {_COMPARE[op]} {b}) AND {' AND '.join(guards)})"
+    nan = _nan(left, a) + _nan(right, b)
+    if op in ("==", "!=") and (left.nullable or right.nullable):
+        # CEL's null == null is true and null == 1.0 false: Spark's null-safe <=>, not = (which gives NULL).
+        equal = f"(({a} <=> {b}){''.join(f' AND NOT {n}' for n in nan)})"
+        return equal if op == "==" else f"(NOT {equal})"
+    if op == "!=" and nan:
+        return f"(({a} <> {b}) OR {' OR '.join(nan)})"
+    if op == "==" and nan:
+        return f"(({a} = {b}){''.join(f' AND NOT {n}' for n in nan)})"
+    if nan:  # an ordering with NaN: unknown, so the rule fails however it is negated (see the module docstring)
+        return f"(CASE WHEN {' OR '.join(nan)} THEN NULL ELSE ({a} {_COMPARE[op]} {b}) END)"
+    return f"({a} {_COMPARE[op]} {b})"
 
 
 def _sql(node: Node, root: str) -> str:
@@ -98,7 +108,7 @@ def _sql(node: Node, root: str) -> str:
     if node.kind == "call":
         args = [_sql(a, root) for a in node.args]
         if node.value == "size":
-            return f"{'char_length' if node.args[0].type == 'string' else 'length'}({args[0]})"
+            return f"length({args[0]})"
         return f"{_STRING_CALLS[str(node.value)]}({', '.join(args)})"
     if node.kind == "binary" and node.value in _LOGIC:
         left, right = (_sql(a, root) for a in node.args)

@@ -6,7 +6,7 @@ every ``message.<field>`` against the schema. The subset is what maps one to one
 (:mod:`core.cel_sql`) and evaluates the same in every CEL engine: field selection on ``message``,
 ``now``, literals (int, double, string, bytes, bool, null), ``!``, ``&&``, ``||``, ``? :``,
 comparisons, ``in`` a list literal, ``+`` and ``-`` (numbers; a timestamp and a duration),
-``size()``, ``duration('…')``, ``timestamp('…')`` and a string's ``startsWith``, ``endsWith`` and
+``size()`` of bytes, ``duration('…')``, ``timestamp('…')`` and a string's ``startsWith``, ``endsWith`` and
 ``contains``. Left out: ``*``, ``/`` and ``%`` (Spark fails a whole batch on overflow or division by
 zero, where CEL fails one record), macros, maps, indexing, conversions.
 """
@@ -174,8 +174,10 @@ class _Checker:
     @staticmethod
     def _call(name: str, args: tuple[Node, ...]) -> Node:
         types = [a.type for a in args]
-        if name == "size" and types in (["string"], ["bytes"]):
+        if name == "size" and types == ["bytes"]:
             return Node("call", "int", args, "size")
+        if name == "size" and types == ["string"]:
+            refuse("size() of a string is outside the rule subset: CEL engines count code points or UTF-8 bytes")
         if name in ("duration", "timestamp") and [a.kind for a in args] == ["literal"] and types == ["string"]:
             return Node("literal", name, value=_time_literal(name, args[0].value))
         refuse(f"{name}({', '.join(types)}) is outside the rule subset")

@@ -41,6 +41,7 @@ def _with_rule(expr: str) -> dict[str, Any]:
         ("vehicle.speed_kmh >= 0.0", "must start at message"),
         ("message.year == null", "only an optional field can be null"),
         ("[1, 2].all(x, x > 0)", "outside the rule subset"),
+        ("size(message.make) <= 40", "CEL engines count code points or UTF-8 bytes"),
     ],
 )
 def test_an_expression_outside_the_subset_or_the_schema_fails_lint(expr: str, problem: str) -> None:
