@@ -279,8 +279,9 @@ def render(rows: dict[str, Row], config: SimulationConfig, repeat: int) -> str:
 
 
 def write_section(section: str, path: Path) -> None:
+    """Replace the section of ``path`` headed by ``section``'s first line, or add it at the end."""
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(r"^## Producer\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(section.splitlines()[0])}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     path.write_text(text.rstrip() + "\n")
 
