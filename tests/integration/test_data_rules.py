@@ -144,3 +144,37 @@ def test_breaking_records_of_another_producer_are_quarantined_by_rule_and_the_go
         assert all(i.startswith("00000000-0000-4000-8000-") for i in landed if i != written_before["id"])
     # Written with the version before the rules: held to that version's (no) rules, so it lands.
     assert written_before["id"] in {r["id"] for r in lake_rows(settings, "vehicle")}
+
+
+def test_the_producer_cli_refuses_a_journey_in_the_future_in_one_line_before_sending_anything(
+    stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str
+) -> None:
+    connection = prefixed(stack, topic_prefix)
+    set_up_streams(registry, connection, CATALOG.streams)
+    done = subprocess.run(
+        [sys.executable, "-m", "producer", "--progress", "none", "--vehicles", "1", "--count", "20",
+         "--start", "2099-01-06T08:00:00Z", "--topic-prefix", topic_prefix,
+         "--bootstrap-servers", stack.bootstrap_servers, "--registry-url", stack.registry_url],
+        capture_output=True, text=True, cwd=project_root(), check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    error = done.stderr.strip()
+    assert "\n" not in error and "Traceback" not in error
+    assert "breaks rule event-time-not-future at event_time=datetime.datetime(2099, 1, 6, 8, 0" in error
+    admin_topics = [connection.topic(s.topic) for s in CATALOG.streams]
+    assert _records(connection, admin_topics) == 0
+
+
+def _records(connection: ConnectionSettings, topics: list[str]) -> int:
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({**connection.kafka_config(), "group.id": "rules-test", "enable.auto.commit": False})
+    try:
+        metadata = consumer.list_topics(timeout=10)
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(t, p), timeout=10)[1]
+            for t in topics
+            for p in metadata.topics[t].partitions
+        )
+    finally:
+        consumer.close()
