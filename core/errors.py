@@ -11,6 +11,7 @@ __all__ = [
     "ConfigError",
     "RegistryError",
     "RegistryUnavailableError",
+    "RuleViolationError",
     "SchemaError",
     "SerializationError",
     "StackError",
@@ -52,6 +53,20 @@ class RegistryUnavailableError(RegistryError):
 
 class SerializationError(TelemetryError):
     """A record does not match its schema, or bytes are not a valid Confluent-framed Avro message."""
+
+
+class RuleViolationError(SerializationError):
+    """A record breaks a data rule of its schema; the rule's name and the fields it reads are kept."""
+
+    def __init__(self, message: str, *, rule: str = "", fields: tuple[str, ...] = ()) -> None:
+        """Keep the rule's name and the field paths it reads beside the message."""
+        super().__init__(message)
+        self.rule = rule
+        self.fields = fields
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # A producer worker process hands its error to the parent: keep the rule across pickling.
+        return (type(self), (str(self),), {"rule": self.rule, "fields": self.fields})
 
 
 class CatalogError(TelemetryError):

@@ -145,9 +145,14 @@ class RegistryClient:
         """Set the subject's compatibility level, so the registry itself refuses a breaking version."""
         self._call("PUT", f"/config/{quote(subject, safe='')}", {"compatibility": level})
 
-    def register(self, subject: str, schema: str) -> int:
-        """Register ``schema`` under ``subject``; returns its id (the existing one when unchanged)."""
-        data = self._call("POST", f"/subjects/{quote(subject, safe='')}/versions", {"schema": schema})
+    def register(self, subject: str, schema: str, *, rule_set: dict[str, Any] | None = None) -> int:
+        """Register ``schema`` under ``subject``; returns its id (the existing one when unchanged).
+
+        ``rule_set`` is sent as the version's Confluent ``ruleSet``; registries without data-contract
+        support (Apicurio's Confluent API) accept it and drop it.
+        """
+        body: dict[str, Any] = {"schema": schema, **({"ruleSet": rule_set} if rule_set else {})}
+        data = self._call("POST", f"/subjects/{quote(subject, safe='')}/versions", body)
         return int(data["id"])
 
     def delete_subject(self, subject: str, *, permanent: bool = False) -> None:

@@ -83,7 +83,10 @@ def quarantine_lake_table(stream: Stream) -> LakeTable:
     return LakeTable(
         name=name,
         path=f"{QUARANTINE_DIR}/{stream.name}",
-        description=f"Records of {stream.topic} that could not be decoded, with the reason and the raw bytes.",
+        description=(
+            f"Records of {stream.topic} that could not be decoded or broke a data rule, "
+            "with the reason and the raw bytes."
+        ),
         columns=_columns(name, QUARANTINE_RECORD, ()),
         stream=stream,
         quarantine=True,

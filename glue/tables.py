@@ -10,12 +10,13 @@ by :data:`core.lake.PARTITION_COLUMN` and uses Athena partition projection, so n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from core.catalog import Catalog, Stream
+from core.data_rules import DataRule, rules_of
 from core.lake import PARTITION_COLUMN, projection_range
 from core.lake_types import Column
 from core.tables import QUARANTINE_RECORD, LakeTable, entity_lake_table, quarantine_lake_table
@@ -44,6 +45,7 @@ PARTITION_COMMENT = "Event date in UTC, YYYY-MM-DD (partition; projected by Athe
 QUARANTINE_PARTITION_COMMENT = "Date the record was quarantined, UTC, YYYY-MM-DD (partition)."
 UNREGISTERED = "unregistered"
 _COMMENT_MAX = 255  # Glue refuses longer column comments
+_DESCRIPTION_MAX = 2048  # ... and longer table descriptions
 
 
 @dataclass(frozen=True)
@@ -115,14 +117,36 @@ def entity_table(stream: Stream, settings: GlueSettings, version: int | None) ->
     """
     table = entity_lake_table(stream)
     location = storage_uri(settings.lake, table.path)
+    rules = rules_of(stream.schema, what=stream.schema_path.name)
     parameters = {
         **_projection(location, settings.projection_start),
         "telemetry.subject": stream.subject,
         "telemetry.schema_name": f"{stream.schema.get('namespace', '')}.{stream.schema['name']}".lstrip("."),
         "telemetry.schema_version": str(version) if version is not None else UNREGISTERED,
         "telemetry.schema_fingerprint": schema_fingerprint(stream.schema),
+        **_rule_parameters(rules),
     }
-    return _definition(table, location, PARTITION_COMMENT, parameters)
+    described = replace(table, description=_with_rules(table.description, stream.name, rules))
+    return _definition(described, location, PARTITION_COMMENT, parameters)
+
+
+def _rule_parameters(rules: tuple[DataRule, ...]) -> dict[str, str]:
+    """``telemetry.rules`` (the names) and, per rule, ``telemetry.rule.<name>``: expression, action and doc."""
+    out = {"telemetry.rules": ", ".join(r.name for r in rules)} if rules else {}
+    for rule in rules:
+        out[f"telemetry.rule.{rule.name}"] = f"{rule.expr} | on failure: {rule.on_failure} | {rule.doc}"
+    return out
+
+
+def _with_rules(description: str, entity: str, rules: tuple[DataRule, ...]) -> str:
+    """The table's description followed by its rules' names (their text is in the parameters)."""
+    if not rules:
+        return description
+    text = (
+        f"{description} Data rules: {', '.join(r.name for r in rules)} (telemetry.rule.* parameters; "
+        f"a record that breaks one is in {entity}_quarantine with reason rule-violation: <rule>)."
+    )
+    return text if len(text) <= _DESCRIPTION_MAX else text[: _DESCRIPTION_MAX - 1] + "…"
 
 
 def quarantine_table(stream: Stream, settings: GlueSettings) -> TableDefinition:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from core.catalog import Catalog, Stream, load_catalog, schemas_dir
+from core.data_rules import rule_changes_between
 from core.errors import ConfigError, SchemaError
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
@@ -96,6 +97,9 @@ def _check_offline(streams: list[Stream], settings: ConnectionSettings, rev: str
         _say(f"{head}: {'compatible' if not problems else 'NOT COMPATIBLE'} ({len(earlier)} version(s): {labels})")
         for problem in problems:
             _say(f"  {stream.schema_path.name}: {problem}")
+        changes = rule_changes_between(history[-1].text, stream.schema)
+        if changes:
+            _say(f"  note: data rules differ from {history[-1].label}: {changes}")
         if problems:
             failed.append(subject)
     return failed

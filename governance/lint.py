@@ -1,7 +1,8 @@
 """Lint the schemas folder: each file's rules (governance.rules) plus the rules that span files.
 
 Across files: one namespace for every named type, and a named type defined in several files
-(such as Location) must be defined identically everywhere. Unparsable files are violations too.
+(such as Location) must be defined identically everywhere. Unparsable files are violations too. The
+data rules each schema carries are linted by :mod:`governance.rule_lint`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import avro.schema
 import fastavro
 
+from governance.rule_lint import lint_rules, shared_rule_problems
 from governance.rules import NAMED, PRIMITIVES, Violation, errors, fullname, lint_schema
 
 __all__ = ["Violation", "errors", "lint_dir", "lint_schema", "lint_schemas"]
@@ -43,14 +45,15 @@ def lint_schemas(schemas: Mapping[str, Any]) -> list[Violation]:
     """Lint several parsed schemas (file name -> JSON), with the rules that span files.
 
     One namespace for every named type, and a named type defined in several files (such as
-    Location) must be defined identically everywhere.
+    Location) must be defined identically everywhere; so must a data rule of the same name.
     """
-    out: list[Violation] = []
+    out: list[Violation] = shared_rule_problems(schemas)
     definitions: dict[str, list[tuple[str, str]]] = {}
     owners: dict[str, list[tuple[str, str]]] = {}
     for file, schema in schemas.items():
         found, defined, namespaces = lint_schema(file, schema)
         out.extend(found)
+        out.extend(lint_rules(file, schema))
         for full, definition in defined.items():
             text = json.dumps(_normalized(definition, namespaces[full]), sort_keys=True)
             definitions.setdefault(full, []).append((file, text))

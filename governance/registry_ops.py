@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from avro.schema import Schema
 
 from core.catalog import Stream
+from core.data_rules import confluent_rule_set, rule_changes_between, rules_of
 from core.errors import RegistryError
 from core.registry import RegisteredSchema, RegistryClient
 from governance.compat import LEVELS, Problem, check_versions, merge_problems, parse
@@ -83,6 +84,12 @@ def _same_as(
     return None
 
 
+def _rules_note(stream: Stream, latest: RegisteredSchema) -> str:
+    """``; rules: added x, retired y`` when the data rules differ from the latest version's, else ""."""
+    changes = rule_changes_between(latest.schema, stream.schema)
+    return f"; rules: {changes}" if changes else ""
+
+
 def _registry_refusal(exc: RegistryError, new: Schema) -> str:
     """The registry's 409 message, with the field paths of the locations it names (``/fields/6/type``)."""
     paths = sorted({field_path(new, loc) for loc in re.findall(r" at (/[\w/]*)", str(exc))})
@@ -115,6 +122,9 @@ def check_subject(client: RegistryClient, stream: Stream, subject: str) -> Check
     earlier = [(f"version {r.version}", parse(r.schema, what=f"{subject} version {r.version}")) for r in registered]
     problems = merge_problems(check_versions(new, earlier, stream.compatibility))
     notes = _level_note(client, subject, stream.compatibility)
+    rule_changes = rule_changes_between(registered[-1].schema, stream.schema)
+    if rule_changes:
+        notes.append(f"data rules differ from version {registered[-1].version}: {rule_changes}")
     transitive = LEVELS[stream.compatibility][2]
     verdicts: dict[bool, list[str]] = {True: [], False: []}
     reasons: list[str] = []
@@ -159,7 +169,7 @@ def register_subject(client: RegistryClient, stream: Stream, subject: str) -> Re
         if problems:
             return RegisterOutcome(subject, "refused", reasons=tuple(str(p) for p in problems))
     try:
-        schema_id = client.register(subject, stream.schema_str)
+        schema_id = client.register(subject, stream.schema_str, rule_set=confluent_rule_set(rules_of(stream.schema)))
     except RegistryError as exc:
         if exc.status in (409, 422):
             return RegisterOutcome(subject, "refused", reasons=(_registry_refusal(exc, new),))
@@ -187,7 +197,8 @@ def subject_status(client: RegistryClient, stream: Stream, subject: str) -> Stat
             subject,
             "local change",
             f"{stream.schema_path.name} differs from every registered version "
-            f"(latest is {versions[-1]}); check, then `make schema-register`{suffix}",
+            f"(latest is {versions[-1]}{_rules_note(stream, registered[-1])}); "
+            f"check, then `make schema-register`{suffix}",
         )
     if found.version != versions[-1]:
         return StatusReport(

@@ -19,6 +19,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from core.catalog import Catalog
 from core.errors import ConfigError, SchemaError, TelemetryError
 from core.settings import ConnectionSettings
+from producer.rule_check import RuleChecker
 from producer.serializer import WireSerializer
 from producer.simulator import Event
 from producer.summary import ProduceSummary, TopicCounts
@@ -47,12 +48,14 @@ class TelemetryProducer:
         ``with TelemetryProducer(settings, catalog) as p: [p.produce(e) for e in simulate(config)]``
     """
 
-    def __init__(self, settings: ConnectionSettings, catalog: Catalog, **tuning: Any) -> None:
+    def __init__(self, settings: ConnectionSettings, catalog: Catalog, *, rules: bool = True, **tuning: Any) -> None:
         """Keep the settings; nothing is contacted before :meth:`start` (or ``with``).
 
         Args:
             settings: where Kafka and the registry are, and the topic prefix.
             catalog: the streams to produce.
+            rules: check each record against the data rules of its registered schema before sending it
+                (off only to measure what the check costs).
             **tuning: fields of :class:`ProducerTuning` (e.g. ``delivery_timeout_s=5``).
         """
         known = {f.name for f in fields(ProducerTuning)}
@@ -65,6 +68,8 @@ class TelemetryProducer:
         self.tuning = ProducerTuning(**tuning)
         self._writers: dict[str, tuple[str, WireSerializer]] = {}
         self._key_fields = {s.name: s.key_field for s in catalog.streams}
+        self._rules = rules
+        self._checkers: dict[str, RuleChecker] = {}
         self._producer: Producer | None = None
         self._produced: Counter[str] = Counter()
         self._delivered: Counter[str] = Counter()
@@ -79,6 +84,8 @@ class TelemetryProducer:
     def start(self) -> TelemetryProducer:
         """Look up the registered schemas (failing before anything is sent) and create the Kafka client."""
         self._writers = lookup_writers(self.settings, self.catalog)
+        if self._rules:
+            self._checkers = {name: RuleChecker(s.subject, s.schema) for name, (_, s) in self._writers.items()}
         config = {
             **self.settings.kafka_config(),
             **self.tuning.kafka_config(),
@@ -120,12 +127,16 @@ class TelemetryProducer:
     # --- producing ---
     def serialize(self, event: Event) -> bytes:
         """The event's value in Confluent wire format, without sending it (a dry run of :meth:`produce`)."""
-        return self._writer(event)[1].serialize(event.value)
+        serializer = self._writer(event)[1]
+        if self._checkers:
+            self._checkers[event.stream].check(event.value)
+        return serializer.serialize(event.value)
 
     def produce(self, event: Event) -> None:
         """Serialize ``event`` and hand it to Kafka; the delivery report is counted later.
 
         Raises:
+            RuleViolationError: the record breaks a data rule of its registered schema (nothing is sent).
             SerializationError: the record does not match its registered schema (nothing is sent).
         """
         producer = self._producer
@@ -133,6 +144,8 @@ class TelemetryProducer:
             msg = "TelemetryProducer.produce called before start(); use it as a context manager"
             raise RuntimeError(msg)
         topic, serializer = self._writer(event)
+        if self._checkers:
+            self._checkers[event.stream].check(event.value)
         value = serializer.serialize(event.value)
         if self._started_at is None:
             self._started_at = time.time()

@@ -15,6 +15,7 @@ from core.catalog import Catalog
 from core.errors import ConfigError, TelemetryError
 from core.settings import ConnectionSettings
 from producer.producer import TelemetryProducer
+from producer.rule_check import RuleChecker
 from producer.serializer import WireSerializer
 from producer.simulator import STREAMS, Event, SimulationConfig, simulate
 from producer.summary import ProduceSummary
@@ -77,15 +78,17 @@ class RunResult:
 
 
 def check_records(writers: dict[str, tuple[str, WireSerializer]], config: SimulationConfig, catalog: Catalog) -> None:
-    """Serialize sample events of every stream against the registered schemas, sending nothing.
+    """Check and serialize sample events of every stream against the registered schemas, sending nothing.
 
     A short probe journey with a camera every few metres and an emergency at once yields every
-    stream within a few steps, so a record that does not match its schema fails here, before
-    anything is produced.
+    stream within a few steps, so a record that does not match its schema or breaks one of its data
+    rules fails here, before anything is produced.
 
     Raises:
+        RuleViolationError: naming the rule and the fields it reads.
         SerializationError: naming the field path of the first mismatch.
     """
+    checkers = {name: RuleChecker(s.subject, s.schema) for name, (_, s) in writers.items()}
     probe = dataclasses.replace(
         config,
         vehicles=1,
@@ -95,6 +98,7 @@ def check_records(writers: dict[str, tuple[str, WireSerializer]], config: Simula
     )
     seen: set[str] = set()
     for event in simulate(probe, catalog):
+        checkers[event.stream].check(event.value)
         writers[event.stream][1].serialize(event.value)
         seen.add(event.stream)
         if seen.issuperset(STREAMS):

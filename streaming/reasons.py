@@ -2,7 +2,9 @@
 
 Codes: ``null-value``, ``short-value``, ``bad-magic-byte`` (header), ``unknown-schema-id``,
 ``foreign-schema-id``, ``not-avro-schema`` (the id), ``undecodable-body``, ``trailing-bytes`` (the
-body), ``event-time-before-start``, ``event-time-future`` (a ``dt`` the catalog could not show).
+body), ``event-time-before-start``, ``event-time-future`` (a ``dt`` the catalog could not show), and
+``rule-violation: <rule>`` for a record that breaks a data rule of its writer schema
+(:mod:`streaming.rule_sql`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from core.data_rules import violation_reason
 from core.lake import FUTURE_DAYS
 from core.wire import HEADER_SIZE, MAGIC_BYTE
 from streaming.decode import (
@@ -30,6 +33,7 @@ from streaming.decode import (
     EntityPlan,
     decoded_column,
 )
+from streaming.rule_sql import writer_rule_checks
 
 __all__ = ["reason_column", "reason_foreign_id", "reason_not_avro", "reason_unknown_id", "required_fields"]
 
@@ -118,6 +122,8 @@ def reason_column(plan: EntityPlan) -> Column:
             ~decoded[_END_FIELD].eqNullSafe(F.lit(_END_MARK)), F.when(cut_short, undecodable).otherwise(trailing)
         )
         reason = _event_time_reasons(reason, plan)
+        for schema_id, rule, violated in writer_rule_checks(plan.writers, plan.reader_schema, _DECODED):
+            reason = reason.when((sid == F.lit(schema_id)) & F.expr(violated), F.lit(violation_reason(rule)))
     else:
         reason = reason.otherwise(_unknown_text(plan.subject))
     return reason

@@ -52,7 +52,7 @@ def _optional_null_last(s: dict[str, Any]) -> None:
 
 
 def _camel_field(s: dict[str, Any]) -> None:
-    _field(s, "speed_kmh")["name"] = "speedKmh"
+    _field(s, "make")["name"] = "makeName"  # a field no data rule reads: the rename breaks only the name rule
 
 
 def _lower_type(s: dict[str, Any]) -> None:
@@ -85,7 +85,9 @@ def _time_not_timestamp(s: dict[str, Any]) -> None:
 
 
 def _local_timestamp(s: dict[str, Any]) -> None:
-    _field(s, "event_time")["type"]["logicalType"] = "local-timestamp-millis"
+    # A field no data rule reads: the time rules on event_time would also (rightly) fail on a local time.
+    local = {"type": "long", "logicalType": "local-timestamp-millis"}
+    s["fields"].append({"name": "parked_at", "type": local, "doc": "When it parked."})
 
 
 def _logical_on_wrong_base(s: dict[str, Any]) -> None:
@@ -111,14 +113,14 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("enum without default", _enum_without_default, "fuel_type", "enum-default"),
     ("optional without null default", _optional_without_default, "plate", "optional-default"),
     ("optional with null last", _optional_null_last, "plate", "optional-null-first"),
-    ("camelCase field", _camel_field, "speedKmh", "field-name-case"),
+    ("camelCase field", _camel_field, "makeName", "field-name-case"),
     ("snake_case type name", _lower_type, "fuel_type", "type-name-case"),
     ("lower-case enum symbol", _lower_symbol, "fuel_type", "enum-symbol-case"),
     ("union of two non-null types", _two_type_union, "reading", "lake-union"),
     ("recursive type", _recursive, "location.previous", "lake-recursive"),
     ("field named like a lake column", _lake_column, "dt", "lake-column-clash"),
     ("time field that is not a timestamp", _time_not_timestamp, "parked_at", "event-time"),
-    ("timestamp without time zone", _local_timestamp, "event_time", "utc-time"),
+    ("timestamp without time zone", _local_timestamp, "parked_at", "utc-time"),
     ("logical type on the wrong base type", _logical_on_wrong_base, "make", "logical-type"),
     ("field of type null", _null_field, "nothing", "lake-null"),
     ("no vehicle_id", _no_vehicle_id, "vehicle_id", "key-field"),

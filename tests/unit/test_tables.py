@@ -174,7 +174,7 @@ def test_ddl_declares_columns_partition_storage_and_projection(catalog: Catalog)
 
 def test_ddl_escapes_quotes_in_docs(catalog: Catalog) -> None:
     ddl = create_table_ddl("smartcity", entity_table(catalog.get("gps"), S3_SETTINGS, version=1))
-    assert "COMMENT 'A GPS fix from the vehicle\\'s receiver, with its accuracy.'" in ddl
+    assert "COMMENT 'A GPS fix from the vehicle\\'s receiver, with its accuracy. Data rules: " in ddl
 
 
 def test_render_writes_every_document_and_removes_stale_ones(catalog: Catalog, tmp_path: Path) -> None:

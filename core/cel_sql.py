@@ -1,0 +1,132 @@
+"""A data rule's typed CEL tree (:mod:`core.cel_subset`) as a Spark SQL condition over a struct column.
+
+The streaming job checks rules with these conditions, inside the query's generated code: no Python
+runs per record. Where CEL and Spark SQL differ, the translation follows CEL:
+
+- NaN equals nothing (``!=`` is true when a side is NaN), where Spark's ``=`` has NaN equal to
+  itself; and an ordering (``<``, ``>=``...) with NaN fails the rule however it is negated, as in
+  common-expression-language, which raises there (the CEL spec, and cel-python, say false, so
+  ``!(x > 0.0)`` passes NaN in Confluent's clients: write ranges positively); Spark would sort NaN
+  above every number;
+- ``x == null`` is ``IS NULL``, and ``==`` on an optional field is Spark's null-safe ``<=>`` (in
+  CEL, null equals null and nothing else); an ordering with a null field is an error in CEL (the
+  record fails the rule) and NULL in Spark, which :func:`violation_sql` counts as a failure too;
+- ``+`` and ``-`` overflow: an error in CEL, ``try_add``/``try_subtract`` give NULL in Spark
+  (a failure again) instead of failing the whole batch as ANSI arithmetic would;
+- ``size()`` is for bytes only (``length``): for a string, CEL engines disagree (code points in the
+  spec and cel-python, UTF-8 bytes in common-expression-language), so the subset leaves it out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from core.cel_types import Node
+
+__all__ = ["condition_sql", "violation_sql"]
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_LOGIC = {"&&": "AND", "||": "OR"}
+_COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
+_STRING_CALLS = {"startsWith": "startswith", "endsWith": "endswith", "contains": "contains"}
+
+
+def _quote_name(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _literal(node: Node) -> str:
+    value: Any = node.value
+    if node.type == "null":
+        return "NULL"
+    if node.type == "bool":
+        return "TRUE" if value else "FALSE"
+    if node.type == "int":
+        return f"{int(value)}L"
+    if node.type == "double":
+        return f"CAST({float(value)!r} AS DOUBLE)"
+    if node.type == "string":
+        return _string(str(value))
+    if node.type == "bytes":
+        return f"X'{bytes(value).hex().upper()}'"
+    if node.type == "timestamp":
+        micros = (value - _EPOCH) // dt.timedelta(microseconds=1)
+        return f"timestamp_micros({micros}L)"
+    if node.type == "duration":
+        micros = value // dt.timedelta(microseconds=1)
+        return f"make_dt_interval(0, 0, 0, {micros / 1_000_000:.6f})"
+    msg = f"no Spark SQL literal for CEL type {node.type}"
+    raise ValueError(msg)
+
+
+def _nan(node: Node, sql: str) -> list[str]:
+    return [f"coalesce(isnan({sql}), FALSE)"] if node.type == "double" and node.kind != "literal" else []
+
+
+def _compare(node: Node, root: str) -> str:
+    left, right = node.args
+    op = str(node.value)
+    if op == "in":
+        items = ", ".join(_sql(i, root) for i in right.args)
+        return f"({_sql(left, root)} IN ({items}))" if items else "FALSE"
+    if op in ("==", "!=") and "null" in (left.type, right.type):
+        other = right if left.type == "null" else left
+        return f"({_sql(other, root)} IS {'NOT ' if op == '!=' else ''}NULL)"
+    a, b = _sql(left, root), _sql(right, root)
+    nan = _nan(left, a) + _nan(right, b)
+    if op in ("==", "!=") and (left.nullable or right.nullable):
+        # CEL's null == null is true and null == 1.0 false: Spark's null-safe <=>, not = (which gives NULL).
+        equal = f"(({a} <=> {b}){''.join(f' AND NOT {n}' for n in nan)})"
+        return equal if op == "==" else f"(NOT {equal})"
+    if op == "!=" and nan:
+        return f"(({a} <> {b}) OR {' OR '.join(nan)})"
+    if op == "==" and nan:
+        return f"(({a} = {b}){''.join(f' AND NOT {n}' for n in nan)})"
+    if nan:  # an ordering with NaN: unknown, so the rule fails however it is negated (see the module docstring)
+        return f"(CASE WHEN {' OR '.join(nan)} THEN NULL ELSE ({a} {_COMPARE[op]} {b}) END)"
+    return f"({a} {_COMPARE[op]} {b})"
+
+
+def _sql(node: Node, root: str) -> str:
+    if node.kind == "field":
+        return ".".join([root, *(_quote_name(p) for p in node.value)])
+    if node.kind == "literal":
+        return _literal(node)
+    if node.kind == "now":
+        return "current_timestamp()"
+    if node.kind == "unary":
+        operand = _sql(node.args[0], root)
+        return f"(NOT {operand})" if node.value == "!" else f"(- {operand})"
+    if node.kind == "cond":
+        test, then, other = (_sql(a, root) for a in node.args)
+        return f"(CASE WHEN {test} THEN {then} ELSE {other} END)"
+    if node.kind == "call":
+        args = [_sql(a, root) for a in node.args]
+        if node.value == "size":
+            return f"length({args[0]})"
+        return f"{_STRING_CALLS[str(node.value)]}({', '.join(args)})"
+    if node.kind == "binary" and node.value in _LOGIC:
+        left, right = (_sql(a, root) for a in node.args)
+        return f"({left} {_LOGIC[str(node.value)]} {right})"
+    if node.kind == "binary" and node.value in ("+", "-"):
+        left, right = (_sql(a, root) for a in node.args)
+        return f"{'try_add' if node.value == '+' else 'try_subtract'}({left}, {right})"
+    if node.kind == "binary":
+        return _compare(node, root)
+    msg = f"no Spark SQL for a CEL {node.kind} node"
+    raise ValueError(msg)
+
+
+def condition_sql(node: Node, root: str) -> str:
+    """The rule as a Spark SQL boolean over the struct column ``root`` (``_decoded``): true, false or NULL."""
+    return _sql(node, _quote_name(root))
+
+
+def violation_sql(node: Node, root: str) -> str:
+    """True exactly when a record breaks the rule: false, or NULL (a null field, an overflow), counts as broken."""
+    return f"NOT coalesce({condition_sql(node, root)}, FALSE)"

@@ -1,0 +1,118 @@
+"""Data rules in Spark: the translated rules quarantine what the producer's CEL refuses, per writer version."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from core.catalog import load_catalog
+from core.cel_subset import compile_rule
+from core.data_rules import violation_reason
+from core.wire import frame
+from streaming.decode import EntityPlan, entity_frame, with_header
+from tests.rule_cases import BREAKS, PASSES
+
+CATALOG = load_catalog()
+
+# --- Spark: the translated rules quarantine the same records ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    from streaming.session import get_spark
+    from streaming.settings import StreamingSettings
+
+    return get_spark(StreamingSettings.from_env(), app_name="telemetry-tests")
+
+
+def _body(schema: dict[str, Any], record: dict[str, Any]) -> bytes:
+    from producer.serializer import WireSerializer
+
+    return WireSerializer("s", 1, schema).serialize(record)[5:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stream", CATALOG.names)
+def test_spark_quarantines_each_breaking_record_with_its_rule_and_only_for_writers_with_rules(
+    spark: Any, stream: str
+) -> None:
+    schema = CATALOG.get(stream).schema
+    bare = {k: v for k, v in schema.items() if k != "rules"}  # an earlier version, before the rules
+    cases = [c for c in BREAKS + PASSES if c.stream == stream]
+    values = [frame(1, _body(schema, c.record())) for c in cases]
+    values.append(frame(2, _body(bare, cases[0].record())))
+    rows = [("t", 0, n, dt.datetime.now(dt.UTC), b"k", v) for n, v in enumerate(values)]
+    kafka = spark.createDataFrame(
+        rows, "topic string, partition int, offset long, timestamp timestamp, key binary, value binary"
+    )
+    plan = EntityPlan(stream, "t", "t-value", json.dumps(schema), writers={1: json.dumps(schema), 2: json.dumps(bare)})
+    got = {r["kafka_offset"]: r["reason"] for r in entity_frame(with_header(kafka), plan).collect()}
+    expected = {n: violation_reason(c.rule) if c in BREAKS else None for n, c in enumerate(cases)}
+    expected[len(cases)] = None  # written with the version that had no rules
+    assert got == expected
+
+
+# --- the translation keeps CEL's meaning on the corners of the subset ---------------------------------------
+
+_CORNERS_SCHEMA = {
+    "type": "record",
+    "name": "Corner",
+    "fields": [
+        {"name": "d", "type": "double"},
+        {"name": "od", "type": ["null", "double"], "default": None},
+        {"name": "i", "type": "long"},
+        {"name": "oi", "type": ["null", "long"], "default": None},
+        {"name": "s", "type": "string"},
+        {"name": "os", "type": ["null", "string"], "default": None},
+        {"name": "t", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        {"name": "b", "type": "bytes"},
+        {"name": "e", "type": {"type": "enum", "name": "E", "symbols": ["A", "B"]}},
+    ],
+}
+_CORNER_EXPRESSIONS = [
+    "message.d >= 0.0", "message.d != 1.5", "message.d == 1.5", "message.od == null", "message.od != null",
+    "message.od == 2.0", "message.od != 2.0", "message.od >= 0.0", "message.od == message.d",
+    "message.i + 1 > 5", "message.i - 10 < 0", "-message.i < 0", "message.oi == null || message.oi > 3",
+    "message.s.startsWith('ab')", "message.s.endsWith('z')", "message.s.contains('b')",
+    "message.s in ['abc', 'x']", "message.os == 'q'", "message.os != 'q'", "message.t <= now + duration('1h')",
+    "message.t - duration('24h') >= timestamp('2020-01-01T00:00:00Z')", "size(message.b) <= 4",
+    "message.b == b'\\x00\\x01'", "message.b >= b'\\x01' && message.b < b'\\x02'",
+    "message.e != 'A' ? message.d > 0.0 : true", "!(message.d > 0.0)", "message.e in ['B']",
+]  # fmt: skip
+_NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+_CORNER_RECORDS = [
+    {"d": 1.5, "od": None, "i": 7, "oi": None, "s": "abc", "os": None, "t": _NOW, "b": b"\x00\x01", "e": "A"},
+    {"d": float("nan"), "od": float("nan"), "i": -3, "oi": 4, "s": "", "os": "q", "t": _NOW, "b": b"", "e": "B"},
+    {"d": -0.0, "od": 2.0, "i": 4, "oi": 2, "s": "xbz", "os": "r", "b": b"\x01\xff\xff\xff\xff", "e": "B",
+     "t": _NOW + dt.timedelta(hours=2)},
+    {"d": 2.0, "od": 2.0, "i": 10, "oi": 3, "s": "ab€", "os": "", "t": dt.datetime(2020, 1, 1, 23, tzinfo=dt.UTC),
+     "b": b"\x01", "e": "A"},
+]  # fmt: skip
+
+
+def _cel_verdict(expr: str, record: dict[str, Any]) -> bool:
+    import cel
+
+    try:
+        return cel.compile(expr).execute({"message": record, "now": dt.datetime.now(dt.UTC)}) is True
+    except Exception:
+        return False
+
+
+@pytest.mark.slow
+def test_spark_sql_gives_the_verdict_of_cel_on_every_corner_of_the_subset(spark: Any) -> None:
+    from pyspark.sql.avro.functions import from_avro
+
+    from core.cel_sql import violation_sql
+
+    schema = json.dumps(_CORNERS_SCHEMA)
+    bodies = [(n, _body(_CORNERS_SCHEMA, r)) for n, r in enumerate(_CORNER_RECORDS)]
+    frame_ = spark.createDataFrame(bodies, "n int, v binary").select("n", from_avro("v", schema).alias("_decoded"))
+    trees = [compile_rule(e, _CORNERS_SCHEMA) for e in _CORNER_EXPRESSIONS]
+    rows = frame_.selectExpr("n", *[f"{violation_sql(t, '_decoded')} AS r{k}" for k, t in enumerate(trees)]).collect()
+    spark_says = {(row["n"], e): not row[f"r{k}"] for row in rows for k, e in enumerate(_CORNER_EXPRESSIONS)}
+    cel_says = {(n, e): _cel_verdict(e, r) for n, r in enumerate(_CORNER_RECORDS) for e in _CORNER_EXPRESSIONS}
+    assert spark_says == cel_says
