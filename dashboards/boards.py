@@ -386,6 +386,20 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
                     order_by=(("rows", False),),
                 ),
             ),
+            (
+                Chart(
+                    "data-rules",
+                    "Data rules (the contract)",
+                    "table",
+                    ds["data_rules"],
+                    "The rules each table's records must keep, from the schemas: the producer refuses a record that "
+                    "breaks one, the job quarantines it as rule-violation: <rule>.",
+                    columns=("table_name", "rule", "expression", "doc", "on_failure"),
+                    row_limit=500,
+                    width=12,
+                    height=70,
+                ),
+            ),
         ),
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.catalog import Catalog
+from core.data_rules import stream_rules
 from core.places import PLACES, place_title
 from core.sql import quote_literal
 from dashboards.datasets import Dataset, DatasetColumn
@@ -234,6 +235,31 @@ def quarantine_rows(schema: str, d: SqlDialect, catalog: Catalog) -> Dataset:
                    schema, "\nUNION ALL\n".join(selects))  # fmt: skip
 
 
+def data_rules(schema: str, d: SqlDialect, catalog: Catalog) -> Dataset:
+    """The data rules of every stream, as the schemas declare them (a table of literals: no lake read)."""
+    rows = [
+        f"({', '.join(quote_literal(v) for v in (stream, r.name, r.expr, r.doc, r.on_failure))})"
+        for stream, rules in stream_rules(catalog).items()
+        for r in rules
+    ]
+    values = ", ".join(rows) or "(NULL, NULL, NULL, NULL, NULL)"
+    where = "" if rows else "\nWHERE false"
+    sql = (
+        "SELECT table_name, rule, expression, doc, on_failure\n"
+        f"FROM (VALUES {values}) AS rules (table_name, rule, expression, doc, on_failure){where}"
+    )
+    columns = (
+        DatasetColumn("table_name", "VARCHAR", "The table whose records the rule holds to."),
+        DatasetColumn("rule", "VARCHAR", "The rule's name, as quarantine reasons give it."),
+        DatasetColumn("expression", "VARCHAR", "The rule as a CEL expression over the record (message)."),
+        DatasetColumn("doc", "VARCHAR", "What the rule means."),
+        DatasetColumn(
+            "on_failure", "VARCHAR", "ERROR: the producer refuses and the job quarantines; NONE: shown only."
+        ),
+    )
+    return Dataset("data_rules", "The data rules of every stream (the contract).", columns, None, schema, sql)
+
+
 _PER_SCHEMA: tuple[Callable[[str, SqlDialect], Dataset], ...] = (
     fleet_map,
     vehicle_latest,
@@ -246,4 +272,4 @@ _PER_SCHEMA: tuple[Callable[[str, SqlDialect], Dataset], ...] = (
 def derived_datasets(catalog: Catalog, schema: str, d: SqlDialect) -> list[Dataset]:
     """Every derived dataset, for the lake's tables in ``schema``."""
     return [*(make(schema, d) for make in _PER_SCHEMA), pipeline_rows(schema, d, catalog),
-            quarantine_rows(schema, d, catalog)]  # fmt: skip
+            quarantine_rows(schema, d, catalog), data_rules(schema, d, catalog)]  # fmt: skip
