@@ -18,6 +18,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from core.catalog import Catalog
 from core.errors import ConfigError, SchemaError, TelemetryError
+from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings
 from producer.rule_check import RuleChecker
 from producer.serializer import WireSerializer
@@ -91,7 +92,7 @@ class TelemetryProducer:
             **self.tuning.kafka_config(),
             "on_delivery": self._on_delivery,
             "error_cb": self._on_error,
-            "logger": _quiet_librdkafka(),
+            "logger": librdkafka_logger("producer"),
         }
         self._producer = Producer(config)
         self._check_topics(self._producer)
@@ -224,11 +225,3 @@ class TelemetryProducer:
         # Client-level errors (all brokers down, authentication): kept for the summary, deliveries decide.
         self._last_error = error.str()
         log.debug("kafka client error: %s", error.str())
-
-
-def _quiet_librdkafka() -> logging.Logger:
-    """The Kafka client's own log lines go to a logger shown only at DEBUG (the summary says what matters)."""
-    logger = logging.getLogger("producer.librdkafka")
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.CRITICAL)
-    return logger

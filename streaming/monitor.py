@@ -18,6 +18,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
+from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings
 
 __all__ = ["OffsetsMonitor", "monitoring_group", "partition_offsets"]
@@ -51,7 +52,8 @@ class OffsetsMonitor:
 
     def __init__(self, connection: ConnectionSettings) -> None:
         self.group = monitoring_group(connection)
-        config = {**connection.kafka_config(), "group.id": self.group, "enable.auto.commit": False}
+        config = {**connection.kafka_config(), "group.id": self.group, "enable.auto.commit": False,
+                  "logger": librdkafka_logger("streaming.monitor")}  # fmt: skip
         self._consumer = Consumer(config)
         self._lock = threading.Lock()  # listener callbacks of several queries may overlap
         self._closed = False

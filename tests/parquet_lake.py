@@ -15,8 +15,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.lake import QUARANTINE_DIR
 from core.lake_types import ArrayType, DecimalType, LakeType, MapType, PrimitiveType, StructType
 from core.tables import LakeTable
+from glue.tables import TableDefinition
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 ARROW = {
@@ -69,13 +71,19 @@ def sample(lake_type: LakeType) -> Any:
 
 
 def write(
-    lake: Path, table: LakeTable, rows: list[dict[str, Any]], *, drop: tuple[str, ...] = (), day_of: str | None = None
+    lake: Path,
+    table: LakeTable | TableDefinition,
+    rows: list[dict[str, Any]],
+    *,
+    drop: tuple[str, ...] = (),
+    day_of: str | None = None,
 ) -> None:
     """One Parquet file per dt partition, columns as Spark writes them; ``drop`` leaves columns out (old files).
 
     ``day_of`` is the column that gives the partition: by default ``event_time``, ``ingested_at`` for a quarantine.
     """
-    day_of = day_of or ("ingested_at" if table.quarantine else "event_time")
+    quarantine = table.path.startswith(f"{QUARANTINE_DIR}/")
+    day_of = day_of or ("ingested_at" if quarantine else "event_time")
     columns = [c for c in table.columns if c.name not in drop]
     schema = pa.schema([pa.field(c.name, arrow_type(c.type), c.nullable) for c in columns])
     full = [{c.name: row.get(c.name, sample(c.type)) for c in columns} for row in rows]

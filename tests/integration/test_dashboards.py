@@ -127,6 +127,10 @@ def _logged_in(browser: Browser, running: Running) -> Page:
 
 _DRAWN = "canvas, table, img, .header-line, .superset-legacy-chart-big-number, [data-test='big-number']"
 _EMPTY = "No results were returned for this query"
+# How Superset shows a chart that failed: an alert box, or a message in the chart's body. Not the word
+# "error" alone: a table may hold it (a data rule's on_failure is ERROR).
+_ERROR_STATE = ".ant-alert-error, .ant-alert-warning, [role='alert'], [data-test='error-message']"
+_ERROR_PHRASES = ("unexpected error", "error: ", "violates the following", "traceback", "an error occurred")
 
 
 def _chart_states(page: Page) -> list[tuple[str, str]]:
@@ -142,9 +146,7 @@ def _chart_states(page: Page) -> list[tuple[str, str]]:
         holder = holders.nth(i)
         text = holder.inner_text(timeout=10_000)
         title = text.splitlines()[0] if text else f"chart {i}"
-        if holder.locator(".ant-alert-error, [role='alert']").count() or any(
-            w in text.lower() for w in ("error", "violates", "unexpected")
-        ):
+        if holder.locator(_ERROR_STATE).count() or any(phrase in text.lower() for phrase in _ERROR_PHRASES):
             states.append((title, f"error: {text[:300]}"))
         elif _EMPTY in text:
             states.append((title, "empty"))
