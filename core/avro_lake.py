@@ -1,6 +1,7 @@
 """Avro schemas to lake column types: what Spark's ``from_avro`` writes into Parquet for each field.
 
-An Avro type is resolved into a small engine-neutral tree (:data:`~core.lake_types.LakeType`);
+A schema is read through :mod:`core.avro_model` (parsed once, named types resolved); each type is
+resolved into a small engine-neutral tree (:data:`~core.lake_types.LakeType`);
 :func:`glue.glue_types.glue_type` and :func:`lakesql.duckdb_types.duckdb_type` render that tree for
 each engine, so both agree by construction. Resolution is strict: an Avro type that Spark would
 write as something that does not mean the same thing (a union of two non-null types,
@@ -18,10 +19,25 @@ Decisions beyond the obvious ones (they equal Spark 4.1's SchemaConverters):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from core.errors import CatalogError
+from core.avro_model import (
+    NODE_TYPES,
+    Array,
+    AvroSchema,
+    AvroType,
+    Enum,
+    Field,
+    Fixed,
+    Map,
+    Record,
+    Union,
+    non_null,
+    parse_schema,
+)
+from core.errors import CatalogError, SchemaError
 from core.lake_types import ArrayType, Column, DecimalType, LakeType, MapType, PrimitiveType, StructType
 
 __all__ = [
@@ -71,104 +87,76 @@ def _fail(path: str, problem: str) -> CatalogError:
 
 
 class _Resolver:
-    """Walks one schema, remembering named types (records, enums, fixed) for later references."""
+    """Maps one parsed schema's nodes, remembering the records being expanded (a record may not hold itself)."""
 
     def __init__(self) -> None:
-        self.named: dict[str, Any] = {}
         self.expanding: set[str] = set()
 
-    def fullname(self, schema: Mapping[str, Any], namespace: str) -> str:
-        name = str(schema.get("name", ""))
-        if "." in name:
-            return name
-        space = schema.get("namespace", namespace) or ""
-        return f"{space}.{name}" if space else name
-
-    def resolve(self, schema: Any, path: str, namespace: str) -> tuple[LakeType, bool]:
-        if isinstance(schema, list):
-            return self.union(schema, path, namespace)
-        if isinstance(schema, str):
-            return self.reference(schema, path, namespace)
-        if not isinstance(schema, Mapping) or "type" not in schema:
-            raise _fail(path, f"not an Avro type: {schema!r}")
-        kind = schema["type"]
-        if not isinstance(kind, str):  # {"type": {...}} or {"type": [...]}: a wrapped type
-            return self.resolve(kind, path, namespace)
-        if kind in ("record", "enum", "fixed"):
-            self.named.setdefault(self.fullname(schema, namespace), schema)
-        if "logicalType" in schema:
-            return self.logical(schema, path), False
-        if kind in ("record", "enum", "fixed"):
-            return self.named_type(schema, path, namespace), False
-        if kind == "array":
-            element, nullable = self.resolve(schema.get("items"), f"{path}[]", namespace)
+    def resolve(self, node: AvroType, path: str) -> tuple[LakeType, bool]:
+        if isinstance(node, Union):
+            return self.union(node, path)
+        if node.logical_type is not None:
+            return self.logical(node, path), False
+        if isinstance(node, Record):
+            return self.record(node, path), False
+        if isinstance(node, Enum):
+            return PrimitiveType("string"), False
+        if isinstance(node, Fixed):
+            return PrimitiveType("binary"), False
+        if isinstance(node, Array):
+            element, nullable = self.resolve(node.items, f"{path}[]")
             return ArrayType(element, nullable), False
-        if kind == "map":
-            value, nullable = self.resolve(schema.get("values"), f"{path}{{}}", namespace)
+        if isinstance(node, Map):
+            value, nullable = self.resolve(node.values, f"{path}{{}}")
             return MapType(value, nullable), False
-        return self.reference(kind, path, namespace)
-
-    def reference(self, name: str, path: str, namespace: str) -> tuple[LakeType, bool]:
-        if name == "null":
+        if node.type == "null":
             raise _fail(path, "type null holds nothing; Glue has no column type for it")
-        if name in _PRIMITIVES:
-            return PrimitiveType(_PRIMITIVES[name]), False
-        candidates = [name] if "." in name else [f"{namespace}.{name}", name]
-        for candidate in candidates:
-            if candidate in self.expanding:
-                raise _fail(path, f"record {candidate} refers to itself; Glue and Parquet need a finite nesting")
-            if candidate in self.named:
-                return self.resolve(self.named[candidate], path, candidate.rpartition(".")[0])
-        raise _fail(path, f"unknown Avro type {name!r}")
+        return PrimitiveType(_PRIMITIVES[node.type]), False
 
-    def union(self, branches: list[Any], path: str, namespace: str) -> tuple[LakeType, bool]:
-        others = [b for b in branches if b != "null"]
-        if len(others) != 1:
-            found = ", ".join(str(b if isinstance(b, str) else b.get("name", b.get("type"))) for b in others)
+    def union(self, node: Union, path: str) -> tuple[LakeType, bool]:
+        inner, nullable = non_null(node)
+        if isinstance(inner, Union):
+            found = ", ".join(getattr(b, "name", b.type) for b in inner.branches)
             raise _fail(
                 path,
-                f"union of {len(others)} non-null types ({found}) has no safe Glue type; "
+                f"union of {len(inner.branches)} non-null types ({found}) has no safe Glue type; "
                 'use ["null", T] or a record with one optional field per alternative',
             )
-        lake_type, _ = self.resolve(others[0], path, namespace)
-        return lake_type, len(others) != len(branches)
+        lake_type, _ = self.resolve(inner, path)
+        return lake_type, nullable
 
-    def named_type(self, schema: Mapping[str, Any], path: str, namespace: str) -> LakeType:
-        fullname = self.fullname(schema, namespace)
-        kind = schema["type"]
-        if kind == "enum":
-            return PrimitiveType("string")
-        if kind == "fixed":
-            return PrimitiveType("binary")
-        self.expanding.add(fullname)
+    def record(self, node: Record, path: str) -> StructType:
+        if node.fullname in self.expanding:
+            raise _fail(path, f"record {node.fullname} refers to itself; Glue and Parquet need a finite nesting")
+        self.expanding.add(node.fullname)
         try:
-            fields = self.fields(schema.get("fields", []), path, fullname.rpartition(".")[0])
+            return StructType(self.fields(node.fields, path))
         finally:
-            self.expanding.discard(fullname)
-        return StructType(fields)
+            self.expanding.discard(node.fullname)
 
-    def fields(self, fields: list[Mapping[str, Any]], path: str, namespace: str) -> tuple[Column, ...]:
+    def fields(self, fields: tuple[Field, ...], path: str) -> tuple[Column, ...]:
         columns = []
         seen: dict[str, str] = {}
         for field in fields:
-            name = str(field["name"])
-            child = f"{path}.{name}" if path else name
-            if name.lower() in seen:
-                raise _fail(child, f"clashes with {seen[name.lower()]!r}: Glue and Athena ignore the case of names")
-            seen[name.lower()] = name
-            lake_type, nullable = self.resolve(field["type"], child, namespace)
-            columns.append(Column(name, lake_type, nullable, str(field.get("doc", ""))))
+            child = f"{path}.{field.name}" if path else field.name
+            if field.name.lower() in seen:
+                clash = seen[field.name.lower()]
+                raise _fail(child, f"clashes with {clash!r}: Glue and Athena ignore the case of names")
+            seen[field.name.lower()] = field.name
+            lake_type, nullable = self.resolve(field.type, child)
+            columns.append(Column(field.name, lake_type, nullable, field.doc))
         return tuple(columns)
 
-    def logical(self, schema: Mapping[str, Any], path: str) -> LakeType:
-        logical, base = str(schema["logicalType"]), str(schema["type"])
+    def logical(self, node: AvroType, path: str) -> LakeType:
+        logical, base = str(node.logical_type), node.type
         if logical in _UNSAFE_LOGICAL:
             raise _fail(path, f"logicalType {logical} has no safe Glue type: {_UNSAFE_LOGICAL[logical]}")
+        props = getattr(node, "props", {})
         if logical == "decimal" and base in ("bytes", "fixed"):
-            return _decimal(schema, path)
+            return _decimal(props, path)
         if (base, logical) in _LOGICAL:
-            if base == "fixed" and schema.get("size") != 16:
-                raise _fail(path, f"logicalType uuid on fixed needs size 16, got {schema.get('size')}")
+            if isinstance(node, Fixed) and node.size != 16:
+                raise _fail(path, f"logicalType uuid on fixed needs size 16, got {node.size}")
             return PrimitiveType(_LOGICAL[(base, logical)])
         raise _fail(
             path,
@@ -177,8 +165,8 @@ class _Resolver:
         )
 
 
-def _decimal(schema: Mapping[str, Any], path: str) -> DecimalType:
-    precision, scale = schema.get("precision"), schema.get("scale", 0)
+def _decimal(props: Mapping[str, Any], path: str) -> DecimalType:
+    precision, scale = props.get("precision"), props.get("scale", 0)
     if not isinstance(precision, int) or not isinstance(scale, int) or isinstance(precision, bool):
         raise _fail(path, f"decimal needs whole-number precision and scale, got {precision!r}, {scale!r}")
     if not 1 <= precision <= MAX_DECIMAL_PRECISION or not 0 <= scale <= precision:
@@ -190,28 +178,39 @@ def _decimal(schema: Mapping[str, Any], path: str) -> DecimalType:
     return DecimalType(precision, scale)
 
 
+def _parsed(schema: Any) -> AvroSchema:
+    try:
+        return parse_schema(schema)
+    except SchemaError as exc:
+        raise CatalogError(str(exc)) from exc
+
+
 def resolve_type(schema: Any, path: str = "value") -> tuple[LakeType, bool]:
     """Resolve one Avro type into the lake type Spark writes for it, and whether it is nullable.
 
     Args:
-        schema: an Avro type as parsed JSON (a name, a list for a union, or a dict).
+        schema: an Avro type: its parsed model node, or JSON (a name, a list for a union, or a dict).
         path: the field path, used in error messages.
 
     Raises:
         CatalogError: the type has no safe mapping; the message names ``path`` and says why.
     """
-    return _Resolver().resolve(schema, path, "")
+    node = schema if isinstance(schema, NODE_TYPES) else _parsed(json.dumps(schema)).root
+    return _Resolver().resolve(node, path)
 
 
-def record_columns(schema: Mapping[str, Any], extra_fields: tuple[Mapping[str, Any], ...] = ()) -> list[Column]:
+def record_columns(
+    schema: Mapping[str, Any] | AvroSchema, extra_fields: tuple[Mapping[str, Any], ...] = ()
+) -> list[Column]:
     """The columns of a top-level record schema, followed by ``extra_fields`` (e.g. the lake's metadata).
 
     Raises:
         CatalogError: a field has no safe mapping, or two column names differ only in case.
     """
+    record = (schema if isinstance(schema, AvroSchema) else _parsed(schema)).record
+    extra: tuple[Field, ...] = ()
+    if extra_fields:
+        extra = _parsed({"type": "record", "name": "Extra", "fields": list(extra_fields)}).record.fields
     resolver = _Resolver()
-    fullname = resolver.fullname(schema, "")
-    resolver.named[fullname] = schema
-    resolver.expanding.add(fullname)
-    fields = [*schema.get("fields", []), *extra_fields]
-    return list(resolver.fields(fields, "", fullname.rpartition(".")[0]))
+    resolver.expanding.add(record.fullname)
+    return list(resolver.fields((*record.fields, *extra), ""))

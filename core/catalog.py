@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import fastavro
 
+from core.avro_model import Record, parse_schema
 from core.errors import SchemaError
 
 __all__ = ["COMPATIBILITY_LEVELS", "Catalog", "Stream", "load_catalog", "project_root", "schemas_dir"]
@@ -78,6 +79,11 @@ class Stream:
         return json.dumps(self.schema, separators=(",", ":"), ensure_ascii=False)
 
     @cached_property
+    def model(self) -> Record:
+        """The schema as the model every stage reads (:mod:`core.avro_model`), named types resolved."""
+        return parse_schema(self.schema, what=str(self.schema_path)).record
+
+    @cached_property
     def parsed(self) -> dict[str, Any]:
         """The fastavro-parsed schema; parse once, serialize many times."""
         return cast("dict[str, Any]", fastavro.parse_schema(self.schema))
@@ -85,7 +91,7 @@ class Stream:
     @property
     def field_names(self) -> list[str]:
         """Top-level field names in schema order."""
-        return [f["name"] for f in self.schema["fields"]]
+        return [f.name for f in self.model.fields]
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,7 @@ def _stream(root: Path, name: str, spec: dict[str, Any]) -> Stream:
     schema_path = root / spec["schema"]
     schema = load_schema_file(schema_path)
     key_field = spec.get("key", "vehicle_id")
-    if key_field not in [f["name"] for f in schema["fields"]]:
+    if parse_schema(schema, what=str(schema_path)).record.field(key_field) is None:
         msg = f"{where}: key field {key_field!r} is not a field of {schema_path.name}"
         raise SchemaError(msg)
     partitions = int(spec.get("partitions", 3))

@@ -8,10 +8,7 @@ Glue/Athena read a table with one type per column.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from avro.schema import ArraySchema, MapSchema, RecordSchema, Schema, UnionSchema
+from core.avro_model import Array, AvroType, Map, Record, non_null
 
 __all__ = ["KEY_FIELDS", "key_gaps", "key_reason", "lake_changes"]
 
@@ -40,23 +37,14 @@ _PROMOTIONS = frozenset(
 )
 
 
-def _nullable(kind: Any) -> bool:
-    if isinstance(kind, list):
-        return any(_nullable(branch) for branch in kind)
-    if isinstance(kind, Mapping):
-        return kind.get("type") == "null"
-    return kind == "null"
-
-
-def key_gaps(schema: Any) -> dict[str, str]:
-    """Key fields that a top-level record schema (parsed JSON) lacks (``missing``) or lets be null (``optional``)."""
-    listed = schema.get("fields", []) if isinstance(schema, Mapping) else []
-    fields = {f.get("name"): f.get("type") for f in listed if isinstance(f, Mapping)}
+def key_gaps(record: Record) -> dict[str, str]:
+    """Key fields that a top-level record lacks (``missing``) or lets be null (``optional``)."""
     gaps = {}
     for name in KEY_FIELDS:
-        if name not in fields:
+        found = record.field(name)
+        if found is None:
             gaps[name] = "missing"
-        elif _nullable(fields[name]):
+        elif non_null(found.type)[1]:
             gaps[name] = "optional"
     return gaps
 
@@ -71,37 +59,32 @@ def key_reason(name: str, gap: str) -> str:
     )
 
 
-def _lake_type(schema: Schema) -> Schema:
+def _lake_type(node: AvroType) -> AvroType:
     """The column's type: an optional ``["null", T]`` is stored as a nullable T."""
-    if isinstance(schema, UnionSchema):
-        branches = [b for b in schema.schemas if b.type != "null"]
-        if len(branches) == 1:
-            return branches[0]
-    return schema
+    return non_null(node)[0]
 
 
-def _lake_walk(new: Schema, old: Schema, path: str, out: list[tuple[str, str]], seen: set[tuple[int, int]]) -> None:
+def _lake_walk(new: AvroType, old: AvroType, path: str, out: list[tuple[str, str]], seen: set[tuple[int, int]]) -> None:
     new, old = _lake_type(new), _lake_type(old)
-    if isinstance(new, RecordSchema) and isinstance(old, RecordSchema):
+    if isinstance(new, Record) and isinstance(old, Record):
         if (id(new), id(old)) in seen:
             return
         seen.add((id(new), id(old)))
         for fld in new.fields:
-            names = [fld.name, *(fld.props.get("aliases") or [])]
-            match = next((old.fields_dict[n] for n in names if n in old.fields_dict), None)
+            match = next((m for m in map(old.field, (fld.name, *fld.aliases)) if m is not None), None)
             where = f"{path}.{fld.name}" if path else fld.name
             if match is not None and match.name != fld.name:
                 out.append((where, _rename_reason(match.name, fld.name)))
             if match is not None:
                 _lake_walk(fld.type, match.type, where, out, seen)
-    elif isinstance(new, ArraySchema) and isinstance(old, ArraySchema):
+    elif isinstance(new, Array) and isinstance(old, Array):
         _lake_walk(new.items, old.items, f"{path}[]", out, seen)
-    elif isinstance(new, MapSchema) and isinstance(old, MapSchema):
+    elif isinstance(new, Map) and isinstance(old, Map):
         _lake_walk(new.values, old.values, f"{path}{{}}", out, seen)
     elif (old.type, new.type) in _PROMOTIONS:
         out.append((path, _promotion_reason(old.type, new.type)))
-    elif old.type == new.type and old.get_prop("logicalType") != new.get_prop("logicalType"):
-        before, after = old.get_prop("logicalType") or "none", new.get_prop("logicalType") or "none"
+    elif old.type == new.type and old.logical_type != new.logical_type:
+        before, after = old.logical_type or "none", new.logical_type or "none"
         out.append(
             (
                 path,
@@ -129,7 +112,7 @@ def _promotion_reason(old: str, new: str) -> str:
     )
 
 
-def lake_changes(new: Schema, old: Schema) -> list[tuple[str, str]]:
+def lake_changes(new: AvroType, old: AvroType) -> list[tuple[str, str]]:
     """(field path, why) for each type change between ``old`` and ``new`` that Avro resolves but the lake cannot."""
     found: list[tuple[str, str]] = []
     _lake_walk(new, old, "", found, set())

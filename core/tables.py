@@ -71,7 +71,7 @@ def entity_lake_table(stream: Stream) -> LakeTable:
     return LakeTable(
         name=stream.name,
         path=stream.name,
-        description=str(stream.schema.get("doc", "")),
+        description=stream.model.doc,
         columns=_columns(stream.name, stream.schema, METADATA_FIELDS),
         stream=stream,
     )

@@ -121,7 +121,7 @@ def entity_table(stream: Stream, settings: GlueSettings, version: int | None) ->
     parameters = {
         **_projection(location, settings.projection_start),
         "telemetry.subject": stream.subject,
-        "telemetry.schema_name": f"{stream.schema.get('namespace', '')}.{stream.schema['name']}".lstrip("."),
+        "telemetry.schema_name": stream.model.fullname,
         "telemetry.schema_version": str(version) if version is not None else UNREGISTERED,
         "telemetry.schema_fingerprint": schema_fingerprint(stream.schema),
         **_rule_parameters(rules),

@@ -11,16 +11,14 @@ old physical type, while Glue/Athena read a table with one type per column. Thos
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import avro.errors
-import avro.schema
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 from avro.schema import Schema
 
+from core.avro_model import AvroSchema, parse_schema
 from core.errors import SchemaError
 from core.evolution import key_gaps, key_reason, lake_changes
 from governance.paths import explain
@@ -60,14 +58,9 @@ class Problem:
         return f"{self.path}: {self.rule}: {self.reason} (against {self.against})"
 
 
-def parse(schema: str | dict[str, Any], *, what: str = "schema") -> Schema:
-    """Parse schema text or JSON with the Apache Avro package; SchemaError names ``what`` on failure."""
-    text = schema if isinstance(schema, str) else json.dumps(schema)
-    try:
-        return avro.schema.parse(text)
-    except (avro.errors.AvroException, json.JSONDecodeError) as exc:
-        msg = f"{what} is not a valid Avro schema: {exc}"
-        raise SchemaError(msg) from exc
+def parse(schema: str | dict[str, Any], *, what: str = "schema") -> AvroSchema:
+    """Parse schema text or JSON into the schema model (:mod:`core.avro_model`); SchemaError names ``what``."""
+    return parse_schema(schema, what=what)
 
 
 class _LocatingChecker(ReaderWriterCompatibilityChecker):
@@ -100,26 +93,28 @@ class _LocatingChecker(ReaderWriterCompatibilityChecker):
             self._where = saved
 
 
-def resolution_problems(reader: Schema, writer: Schema, *, against: str, reader_is_new: bool = True) -> list[Problem]:
+def resolution_problems(
+    reader: AvroSchema, writer: AvroSchema, *, against: str, reader_is_new: bool = True
+) -> list[Problem]:
     """Why ``reader`` cannot read data written with ``writer`` (empty when it can), by Avro's rules."""
-    result = _LocatingChecker().get_compatibility(reader, writer)
+    result = _LocatingChecker().get_compatibility(reader.avro, writer.avro)
     if result.compatibility is not SchemaCompatibilityType.incompatible:
         return []
     # Avro's merge adds the root "/" beside real locations; it only means something when alone.
     locations = sorted(result.locations - {"/"}) or ["/"]
     problems = []
     for location in locations:
-        path, detail = explain(reader, writer, location, reader_is_new=reader_is_new)
+        path, detail = explain(reader.avro, writer.avro, location, reader_is_new=reader_is_new)
         problems.append(Problem(against, path, "incompatible", detail))
     return problems
 
 
-def lake_problems(new: Schema, old: Schema, *, against: str) -> list[Problem]:
+def lake_problems(new: AvroSchema, old: AvroSchema, *, against: str) -> list[Problem]:
     """Type changes between ``old`` and ``new`` that Avro resolves but the Parquet/Glue lake cannot."""
-    return [Problem(against, path, "lake-unsafe", reason) for path, reason in lake_changes(new, old)]
+    return [Problem(against, path, "lake-unsafe", reason) for path, reason in lake_changes(new.root, old.root)]
 
 
-def check_versions(new: Schema, earlier: Sequence[tuple[str, Schema]], level: str) -> list[Problem]:
+def check_versions(new: AvroSchema, earlier: Sequence[tuple[str, AvroSchema]], level: str) -> list[Problem]:
     """Check ``new`` against earlier versions (oldest first) under a compatibility ``level``.
 
     Avro resolution is checked against the latest version, or every version for ``_TRANSITIVE``
@@ -144,8 +139,8 @@ def check_versions(new: Schema, earlier: Sequence[tuple[str, Schema]], level: st
             problems += resolution_problems(old, new, against=label, reader_is_new=False)
     for label, old in earlier:
         problems += lake_problems(new, old, against=label)
-        had = key_gaps(old.to_json())
-        dropped = {name: gap for name, gap in key_gaps(new.to_json()).items() if name not in had}
+        had = key_gaps(old.record)
+        dropped = {name: gap for name, gap in key_gaps(new.record).items() if name not in had}
         problems += [Problem(label, name, "key-field", key_reason(name, gap)) for name, gap in dropped.items()]
     return problems
 

@@ -13,32 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import avro.schema
 import fastavro
 
+from core.avro_model import parse_schema, to_json
+from core.errors import SchemaError
 from governance.rule_lint import lint_rules, shared_rule_problems
-from governance.rules import NAMED, PRIMITIVES, Violation, errors, fullname, lint_schema
+from governance.rules import Violation, errors, lint_schema
 
 __all__ = ["Violation", "errors", "lint_dir", "lint_schema", "lint_schemas"]
-
-
-def _normalized(schema: Any, namespace: str) -> Any:
-    """A named type's definition with every name fully qualified, for comparing definitions across files."""
-    if isinstance(schema, list):
-        return [_normalized(b, namespace) for b in schema]
-    if isinstance(schema, str):
-        return schema if schema in PRIMITIVES else fullname(schema, namespace)
-    out = dict(schema)
-    if out.get("type") in NAMED:
-        name = str(out["name"])
-        namespace = str(out.pop("namespace", namespace)) if "." not in name else name.rsplit(".", 1)[0]
-        out["name"] = fullname(name, namespace)
-    for key in ("type", "items", "values"):
-        if key in out and not (key == "type" and out[key] in NAMED | {"array", "map"}):
-            out[key] = _normalized(out[key], namespace)
-    if "fields" in out:
-        out["fields"] = [{**f, "type": _normalized(f["type"], namespace)} for f in out["fields"]]
-    return out
 
 
 def lint_schemas(schemas: Mapping[str, Any]) -> list[Violation]:
@@ -51,13 +33,13 @@ def lint_schemas(schemas: Mapping[str, Any]) -> list[Violation]:
     definitions: dict[str, list[tuple[str, str]]] = {}
     owners: dict[str, list[tuple[str, str]]] = {}
     for file, schema in schemas.items():
-        found, defined, namespaces = lint_schema(file, schema)
+        found, defined = lint_schema(file, schema)
         out.extend(found)
         out.extend(lint_rules(file, schema))
-        for full, definition in defined.items():
-            text = json.dumps(_normalized(definition, namespaces[full]), sort_keys=True)
+        for full, node in defined.items():
+            text = json.dumps(to_json(node, nested_by_name=True), sort_keys=True)
             definitions.setdefault(full, []).append((file, text))
-            owners.setdefault(namespaces[full], []).append((file, full))
+            owners.setdefault(node.namespace, []).append((file, full))
     if len(owners) > 1:
         expected = max(owners, key=lambda ns: len(owners[ns]))
         for namespace, where in owners.items():
@@ -96,8 +78,8 @@ def lint_dir(folder: Path) -> list[Violation]:
     for path in sorted(folder.glob("*.avsc")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            fastavro.parse_schema(data)
-            avro.schema.parse(json.dumps(data))
+            fastavro.parse_schema(data)  # what the producer writes with must take it too
+            parse_schema(data)
         except json.JSONDecodeError as exc:
             out.append(
                 Violation(
@@ -109,8 +91,9 @@ def lint_dir(folder: Path) -> list[Violation]:
                 )
             )
             continue
-        except Exception as exc:
-            out.append(Violation(path.name, "<schema>", "parse", f"not a valid Avro schema: {exc}", "fix the schema"))
+        except Exception as exc:  # fastavro raises several unrelated types for bad schemas
+            cause = exc.__cause__ if isinstance(exc, SchemaError) else exc
+            out.append(Violation(path.name, "<schema>", "parse", f"not a valid Avro schema: {cause}", "fix the schema"))
             continue
         parsed[path.name] = data
     return out + lint_schemas(parsed)

@@ -12,8 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from avro.schema import Schema
-
+from core.avro_model import AvroSchema
 from core.catalog import Stream
 from core.data_rules import confluent_rule_set, rule_changes_between, rules_of
 from core.errors import RegistryError
@@ -90,9 +89,9 @@ def _rules_note(stream: Stream, latest: RegisteredSchema) -> str:
     return f"; rules: {changes}" if changes else ""
 
 
-def _registry_refusal(exc: RegistryError, new: Schema) -> str:
+def _registry_refusal(exc: RegistryError, new: AvroSchema) -> str:
     """The registry's 409 message, with the field paths of the locations it names (``/fields/6/type``)."""
-    paths = sorted({field_path(new, loc) for loc in re.findall(r" at (/[\w/]*)", str(exc))})
+    paths = sorted({field_path(new.avro, loc) for loc in re.findall(r" at (/[\w/]*)", str(exc))})
     where = f" at {', '.join(paths)}" if paths else ""
     return f"the registry refused it{where}: {exc}"
 

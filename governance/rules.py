@@ -1,7 +1,8 @@
 """The rules one schema must follow: evolvable, documented, consistently named, storable in the lake.
 
-Pure logic over the schema's JSON: :func:`lint_schema` walks it and returns :class:`Violation`
-objects. A violation with severity ``note`` informs and does not fail lint. Rules that span several
+Pure logic over the schema model (:mod:`core.avro_model`, named types resolved once):
+:func:`lint_schema` walks it and returns :class:`Violation` objects.
+A violation with severity ``note`` informs and does not fail lint. Rules that span several
 files live in :mod:`governance.lint`.
 """
 
@@ -9,17 +10,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.avro_model import Array, AvroType, Enum, Field, Fixed, Map, Named, Primitive, Record, Union, parse_schema
+from core.errors import SchemaError
 from core.evolution import key_gaps
 from core.lake import METADATA_FIELDS, PARTITION_COLUMN
 
-__all__ = ["NAMED", "PRIMITIVES", "Violation", "errors", "fullname", "lint_schema"]
+__all__ = ["Violation", "errors", "lint_schema"]
 
-PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
-NAMED = frozenset({"record", "enum", "fixed"})
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _PASCAL = re.compile(r"^[A-Z][a-zA-Z0-9]*$")
 _UPPER_SNAKE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$")
@@ -61,44 +61,34 @@ def errors(violations: list[Violation]) -> list[Violation]:
 
 @dataclass
 class _Walk:
-    """State of one schema's walk: the file, the namespace in scope, the records being defined."""
+    """State of one schema's walk: the file, the records being expanded, the named types already checked."""
 
     file: str
     out: list[Violation] = field(default_factory=list)
     stack: list[str] = field(default_factory=list)
-    defined: dict[str, Any] = field(default_factory=dict)
-    namespaces: dict[str, str] = field(default_factory=dict)
+    checked: set[str] = field(default_factory=set)
 
     def add(self, path: str, rule: str, problem: str, fix: str, severity: str = "error") -> None:
         self.out.append(Violation(self.file, path, rule, problem, fix, severity))
 
 
-def fullname(name: str, namespace: str) -> str:
-    """``namespace.name`` unless ``name`` is already qualified."""
-    return name if "." in name or not namespace else f"{namespace}.{name}"
-
-
-def _walk_type(walk: _Walk, schema: Any, path: str, namespace: str) -> None:
-    if isinstance(schema, str):
-        if schema not in PRIMITIVES and fullname(schema, namespace) in walk.stack:
+def _walk_type(walk: _Walk, node: AvroType, path: str) -> None:
+    if isinstance(node, Record | Enum | Fixed):
+        if node.fullname in walk.stack:
             walk.add(
                 path,
                 "lake-recursive",
-                f"type {schema} contains itself",
+                f"type {node.name} contains itself",
                 "flatten it; Spark and Glue cannot hold recursive types",
             )
-        elif schema == "null":
-            walk.add(path, "lake-null", "a field of type null holds no data", 'remove it, or make it ["null", T]')
-        return
-    if isinstance(schema, list):
-        _walk_union(walk, schema, path, namespace)
-        return
-    kind = schema.get("type")
-    if kind in NAMED:
-        _walk_named(walk, schema, path, namespace)
-    elif kind == "array":
-        _walk_type(walk, schema["items"], f"{path}[]", namespace)
-    elif kind == "map":
+        elif node.fullname not in walk.checked:  # a named type used again is checked where it is defined
+            walk.checked.add(node.fullname)
+            _walk_named(walk, node, path)
+    elif isinstance(node, Union):
+        _walk_union(walk, node, path)
+    elif isinstance(node, Array):
+        _walk_type(walk, node.items, f"{path}[]")
+    elif isinstance(node, Map):
         walk.add(
             path,
             "lake-map",
@@ -106,38 +96,40 @@ def _walk_type(walk: _Walk, schema: Any, path: str, namespace: str) -> None:
             "query it in Athena with element_at(col, 'key'); use a record if the keys are a fixed set",
             "note",
         )
-        _walk_type(walk, schema["values"], f"{path}{{}}", namespace)
+        _walk_type(walk, node.values, f"{path}{{}}")
     else:
-        _check_logical(walk, schema, path)
-        _walk_type(walk, kind, path, namespace)
+        _check_logical(walk, node, path)
+        if node.type == "null":
+            walk.add(path, "lake-null", "a field of type null holds no data", 'remove it, or make it ["null", T]')
 
 
-def _check_logical(walk: _Walk, schema: Mapping[str, Any], path: str) -> None:
-    logical = schema.get("logicalType")
+def _check_logical(walk: _Walk, node: Primitive, path: str) -> None:
+    logical = node.logical_type
     if logical is None:
         return
     bases = _LOGICAL_BASE.get(logical)
-    if bases is not None and schema.get("type") not in bases:
+    if bases is not None and node.type not in bases:
         walk.add(
             path,
             "logical-type",
-            f"logicalType {logical} on {schema.get('type')} is ignored by Avro readers",
+            f"logicalType {logical} on {node.type} is ignored by Avro readers",
             f"use it on {' or '.join(sorted(bases))}",
         )
-    if str(logical).startswith("local-timestamp"):
+    if logical.startswith("local-timestamp"):
         walk.add(path, "utc-time", f"{logical} has no time zone", "use timestamp-millis (UTC)")
 
 
-def _walk_union(walk: _Walk, branches: list[Any], path: str, namespace: str) -> None:
-    non_null = [b for b in branches if b != "null"]
+def _walk_union(walk: _Walk, node: Union, path: str) -> None:
+    non_null = [b for b in node.branches if b.type != "null"]
     if len(non_null) > 1:
+        names = [getattr(b, "name", b.type) for b in non_null]
         walk.add(
             path,
             "lake-union",
-            f"union of several non-null types {non_null} has no single column type",
+            f"union of several non-null types {names} has no single column type",
             "split it into one optional field per type; Spark would write a struct of member0, member1...",
         )
-    if "null" in branches and branches[0] != "null":
+    if len(non_null) < len(node.branches) and node.branches[0].type != "null":
         walk.add(
             path,
             "optional-null-first",
@@ -145,54 +137,46 @@ def _walk_union(walk: _Walk, branches: list[Any], path: str, namespace: str) -> 
             'write it as ["null", T] with "default": null',
         )
     for branch in non_null:
-        _walk_type(walk, branch, path, namespace)
+        _walk_type(walk, branch, path)
 
 
-def _walk_named(walk: _Walk, schema: Mapping[str, Any], path: str, namespace: str) -> None:
-    name = str(schema.get("name", ""))
-    namespace = str(schema.get("namespace", namespace)) if "." not in name else name.rsplit(".", 1)[0]
-    full = fullname(name, namespace)
-    short = full.rsplit(".", 1)[-1]
-    where = path or short
-    walk.defined[full] = schema
-    walk.namespaces[full] = namespace
-    if not _PASCAL.match(short):
-        walk.add(where, "type-name-case", f"type name {short} is not PascalCase", "rename it, e.g. VehicleEvent")
-    if not str(schema.get("doc", "")).strip():
-        walk.add(where, "doc-missing", f"type {short} has no doc", 'add "doc": what it is')
-    if schema["type"] == "enum":
-        _check_enum(walk, schema, where, short)
-    elif schema["type"] == "record":
-        walk.stack.append(full)
-        _walk_fields(walk, schema, path, namespace, short)
+def _walk_named(walk: _Walk, node: Named, path: str) -> None:
+    where = path or node.name
+    if not _PASCAL.match(node.name):
+        walk.add(where, "type-name-case", f"type name {node.name} is not PascalCase", "rename it, e.g. VehicleEvent")
+    if not node.doc.strip():
+        walk.add(where, "doc-missing", f"type {node.name} has no doc", 'add "doc": what it is')
+    if isinstance(node, Enum):
+        _check_enum(walk, node, where)
+    elif isinstance(node, Record):
+        walk.stack.append(node.fullname)
+        _walk_fields(walk, node, path)
         walk.stack.pop()
 
 
-def _check_enum(walk: _Walk, schema: Mapping[str, Any], where: str, short: str) -> None:
-    symbols = list(schema.get("symbols", []))
-    for bad in (s for s in symbols if not _UPPER_SNAKE.match(s)):
-        walk.add(where, "enum-symbol-case", f"symbol {bad} of {short} is not UPPER_SNAKE_CASE", "rename it")
-    if schema.get("default") not in symbols:
+def _check_enum(walk: _Walk, node: Enum, where: str) -> None:
+    for bad in (s for s in node.symbols if not _UPPER_SNAKE.match(s)):
+        walk.add(where, "enum-symbol-case", f"symbol {bad} of {node.name} is not UPPER_SNAKE_CASE", "rename it")
+    if node.default not in node.symbols:
         walk.add(
             where,
             "enum-default",
-            f"enum {short} has no default symbol, so adding a symbol breaks old readers",
+            f"enum {node.name} has no default symbol, so adding a symbol breaks old readers",
             'add a symbol such as UNKNOWN and "default": "UNKNOWN"',
         )
 
 
-def _walk_fields(walk: _Walk, schema: Mapping[str, Any], path: str, namespace: str, short: str) -> None:
-    fields = list(schema.get("fields", []))
-    if not fields:
+def _walk_fields(walk: _Walk, node: Record, path: str) -> None:
+    if not node.fields:
         walk.add(
-            path or short,
+            path or node.name,
             "lake-empty-record",
-            f"record {short} has no fields",
+            f"record {node.name} has no fields",
             "Parquet cannot store an empty struct; add a field",
         )
-    lowered = Counter(str(f.get("name", "")).lower() for f in fields)
-    for fld in fields:
-        name = str(fld.get("name", ""))
+    lowered = Counter(f.name.lower() for f in node.fields)
+    for fld in node.fields:
+        name = fld.name
         where = f"{path}.{name}" if path else name
         if not _SNAKE.match(name):
             walk.add(
@@ -215,7 +199,7 @@ def _walk_fields(walk: _Walk, schema: Mapping[str, Any], path: str, namespace: s
                 f"{name} is a column the streaming job adds to every table",
                 "rename the field",
             )
-        if not str(fld.get("doc", "")).strip():
+        if not fld.doc.strip():
             walk.add(
                 where,
                 "doc-missing",
@@ -224,12 +208,12 @@ def _walk_fields(walk: _Walk, schema: Mapping[str, Any], path: str, namespace: s
             )
         _check_optional(walk, fld, where)
         _check_time(walk, fld, where)
-        _walk_type(walk, fld["type"], where, namespace)
+        _walk_type(walk, fld.type, where)
 
 
-def _check_optional(walk: _Walk, fld: Mapping[str, Any], where: str) -> None:
-    kind = fld["type"]
-    if isinstance(kind, list) and kind and kind[0] == "null" and ("default" not in fld or fld["default"] is not None):
+def _check_optional(walk: _Walk, fld: Field, where: str) -> None:
+    kind = fld.type
+    if isinstance(kind, Union) and kind.branches[0].type == "null" and (not fld.has_default or fld.default is not None):
         walk.add(
             where,
             "optional-default",
@@ -238,30 +222,33 @@ def _check_optional(walk: _Walk, fld: Mapping[str, Any], where: str) -> None:
         )
 
 
-def _check_time(walk: _Walk, fld: Mapping[str, Any], where: str) -> None:
-    name = str(fld.get("name", ""))
-    if not (name.endswith("_time") or name.endswith("_at")):
+def _check_time(walk: _Walk, fld: Field, where: str) -> None:
+    if not (fld.name.endswith("_time") or fld.name.endswith("_at")):
         return
-    kind = fld["type"]
-    branches = kind if isinstance(kind, list) else [kind]
-    if not any(isinstance(b, dict) and "timestamp-" in str(b.get("logicalType", "")) for b in branches):
+    branches = fld.type.branches if isinstance(fld.type, Union) else (fld.type,)
+    if not any("timestamp-" in (b.logical_type or "") for b in branches):
         walk.add(
             where,
             "event-time",
-            f"{name} looks like a point in time but is not a timestamp",
+            f"{fld.name} looks like a point in time but is not a timestamp",
             'use {"type": "long", "logicalType": "timestamp-millis"} in UTC',
         )
 
 
-def lint_schema(file: str, schema: Any) -> tuple[list[Violation], dict[str, Any], dict[str, str]]:
-    """Lint one parsed schema; also return its named types (full name -> definition) and their namespaces."""
+def lint_schema(file: str, schema: Any) -> tuple[list[Violation], dict[str, Named]]:
+    """Lint one schema (parsed JSON); also return its named types (full name -> node), empty when it does not parse."""
     walk = _Walk(file)
-    if not isinstance(schema, dict) or schema.get("type") != "record":
+    try:
+        parsed = parse_schema(schema, what="the schema")
+    except SchemaError as exc:
+        walk.add("<schema>", "parse", str(exc), "fix the schema")
+        return walk.out, {}
+    if not isinstance(parsed.root, Record):
         walk.add(
             "<schema>", "top-level-record", "the top-level schema is not a record", 'make it {"type": "record", ...}'
         )
-        return walk.out, {}, {}
-    _walk_type(walk, schema, "", str(schema.get("namespace", "")))
-    for name, gap in key_gaps(schema).items():
+        return walk.out, {}
+    _walk_type(walk, parsed.root, "")
+    for name, gap in key_gaps(parsed.root).items():
         walk.add(name, "key-field", f"{name} is {gap}", f"add {name} as a required field (not a union with null)")
-    return walk.out, walk.defined, walk.namespaces
+    return walk.out, dict(parsed.named)

@@ -24,9 +24,9 @@ class RecordBuilder:
     def __init__(self, stream: Stream) -> None:
         """Read the field names and defaults of ``stream``'s schema."""
         self.stream = stream
-        fields = stream.schema["fields"]
-        self._names = frozenset(f["name"] for f in fields)
-        self._defaults = {f["name"]: f.get("default", _MISSING) for f in fields}
+        fields = stream.model.fields
+        self._names = frozenset(f.name for f in fields)
+        self._defaults = {f.name: f.default if f.has_default else _MISSING for f in fields}
 
     def build(self, facts: dict[str, Any]) -> dict[str, Any]:
         """The record for ``facts``: every schema field, stated or defaulted, and nothing else.

@@ -2,7 +2,8 @@
 
 Pure: no registry or Kafka calls. The writer schema is the one the registry returned for the id in
 the header, parsed once; the hot path is one ``schemaless_writer`` call into a buffer that already
-holds the 5-byte header.
+holds the 5-byte header. Only when a record does not fit is the schema model (:mod:`core.avro_model`)
+walked, to name the field path.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import fastavro
 from fastavro.validation import validate
 
+from core.avro_model import NODE_TYPES, AvroType, Enum, Fixed, Record, Union, parse_schema, to_json
 from core.errors import SchemaError, SerializationError
 from core.wire import frame
 
@@ -39,6 +41,7 @@ class WireSerializer:
         try:
             self.schema: dict[str, Any] = json.loads(schema) if isinstance(schema, str) else dict(schema)
             self.parsed: Any = fastavro.parse_schema(self.schema)
+            self.model = parse_schema(self.schema).root
         except Exception as exc:  # fastavro raises several unrelated types for bad schemas
             msg = f"the schema registered as id {schema_id} for subject {subject} is not valid Avro: {exc}"
             raise SchemaError(msg) from exc
@@ -55,7 +58,7 @@ class WireSerializer:
         try:
             fastavro.schemaless_writer(buffer, self.parsed, record, strict_allow_default=True)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            problem = find_mismatch(record, self.schema)
+            problem = find_mismatch(record, self.model)
             where = f"at field {problem}" if problem else f"({type(exc).__name__}: {exc})"
             msg = (
                 f"record does not match schema id {self.schema_id} of subject {self.subject} {where}; "
@@ -65,75 +68,47 @@ class WireSerializer:
         return buffer.getvalue()
 
 
-def find_mismatch(datum: Any, schema: Any) -> str | None:
-    """The first place where ``datum`` does not fit ``schema``, as ``field.path: what is wrong``; None if it fits."""
-    return _problem(datum, schema, "", _named_types(schema, {}))
+def find_mismatch(datum: Any, schema: AvroType | Mapping[str, Any] | str) -> str | None:
+    """The first place where ``datum`` does not fit ``schema``, as ``field.path: what is wrong``; None if it fits.
+
+    Args:
+        datum: the record (or any value).
+        schema: a node of the schema model, or schema JSON (text or parsed).
+    """
+    node = schema if isinstance(schema, NODE_TYPES) else parse_schema(schema).root
+    return _problem(datum, node, "")
 
 
-def _named_types(schema: Any, names: dict[str, Any], namespace: str = "") -> dict[str, Any]:
-    if isinstance(schema, list):
-        for branch in schema:
-            _named_types(branch, names, namespace)
-    elif isinstance(schema, dict) and schema.get("type") in ("record", "enum", "fixed"):
-        space = schema.get("namespace", namespace)
-        name = schema["name"] if "." in schema["name"] or not space else f"{space}.{schema['name']}"
-        names[name] = names[schema["name"].rsplit(".", 1)[-1]] = schema
-        for f in schema.get("fields", ()):
-            _named_types(f["type"], names, space)
-    elif isinstance(schema, dict) and isinstance(schema.get("type"), dict | list):
-        _named_types(schema["type"], names, namespace)
-    return names
+def _describe(node: AvroType) -> str:
+    if isinstance(node, Union):
+        return " or ".join(_describe(b) for b in node.branches)
+    if isinstance(node, Enum):
+        return f"enum {node.name} ({', '.join(node.symbols)})"
+    if isinstance(node, Record | Fixed):
+        return f"{node.type} {node.name}"
+    if node.logical_type is not None:
+        return f"{node.type} ({node.logical_type})"
+    return node.type
 
 
-def _expand(schema: Any, names: dict[str, Any], depth: int = 0) -> Any:
-    """``schema`` with named-type references replaced by their definitions (so it validates on its own)."""
-    if depth > 20:
-        return schema
-    if isinstance(schema, str):
-        return _expand(names[schema], names, depth + 1) if schema in names else schema
-    if isinstance(schema, list):
-        return [_expand(s, names, depth + 1) for s in schema]
-    if isinstance(schema, dict) and schema.get("type") == "record":
-        fields = [{**f, "type": _expand(f["type"], names, depth + 1)} for f in schema["fields"]]
-        return {**schema, "fields": fields}
-    return schema
-
-
-def _describe(schema: Any) -> str:
-    if isinstance(schema, list):
-        return " or ".join(_describe(s) for s in schema)
-    if isinstance(schema, dict):
-        kind = schema.get("type")
-        if kind == "enum":
-            return f"enum {schema['name']} ({', '.join(schema['symbols'])})"
-        if kind in ("record", "fixed"):
-            return f"{kind} {schema['name']}"
-        if "logicalType" in schema:
-            return f"{_describe(kind)} ({schema['logicalType']})"
-        return _describe(kind)
-    return str(schema)
-
-
-def _problem(datum: Any, schema: Any, path: str, names: dict[str, Any]) -> str | None:
-    schema = names.get(schema, schema) if isinstance(schema, str) else schema
-    if isinstance(schema, dict) and schema.get("type") == "record":
+def _problem(datum: Any, node: AvroType, path: str) -> str | None:
+    if isinstance(node, Record):
         where = path or "the record"
         if not isinstance(datum, Mapping):
-            return f"{where}: expected a record {schema['name']}, got {type(datum).__name__}"
-        fields = schema["fields"]
-        extra = sorted(set(datum) - {f["name"] for f in fields})
+            return f"{where}: expected a record {node.name}, got {type(datum).__name__}"
+        extra = sorted(set(datum) - {f.name for f in node.fields})
         if extra:
             return f"{path + '.' if path else ''}{extra[0]}: not a field of the schema"
-        for f in fields:
-            sub = f"{path}.{f['name']}" if path else f["name"]
-            if f["name"] not in datum:
-                if "default" in f:
+        for f in node.fields:
+            sub = f"{path}.{f.name}" if path else f.name
+            if f.name not in datum:
+                if f.has_default:
                     continue
                 return f"{sub}: missing, and the schema gives no default"
-            problem = _problem(datum[f["name"]], f["type"], sub, names)
+            problem = _problem(datum[f.name], f.type, sub)
             if problem:
                 return problem
         return None
-    if validate(datum, _expand(schema, names), raise_errors=False):
+    if validate(datum, to_json(node), raise_errors=False):
         return None
-    return f"{path or 'the record'}: {datum!r:.60} ({type(datum).__name__}) is not {_describe(schema)}"
+    return f"{path or 'the record'}: {datum!r:.60} ({type(datum).__name__}) is not {_describe(node)}"

@@ -31,6 +31,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
 
+from core.avro_model import parse_schema
 from core.lake import DEFAULT_PROJECTION_START
 from core.wire import HEADER_SIZE, MAGIC_BYTE
 
@@ -83,7 +84,7 @@ class EntityPlan:
     @property
     def reader_fields(self) -> tuple[str, ...]:
         """The reader schema's top-level field names, in order: the table's first columns."""
-        return tuple(f["name"] for f in json.loads(self.reader_schema)["fields"])
+        return tuple(f.name for f in parse_schema(self.reader_schema).record.fields)
 
     def __hash__(self) -> int:
         """Plans are cache keys for their columns (the id maps are compared by their items)."""

@@ -9,7 +9,6 @@ body), ``event-time-before-start``, ``event-time-future`` (a ``dt`` the catalog 
 
 from __future__ import annotations
 
-import json
 import operator
 from collections.abc import Mapping
 from functools import lru_cache, reduce
@@ -18,6 +17,7 @@ from typing import Any
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from core.avro_model import non_null, parse_schema
 from core.data_rules import violation_reason
 from core.lake import FUTURE_DAYS
 from core.wire import HEADER_SIZE, MAGIC_BYTE
@@ -56,16 +56,7 @@ def reason_not_avro(schema_id: int, detail: str) -> str:
 
 def required_fields(schema: Mapping[str, Any] | str) -> tuple[str, ...]:
     """Top-level fields that can never be null in a decoded record (not a union with null)."""
-    parsed = json.loads(schema) if isinstance(schema, str) else schema
-    required = []
-    for fld in parsed["fields"]:
-        kind = fld["type"]
-        if isinstance(kind, list) and ("null" in kind or {"type": "null"} in kind):
-            continue
-        if kind == "null":
-            continue
-        required.append(fld["name"])
-    return tuple(required)
+    return tuple(f.name for f in parse_schema(schema).record.fields if not non_null(f.type)[1])
 
 
 @lru_cache(maxsize=64)

@@ -21,7 +21,6 @@ version, or a key field removed or made optional; see :mod:`core.evolution`) sto
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -30,9 +29,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
-import avro.schema
-import fastavro
-
+from core.avro_model import Record, parse_schema
 from core.errors import RegistryError, SchemaError
 from core.evolution import key_gaps, key_reason, lake_changes
 from core.lake import DEFAULT_PROJECTION_START
@@ -224,11 +221,11 @@ class SchemaResolver:
         for schema_id, writer in sorted(writers.items()):
             if (latest.schema_id, schema_id) in self._safe or schema_id == latest.schema_id:
                 continue
-            reader = reader or avro.schema.parse(latest.schema)
-            old = avro.schema.parse(writer)
+            reader = reader or parse_schema(latest.schema).record
+            old = parse_schema(writer).record
             found = lake_changes(reader, old)
-            had = key_gaps(json.loads(writer))
-            found += [(n, key_reason(n, g)) for n, g in key_gaps(json.loads(latest.schema)).items() if n not in had]
+            had = key_gaps(old)
+            found += [(n, key_reason(n, g)) for n, g in key_gaps(reader).items() if n not in had]
             if found:
                 path, why = found[0]
                 msg = (
@@ -259,10 +256,10 @@ class SchemaResolver:
 def _not_avro(writer: str) -> str:
     """Why ``writer`` is not a usable Avro record schema, or "" when it is."""
     try:
-        parsed = json.loads(writer)
-        fastavro.parse_schema(parsed)
-    except Exception as exc:  # json and fastavro raise many types for one meaning: not Avro
-        return f"{type(exc).__name__}: {str(exc)[:120]}"
-    if not isinstance(parsed, dict) or parsed.get("type") != "record":
+        parsed = parse_schema(writer)
+    except SchemaError as exc:
+        cause = exc.__cause__ or exc
+        return f"{type(cause).__name__}: {str(cause)[:120]}"
+    if not isinstance(parsed.root, Record):
         return "not a record schema"
     return ""

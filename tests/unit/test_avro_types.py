@@ -125,7 +125,6 @@ def test_docs_become_column_docs() -> None:
         (logical("bytes", "decimal", precision=39, scale=0), "decimal(39,0)"),
         (logical("bytes", "decimal"), "precision"),
         ({"type": "fixed", "name": "U", "size": 8, "logicalType": "uuid"}, "size 16"),
-        ("com.example.Nowhere", "unknown Avro type"),
     ],
 )
 def test_types_without_a_safe_mapping_are_errors_naming_the_field(avro: Any, fragment: str) -> None:
@@ -140,6 +139,12 @@ def test_types_without_a_safe_mapping_are_errors_naming_the_field(avro: Any, fra
         record_columns(schema)
     assert "field outer.x:" in str(caught.value)
     assert fragment in str(caught.value)
+
+
+def test_an_unknown_named_type_is_refused_by_the_parser() -> None:
+    schema = {"type": "record", "name": "R", "fields": [{"name": "x", "type": "com.example.Nowhere"}]}
+    with pytest.raises(CatalogError, match=r"not a valid Avro schema: .*com\.example\.Nowhere"):
+        record_columns(schema)
 
 
 def test_error_paths_name_array_elements_and_map_values() -> None:
