@@ -159,7 +159,7 @@ def run(
     """
     targets = _targets(settings, catalog or load_catalog())
     connection = settings.connection
-    client = RegistryClient(connection.registry_url, auth=connection.registry_auth())
+    client = RegistryClient(connection.registry_url, auth=connection.registry_auth(), retries=0)  # the resolver retries
     resolver = SchemaResolver(client, first_day=settings.projection_start, refresh=settings.registry_refresh)
     for target in targets.values():
         resolver.latest(target.subject)
