@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -145,24 +145,21 @@ class Compactor:
         self._roll_forward(plan)
         return len(files), len(files) - len(plan.inputs) + len(plan.groups)
 
-    def _write_group(self, table: str, dt: str, inputs: Iterable[str], out: str) -> None:
+    def _write_group(self, table: str, dt: str, inputs: Sequence[str], out: str) -> None:
         folder = f"{table}/{PARTITION_COLUMN}={dt}"
-        writer = None
-        pending: list[pa.Table] = []
-        try:
-            for name in inputs:
-                rows = self._lake.read_parquet(f"{folder}/{name}")
-                if writer is None:
-                    writer = self._lake.writer(out, rows.schema)
-                pending.append(rows.cast(writer.schema) if not rows.schema.equals(writer.schema) else rows)
-                if sum(t.nbytes for t in pending) >= _ROW_GROUP_BYTES:
-                    writer.write_table(pa.concat_tables(pending))
-                    pending = []
-            if writer is not None and pending:
-                writer.write_table(pa.concat_tables(pending))
-        finally:
-            if writer is not None:
-                writer.close()
+        paths = [f"{folder}/{name}" for name in inputs]
+        schema = self._lake.schema(paths[0])  # the group's files share it (see streaming.compact_plan)
+        pending: list[pa.RecordBatch] = []
+        size = 0
+        with self._lake.writer(out, schema) as writer:
+            for batch in self._lake.batches(paths, schema):
+                pending.append(batch)
+                size += batch.nbytes
+                if size >= _ROW_GROUP_BYTES:
+                    writer.write_table(pa.Table.from_batches(pending, schema))
+                    pending, size = [], 0
+            if pending:
+                writer.write_table(pa.Table.from_batches(pending, schema))
 
     def _roll_forward(self, plan: Plan) -> None:
         """Move each group's output into the table, then delete its inputs; then the journal entry."""
