@@ -63,7 +63,7 @@ def measure(lake: Path, runs: int) -> tuple[dict[str, int], float, dict[str, flo
     for query in QUERIES:
         sql = duckdb_sql(query, settings.database)
         timings[query.name] = best(lambda sql=sql: con.execute(sql).fetchall(), runs)
-        print(f"  {query.name:<28} {timings[query.name]:.3f} s")  # noqa: T201 - a benchmark's report
+        print(f"  {query.name:<28} {timings[query.name]:.3f} s")
     con.close()
     return {k: v for k, v in counts.items() if v}, opened, timings
 
@@ -83,15 +83,15 @@ def main() -> None:
     began = time.perf_counter()
     rows = write_day(lake, root / "checkpoints", catalog, journey(catalog, vehicles=20, steps=240), day=DAY,
                      batches=args.batches, per_batch=args.per_batch)  # fmt: skip
-    print(f"wrote {args.batches:,} batches in {time.perf_counter() - began:.0f} s: {rows}")  # noqa: T201
-    print("before")  # noqa: T201
+    print(f"wrote {args.batches:,} batches in {time.perf_counter() - began:.0f} s: {rows}")
+    print("before")
     before = measure(lake, args.runs)
     command = [sys.executable, "-m", "streaming", "compact", "--lake", str(lake), "--all",
                "--target-mb", str(args.target_mb)]  # fmt: skip
     began = time.perf_counter()
     subprocess.run(command, check=True, cwd=project_root(), env={**os.environ, "TELEMETRY_LOG_LEVEL": "WARNING"})
     took = time.perf_counter() - began
-    print(f"compacted in {took:.1f} s\nafter")  # noqa: T201
+    print(f"compacted in {took:.1f} s\nafter")
     after = measure(lake, args.runs)
     size = sum(p.stat().st_size for p in lake.rglob("*.parquet")) / 1024 / 1024
     lines = [
@@ -105,9 +105,7 @@ def main() -> None:
         f"--target-mb {args.target_mb}`, which took {took:.1f} s. Query times are DuckDB's, on the views of "
         f"`python -m lakesql` (best of {args.runs} after a warm-up); opening the views reads every file's footer.",
         "",
-        "| | files per table and day | open the views (s) | "
-        + " | ".join(f"`{q.name}` (s)" for q in QUERIES)
-        + " |",
+        "| | files per table and day | open the views (s) | " + " | ".join(f"`{q.name}` (s)" for q in QUERIES) + " |",
         "|---|---|---:|" + "---:|" * len(QUERIES),
     ]
     for label, (counts, opened, timings) in (("before", before), ("after", after)):
@@ -122,7 +120,7 @@ def main() -> None:
         "",
     ]
     section = "\n".join(lines)
-    print(section)  # noqa: T201
+    print(section)
     if not args.no_write:
         write_section(section, project_root() / "docs" / "benchmarks.md")
 
