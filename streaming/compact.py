@@ -110,10 +110,12 @@ class Compactor:
                 self._roll_forward(plan)
                 finished += 1
             for entry in entries:  # staged outputs without a manifest: the table never saw them
-                if entry.name.removesuffix(".json") not in manifests:
-                    self._lake.delete_dir(f"{folder}/{entry.name}") if entry.is_dir else self._lake.delete_file(
-                        f"{folder}/{entry.name}"
-                    )
+                if entry.name.removesuffix(".json") in manifests:
+                    continue
+                if entry.is_dir:
+                    self._lake.delete_dir(f"{folder}/{entry.name}")
+                else:
+                    self._lake.delete_file(f"{folder}/{entry.name}")
             if not self._lake.entries(folder):
                 self._lake.delete_dir(folder)
         return finished
