@@ -8,12 +8,15 @@ twice, identical copies with the same Kafka topic, partition and offset, and non
 finishes the swap and the lake holds exactly the rows it held before, each once.
 
 The last test runs the real job: it is SIGKILLed after batch 3's files moved into the table and before
-Spark recorded the batch; compaction then runs (it must leave batch 3 alone: the restart replays it),
-the job restarts and drains, compaction runs again, and the lake holds exactly the produced events.
+Spark recorded the batch; compaction then runs (it must leave batch 3 alone: the restart replays it).
+The job restarts, continuous, and replays batch 3; more events of the same days arrive while compaction
+runs again and again beside it; the job is stopped, compaction runs once more, and the lake holds
+exactly the produced events at each end.
 """
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -35,6 +38,7 @@ from tests.faults.support import (
     events,
     job_command,
     kill_job,
+    lake_ids,
     produce,
     start_job,
     wait_for_line,
@@ -93,7 +97,7 @@ def test_sigkill_during_compaction_then_a_rerun_leaves_the_same_rows_once_and_re
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_compaction_between_a_killed_batch_and_its_replay_keeps_the_lake_exact(
+def test_compaction_between_a_killed_batch_and_its_replay_and_beside_the_running_job_keeps_the_lake_exact(
     stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, tmp_path: Path, figures: dict[str, Any]
 ) -> None:
     connection = prefixed(stack, topic_prefix)
@@ -116,18 +120,31 @@ def test_compaction_between_a_killed_batch_and_its_replay_keeps_the_lake_exact(
     left = files(lake, "vehicle")
     assert any("part-c" in f for f in left)  # batches 0..2 were merged
     assert [f for f in left if "part-b" in f] == [f for f in batch_files if "part-b000000000003-" in f]
-    job = start_job(command, log)
+    # The job again, continuous this time, while more events of the same days arrive and compaction runs
+    # between its batches: late rows land in compacted partitions, and each run merges what is done.
+    running = job_command(connection, tmp_path, "--entities", "vehicle", "--trigger-interval", "1s",
+                          "--max-offsets-per-trigger", "20")  # fmt: skip
+    late = events(vehicles=2, steps=60, seed=44, start_time=datetime(2025, 1, 6, 9, tzinfo=UTC))
+    settings = job_settings(connection, tmp_path, available_now=True)
+    expected = len([e for e in produced + late if e.stream == "vehicle"])
+    job = start_job(running, log)
+    runs = 0
     try:
         wait_for_line(log, "vehicle batch 3 is a replay", job)
+        assert produce(connection, late).failed == 0
+        while lake_ids(settings, ["vehicle"]).total() < expected and job.poll() is None and runs < 200:
+            during = subprocess.run(_compact_command(lake), capture_output=True, text=True, check=False)
+            assert during.returncode == 0, during.stdout + during.stderr
+            runs += 1
+        job.send_signal(signal.SIGINT)
         assert job.wait(timeout=300) == 0, log.read_text()[-3000:]
     finally:
         kill_job(job)
-    settings = job_settings(connection, tmp_path, available_now=True)
-    found = end_check(connection, registry, settings, produced, ["vehicle"])
+    found = end_check(connection, registry, settings, produced + late, ["vehicle"])
     assert (found.lost, found.duplicated) == (0, 0)
     second = subprocess.run(_compact_command(lake), capture_output=True, text=True, check=False)
     assert second.returncode == 0, second.stdout + second.stderr
     assert not [f for f in files(lake, "vehicle") if "part-b" in f]
-    again = end_check(connection, registry, settings, produced, ["vehicle"])
-    figures.update(events=again.produced, lost=again.lost, duplicated=again.duplicated)
-    assert (again.lost, again.duplicated) == (0, 0)
+    again = end_check(connection, registry, settings, produced + late, ["vehicle"])
+    figures.update(events=again.produced, compactions_while_running=runs, lost=again.lost, duplicated=again.duplicated)
+    assert runs >= 1 and (again.lost, again.duplicated) == (0, 0)
