@@ -1,8 +1,9 @@
 """Compaction SIGKILLed at each step, read while it swaps, and run under the streaming job: every row once.
 
 The first tests run ``python -m streaming compact`` as users do, on a lake of the job's micro-batch files
-(``tests/batch_lake.py``), stop it at a failpoint of :mod:`streaming.failpoints` and SIGKILL it. A DuckDB
-reader (the ``lakesql`` views) looks at the lake while it waits there: before the swap it sees the rows
+(``tests/batch_lake.py``), stop it at a failpoint of :mod:`streaming.failpoints` and SIGKILL it. Two
+readers, DuckDB (the ``lakesql`` views) and Spark (a listing of the table's folder, as Athena lists a
+partition's prefix), look at the lake while it waits there: before the swap it sees the rows
 once; during the swap of a group (output moved in, inputs not yet deleted) it sees that group's rows
 twice, identical copies with the same Kafka topic, partition and offset, and none missing. The rerun
 finishes the swap and the lake holds exactly the rows it held before, each once.
@@ -62,6 +63,14 @@ def lake(tmp_path: Path) -> Path:
     return tmp_path / "lake"
 
 
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    from streaming.session import get_spark
+    from streaming.settings import StreamingSettings
+
+    return get_spark(StreamingSettings.from_env(), app_name="telemetry-tests")
+
+
 def _reader_keys(lake: Path) -> Counter[tuple[Any, ...]]:
     """What a reader of the views sees of the vehicle table: each row's Kafka key, counted."""
     con = connect(load_catalog(), LakeSqlSettings.from_env({}, lake=str(lake)))
@@ -70,28 +79,37 @@ def _reader_keys(lake: Path) -> Counter[tuple[Any, ...]]:
     return Counter(rows)
 
 
+def _spark_keys(spark: Any, lake: Path) -> Counter[tuple[Any, ...]]:
+    """What Spark sees of the vehicle table (a listing of its folder, as Athena lists the partition's prefix)."""
+    frame = spark.read.parquet(str(lake / "vehicle")).select("kafka_topic", "kafka_partition", "kafka_offset")
+    return Counter(tuple(row) for row in frame.collect())
+
+
 @pytest.mark.parametrize("point", ["compact-staged", "compact-journal", "compact-swap", "compact-swapped"])
 def test_sigkill_during_compaction_then_a_rerun_leaves_the_same_rows_once_and_readers_never_miss_one(
-    lake: Path, tmp_path: Path, point: str, figures: dict[str, Any]
+    lake: Path, tmp_path: Path, point: str, spark: Any, figures: dict[str, Any]
 ) -> None:
     before = table_rows(lake, "vehicle")
     once = _reader_keys(lake)
-    assert set(once.values()) == {1}
+    assert set(once.values()) == {1} and _spark_keys(spark, lake) == once
     log = tmp_path / "compact.log"
     job = start_job(_compact_command(lake, "--tables", "vehicle"), log, TELEMETRY_FAILPOINT=f"{point}:vehicle:{DAY}")
     try:
         wait_for_line(log, f"failpoint {point} reached: vehicle batch {DAY}", job)
-        seen = _reader_keys(lake)  # a reader while compaction waits at the failpoint
+        seen = _reader_keys(lake)  # readers while compaction waits at the failpoint
+        seen_by_spark = _spark_keys(spark, lake)
     finally:
         kill_job(job)
     assert seen.keys() == once.keys()  # never a row missing
     twice = {"compact-swap": 2}.get(point, 1)  # one group: its output is in, its inputs not yet deleted
     assert set(seen.values()) == {twice}, point
+    assert seen_by_spark == seen
     rerun = subprocess.run(_compact_command(lake, "--tables", "vehicle"), capture_output=True, text=True, check=False)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert ("finished 1 interrupted swap" in rerun.stdout) == (point != "compact-staged")
     assert table_rows(lake, "vehicle") == before
     assert len(files(lake, "vehicle")) == 1 and _reader_keys(lake) == once
+    assert _spark_keys(spark, lake) == once  # Spark reads the compacted file as it read the job's
     figures.update(point=point, rows=len(before), reader_saw_each_row=twice)
 
 
