@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.catalog import load_catalog, project_root
-from core.errors import ConfigError
+from core.errors import ConfigError, TelemetryError
 from core.settings import env_str
 from streaming.settings import STARTING_OFFSETS, StreamingSettings
 
@@ -130,7 +130,11 @@ def _compact(args: argparse.Namespace) -> int:
         every_partition=args.every_partition,
         tables=args.tables,
     )
-    reports = compact_lake(settings, load_catalog(), say=_say)
+    try:
+        reports = compact_lake(settings, load_catalog(), say=_say)
+    except OSError as exc:  # pyarrow's I/O errors: a disk, S3 or a file gone under it
+        msg = f"compaction stopped: {exc}; run it again: it finishes what it began, and no row is lost or doubled"
+        raise TelemetryError(msg) from exc
     when = f"dated before {settings.before}" if settings.before else "of every day"
     for report in reports:
         if report.partitions or report.recovered:
