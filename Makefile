@@ -69,6 +69,9 @@ stream: up ## Spark Structured Streaming from Kafka into the lake (Ctrl-C stops;
 show: setup ## rows per table in the lake, and a few rows
 	@$(PY) -m streaming show
 
+compact: setup ## merge the small files of partitions older than the lateness window (BEFORE=YYYY-MM-DD or ALL=1 to choose)
+	@$(PY) -m streaming compact $(if $(BEFORE),--before $(BEFORE),) $(if $(ALL),--all,)
+
 catalog: setup ## render the Glue tables, Athena and Redshift SQL and IAM policies, then apply them (CATALOG_ENDPOINT=aws for real AWS)
 	@$(PY) -m glue render
 ifeq ($(CATALOG_ENDPOINT),aws)

@@ -49,7 +49,7 @@ def claim_tables(fs: HadoopFs, lake: str, query: str, checkpoint: str, topic: st
     started = bool(fs.children(f"{checkpoint}/offsets"))
     text = _read(fs, claim_uri)
     if text is None:
-        files = [t for t in tables if fs.glob(f"{lake}/{t}/*=*/part-b*")]
+        files = [t for t in tables if fs.glob(f"{lake}/{t}/*=*/part-*")]  # batch files, or compacted ones
         if files and not started:
             _refuse_new(query, checkpoint, lake, files[0], None)
         own = own or uuid.uuid4().hex

@@ -1,8 +1,9 @@
-"""``python -m streaming run|show``: stream Kafka into the lake, or show what landed.
+"""``python -m streaming run|show|compact``: stream Kafka into the lake, show what landed, compact it.
 
 ``run`` streams continuously (micro-batches every ``--trigger-interval``) until Ctrl-C, or with
 ``--available-now`` drains what is in Kafka and stops. The same entry point works under
-``spark-submit`` (see :mod:`streaming.submit`).
+``spark-submit`` (see :mod:`streaming.submit`). ``compact`` rewrites the small files of partitions
+older than the lateness window into files of a target size (see :mod:`streaming.compact`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.catalog import load_catalog, project_root
-from core.errors import ConfigError
+from core.errors import ConfigError, TelemetryError
 from core.settings import env_str
 from streaming.settings import STARTING_OFFSETS, StreamingSettings
 
@@ -60,6 +61,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         sub.add_argument("--registry-url", help="schema registry URL (default TELEMETRY_REGISTRY_URL)")
     show = commands.choices["show"]
     show.add_argument("--rows", type=int, default=3, help="rows to print per table (default 3)")
+    compact = commands.add_parser(
+        "compact", help="merge the small files of older partitions into files of a target size"
+    )
+    compact.add_argument("--lake", help="lake root: a folder or s3://bucket/prefix (default TELEMETRY_LAKE)")
+    compact.add_argument(
+        "--target-mb", type=int, help="size of the files to write (default TELEMETRY_COMPACT_TARGET_MB or 128)"
+    )
+    compact.add_argument(
+        "--lateness-days",
+        type=int,
+        help="leave partitions dated within this many days before today (default TELEMETRY_COMPACT_LATENESS_DAYS or 1)",
+    )
+    compact.add_argument("--before", help="compact partitions dated before this day (YYYY-MM-DD) instead")
+    compact.add_argument("--all", dest="every_partition", action="store_true", help="compact every partition")
+    compact.add_argument("--tables", help="comma-separated tables (default: all, quarantines included)")
     package = commands.add_parser("package", help="build the code archive for spark-submit --py-files")
     package.add_argument("--out", help="the zip to write (default <TELEMETRY_BUILD_DIR or build>/telemetry.zip)")
     return parser.parse_args(argv)
@@ -83,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         default = Path(env_str(os.environ, "TELEMETRY_BUILD_DIR", str(project_root() / "build"))) / "telemetry.zip"
         _say(f"wrote {build_archive(Path(args.out) if args.out else default)}")
         return 0
+    if args.command == "compact":
+        return _compact(args)
     settings = settings_from_args(args)
     catalog = load_catalog()
     if args.command == "show":
@@ -97,4 +115,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = ", ".join(f"{table} {n}" for table, n in sorted(summary.rows.items()) if n) or "no new rows"
     how = "stopped" if summary.stopped_by_user else "done"
     _say(f"{how}: {summary.batches} batch(es), {rows}; lake {settings.lake}")
+    return 0
+
+
+def _compact(args: argparse.Namespace) -> int:
+    from streaming.compact import compact_lake
+    from streaming.compact_settings import CompactSettings
+
+    settings = CompactSettings.from_env(
+        lake=args.lake,
+        target_mb=args.target_mb,
+        lateness_days=args.lateness_days,
+        before=args.before,
+        every_partition=args.every_partition,
+        tables=args.tables,
+    )
+    try:
+        reports = compact_lake(settings, load_catalog(), say=_say)
+    except OSError as exc:  # pyarrow's I/O errors: a disk, S3 or a file gone under it
+        msg = f"compaction stopped: {exc}; run it again: it finishes what it began, and no row is lost or doubled"
+        raise TelemetryError(msg) from exc
+    when = f"dated before {settings.before}" if settings.before else "of every day"
+    for report in reports:
+        if report.partitions or report.recovered:
+            finished = f"; finished {report.recovered} interrupted swap(s)" if report.recovered else ""
+            _say(f"{report.table}: {report.partitions} partition(s), {report.files_before:,} file(s) -> "
+                 f"{report.files_after:,}{finished}")  # fmt: skip
+    total = sum(r.partitions for r in reports)
+    _say(f"compacted {total} partition(s) {when} in {settings.lake.catalog_uri()}")
     return 0

@@ -34,10 +34,10 @@ def _started(tmp_path: Path, checkpoint: str) -> None:
     (tmp_path / checkpoint / "offsets" / "0").write_text("v1")
 
 
-def _table_file(tmp_path: Path) -> None:
+def _table_file(tmp_path: Path, name: str = "part-b000000000000-00000.parquet") -> None:
     folder = tmp_path / "lake" / "vehicle" / "dt=2025-01-06"
     folder.mkdir(parents=True)
-    (folder / "part-b000000000000-00000.parquet").write_bytes(b"PAR1")
+    (folder / name).write_bytes(b"PAR1")
 
 
 @pytest.mark.slow
@@ -65,10 +65,11 @@ def test_another_started_checkpoint_is_refused_as_another_job(fs: Any, tmp_path:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("name", ["part-b000000000000-00000.parquet", "part-c0123456789abcdef-00000.parquet"])
 def test_a_lake_of_an_earlier_version_is_adopted_by_its_checkpoint_and_refused_to_a_new_one(
-    fs: Any, tmp_path: Path
+    fs: Any, tmp_path: Path, name: str
 ) -> None:
-    _table_file(tmp_path)  # files, no claim: written before claims existed
+    _table_file(tmp_path, name)  # files (batch files, or compacted ones), no claim: written before claims existed
     with pytest.raises(TelemetryError, match="is new, but the lake"):
         _claim(fs, tmp_path, "new/vehicle")
     assert not (tmp_path / "lake" / "_staging" / "vehicle" / "_claim").exists()
