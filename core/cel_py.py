@@ -41,7 +41,7 @@ from core.cel_types import Node
 __all__ = ["Predicate", "Undecided", "compile_predicate", "predicate_source"]
 
 Predicate = Callable[[Mapping[str, Any], datetime | None], bool]
-"""``predicate(record, now)``: True when the record meets every rule; False or an exception when undecided."""
+"""``predicate(record, now)``: True when the record meets every rule, False when it breaks one, or it raises."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INT64 = (-(2**63), 2**63 - 1)
@@ -84,15 +84,9 @@ def _millis(value: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=value)
 
 
-_HELPERS: dict[str, Any] = {
-    "_U": Undecided,
-    "_undecided": _undecided,
-    "_int": _int,
-    "_ordered": _ordered,
-    "_text": _text,
-    "_millis": _millis,
-    "_datetime": datetime,
-}
+_BUILTINS: dict[str, Any] = {t.__name__: t for t in (type, len, dict, int, float, str, bytes, bool)}
+_HELPERS: dict[str, Any] = {"_U": Undecided, "_undecided": _undecided, "_int": _int, "_ordered": _ordered}
+_HELPERS |= {"_text": _text, "_millis": _millis, "_datetime": datetime}
 
 
 class _Source:
@@ -102,7 +96,7 @@ class _Source:
         self.millis = millis
         self.lines: list[str] = []
         self.names: dict[tuple[str, ...], str] = {}
-        self.hoisted: dict[Node, str] = {}
+        self.hoisted: dict[int, str] = {}  # by id: a node holding a list literal has no hash
         self.constants: dict[str, Any] = {}
         self.ordered: set[tuple[str, ...]] = set()
         self.guarded: set[tuple[str, ...]] = set()
@@ -192,11 +186,11 @@ class _Source:
 
     def _hoist(self, node: Node) -> str:
         """A value that does not depend on the record (``now + duration('24h')``): computed once per call."""
-        if node not in self.hoisted:
+        if id(node) not in self.hoisted:
             text = self._compound(node, positive=False)
-            name = self.hoisted[node] = f"c{len(self.hoisted)}"
+            name = self.hoisted[id(node)] = f"c{len(self.hoisted)}"
             self.lines.append(f"{name} = {text}")
-        return self.hoisted[node]
+        return self.hoisted[id(node)]
 
     def _compound(self, node: Node, positive: bool) -> str:
         args = [self.expr(a, _positive(node, i, positive)) for i, a in enumerate(node.args)]
@@ -222,7 +216,7 @@ class _Source:
         if node.kind == "binary" and node.value == "in":
             if node.args[0].type != "double":  # a tuple's ``in`` tries identity first: exact but for NaN
                 return f"({args[0]} in {args[1]})"
-            items = [self.expr(i) for i in node.args[1].args]
+            items = [self.expr(i) for i in node.args[1].args]  # the names the list's items already have
             return "(" + (" or ".join(f"{args[0]} == {i}" for i in items) or "False") + ")"
         if node.kind == "binary" and node.value in _PLAIN:
             return self._compare(node, args, positive)
@@ -279,14 +273,11 @@ def compile_predicate(rules: Sequence[Node], *, millis: frozenset[str] = frozens
             caller's CEL activation reads as a timestamp.
 
     Returns:
-        ``predicate(record, now)``: True only where CEL gives every rule True; False, :class:`Undecided`
-        or another exception where the caller must ask the CEL engine (see the module docstring).
+        ``predicate(record, now)``: CEL's verdict (every rule true, or not); :class:`Undecided` or another
+        exception where the caller must ask the CEL engine (see the module docstring).
     """
     text, constants = predicate_source(rules, millis=millis)
-    builtins = {"type": type, "len": len, "dict": dict, "int": int, "float": float, "str": str, "bytes": bytes}
-    namespace: dict[str, Any] = {"__builtins__": {**builtins, "bool": bool}}
-    namespace.update(_HELPERS)
-    namespace.update(constants)
+    namespace: dict[str, Any] = {"__builtins__": _BUILTINS, **_HELPERS, **constants}
     exec(compile(text, "<data rules>", "exec"), namespace)  # noqa: S102 - source generated from a validated tree
     predicate: Predicate = namespace["predicate"]
     return predicate

@@ -290,6 +290,7 @@ EXPRESSIONS = (
     "!(message.t > now) || message.t == timestamp('2021-01-01T00:00:00Z')",
     "message.r.x >= -1.0 && !(message.r.x >= 1.0)",
     "-message.d < 0.0 ? -message.i <= 0 : message.r.x == -0.0",
+    "'x' in ['x', 'y'] && message.s != 'x' && message.i in []",
 )
 
 
