@@ -1,12 +1,13 @@
 """Data rules benchmark: the producer and the streaming job with the rules on, against off, on the same events.
 
-Run with the local stack up: ``.venv/bin/python bench/rules_bench.py``. Two sets of topics and subjects
+Run with the local stack up: ``.venv/bin/python bench/rules_bench.py``. Three sets of topics and subjects
 get unique prefixes: "on" registers the schemas as they are (with their rules), "off" the same schemas
-without the ``rules`` property, which is what a subject registered before the rules looks like. The
-producer writes the same simulated events to both, alternating with the stock path (SerializingProducer
-+ AvroSerializer, no rules) that the producer's throughput target is set against (rules checked for
-"on" only; best of ``--repeat``); then the streaming job drains each set into a fresh lake with an
-available-now trigger, after one untimed pass of each (the JVM compiles its hot code during the first).
+without the ``rules`` property, which is what a subject registered before the rules looks like, and
+"stock" as "off", for the stock path (SerializingProducer + AvroSerializer, no rules) that the
+producer's throughput target is set against. The producer writes the same simulated events to "off"
+and "on" (rules checked for "on" only), alternating with the stock path (best of ``--repeat``); then
+the streaming job drains "off" and "on" into a fresh lake each with an available-now trigger, after
+one untimed pass of each (the JVM compiles its hot code during the first).
 Everything made is deleted afterwards. The table goes to stdout and to the "## Data rules" section of
 docs/benchmarks.md.
 """
@@ -215,8 +216,11 @@ def render(rows: list[tuple[str, str, Measure, str]], events: int, total: int, r
         "stream's rules (core/cel_py.py): it reads the fields the rules read, checks each has its field's "
         "type, and compares, about 1 µs per record; common-expression-language runs only for a record the "
         "function refuses or cannot decide (a value of another type, a null in a range), to give the verdict "
-        "and name the rule. The Avro serialization (fastavro) and librdkafka cost several times more. The job "
-        "evaluates the same rules as Spark SQL in its generated code.",
+        "and name the rule. The Avro serialization (fastavro) and librdkafka cost several times more. Before "
+        "this compiled check (run of 2026-11-30 06:07), common-expression-language evaluated every record: "
+        "21.7 CPU µs per event for the check alone, mostly converting Python values into CEL values, and the "
+        "producer with rules on ran at 0.40x of rules off and 0.38x of the stock path. The job evaluates the "
+        "same rules as Spark SQL in its generated code.",
         "",
     ]
     return "\n".join(lines)
@@ -231,7 +235,8 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message=".*httpx.*")  # authlib, loaded by the stock path's registry client
     tag = uuid.uuid4().hex[:8]
-    sets = {mode: ConnectionSettings.from_env(topic_prefix=f"rb{tag}{mode}_") for mode in ("on", "off")}
+    # "stock" is a third set (registered without rules) so that the job drains the same events from "on" and "off".
+    sets = {mode: ConnectionSettings.from_env(topic_prefix=f"rb{tag}{mode}_") for mode in ("on", "off", "stock")}
     events = list(simulate(SimulationConfig(vehicles=args.vehicles, max_steps=args.steps), CATALOG))
     rows: list[tuple[str, str, Measure, str]] = []
     work = Path(tempfile.mkdtemp(prefix="rules-bench-"))
@@ -243,7 +248,7 @@ def main() -> None:
         for _ in range(args.repeat):  # alternating, so that all see the same swings of a shared machine's load
             for mode in ("off", "on"):
                 runs[mode].append(retried(sets[mode], lambda m=mode: produce(sets[m], events, rules=m == "on")))
-            runs["stock"].append(retried(sets["off"], lambda: stock(sets["off"], events)))
+            runs["stock"].append(retried(sets["stock"], lambda: stock(sets["stock"], events)))
         rows.append(("rule check alone, no Kafka", "on", check_alone(events), "compiled predicate (core.cel_py)"))
         rows.append(("stock path, end to end", "none", best_of(runs["stock"]), "SerializingProducer + AvroSerializer"))
         rows += [("producer, end to end", m, best_of(runs[m]), "acks=all, idempotent, lz4") for m in ("off", "on")]
@@ -251,7 +256,7 @@ def main() -> None:
                         for stage, mode, (r, c), _ in rows), flush=True)  # fmt: skip
         base = StreamingSettings.from_env(available_now=True)
         spark = get_spark(base, app_name="rules-bench")
-        totals = {mode: records(connection) for mode, connection in sets.items()}
+        totals = {mode: records(sets[mode]) for mode in ("off", "on")}
         runs = {"off": [], "on": []}
         for n in range(-1, args.repeat):  # run -1 warms the JVM up and is not counted
             for mode in ("off", "on"):
