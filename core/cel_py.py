@@ -24,6 +24,11 @@ caller asks the CEL engine. As with :mod:`core.cel_sql`, the places where Python
 - int ``+``, ``-`` and negation outside int64 are errors in CEL (the engine wraps one negation):
   undecided, as is any other error where it is not read as false.
 
+One difference is deliberate: the CEL engine converts a nested record whole, so a value it cannot
+convert (a key the schema lacks holding an object, a broken string) in a nested field no rule reads
+fails every rule; the predicate reads only the fields the rules name, and the producer's serializer
+refuses such a record in its turn.
+
 So a True or False from the predicate is CEL's verdict, and an exception means "ask the CEL engine"
 (the producer asks it after a False too, to name the rule broken). ``now`` is an argument: the
 caller takes the time of the check once per record or per batch.
