@@ -1,28 +1,33 @@
-"""The data rules of a writer schema, checked on each record before it is sent (CEL, compiled once).
+"""The data rules of a writer schema, checked on each record before it is sent (compiled once per schema).
 
 The rules are the ones in the registered writer schema the producer writes with (see
-:mod:`core.data_rules`), so a record is held to exactly the rules its schema id stands for. Evaluation
-is by ``common-expression-language`` (CEL in Rust): every rule of the stream is compiled into one
-list expression and run once per record, over only the fields the rules read (converting the rest
-to CEL values would cost more than the rules). Only a record that fails is looked at rule by rule,
-to name the first rule it breaks and the fields that rule reads.
+:mod:`core.data_rules`), so a record is held to exactly the rules its schema id stands for. Every rule
+of the stream is compiled into one Python predicate (:mod:`core.cel_py`) that decides a record as CEL
+does from the fields the rules read, with no conversion into CEL values. Only a record the predicate
+refuses or cannot decide (a value of another type than its field's, a null where a number belongs) goes
+to ``common-expression-language`` (CEL in Rust), which gives the verdict and, rule by rule, names the
+first rule broken and the fields it reads.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cel
 
+from core.cel_py import compile_predicate
 from core.cel_subset import compile_rule, field_paths
 from core.data_rules import DataRule, enforced, rules_of
 from core.errors import RuleViolationError
 
-__all__ = ["RuleChecker"]
+__all__ = ["NOW_RESOLUTION_S", "RuleChecker"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NOW_RESOLUTION_S = 0.001
+"""``now`` is read from the clock at most once per this many seconds (reading it costs more than a check)."""
 
 
 class RuleChecker:
@@ -44,29 +49,60 @@ class RuleChecker:
             for f in schema["fields"]
             if isinstance(f["type"], Mapping) and f["type"].get("logicalType") == "timestamp-millis"
         )
+        self._predicate = compile_predicate(trees, millis=self._millis) if self.rules else None
         self._programs = [cel.compile(r.expr) for r in self.rules]
         self._all = cel.compile("[" + ", ".join(f"({r.expr})" for r in self.rules) + "]") if self.rules else None
         self._now = any(not r.portable for r in self.rules)
+        self._clock: tuple[float, datetime | None] = (float("-inf"), None)
 
-    def _activation(self, record: Mapping[str, Any]) -> dict[str, Any]:
+    def now(self) -> datetime | None:
+        """The time of the check, read anew when :data:`NOW_RESOLUTION_S` has passed; None when no rule reads it."""
+        if not self._now:
+            return None
+        tick = time.monotonic()
+        until, now = self._clock
+        if tick >= until or now is None:
+            now = datetime.now(UTC)
+            self._clock = (tick + NOW_RESOLUTION_S, now)
+        return now
+
+    def activation(self, record: Mapping[str, Any], now: datetime | None) -> dict[str, Any]:
+        """What the CEL engine reads: ``message`` (the fields the rules read, millis as times) and ``now``."""
         message = {name: record.get(name) for name in self._fields}
         for name in self._millis.intersection(message):
             value = message[name]
             if isinstance(value, int):  # Avro's own form of a timestamp-millis: CEL reads a timestamp
-                message[name] = _EPOCH + timedelta(milliseconds=value)
-        return {"message": message, "now": datetime.now(UTC)} if self._now else {"message": message}
+                try:
+                    message[name] = _EPOCH + timedelta(milliseconds=value)
+                except OverflowError:  # beyond any datetime: left an int, which no timestamp rule accepts
+                    pass
+        return {"message": message, "now": now} if self._now else {"message": message}
 
-    def check(self, record: Mapping[str, Any]) -> None:
+    def check(self, record: Mapping[str, Any], now: datetime | None = None) -> None:
         """Pass a record that meets every rule; refuse one that breaks one.
+
+        Args:
+            record: the record as the serializer takes it.
+            now: the time of the check (:meth:`now` when not given).
 
         Raises:
             RuleViolationError: one line naming the first rule broken and the values of the fields it reads.
         """
-        if self._all is None:
+        if self._predicate is None:
             return
-        activation = self._activation(record)
+        now = self.now() if now is None else now
         try:
-            if all(result is True for result in self._all.execute(activation)):
+            if self._predicate(record, now) is True:
+                return
+        except Exception:  # noqa: S110 - undecided (a value of another type, a null): CEL decides below
+            pass
+        self._check_cel(record, now)
+
+    def _check_cel(self, record: Mapping[str, Any], now: datetime | None) -> None:
+        """The verdict of the CEL engine, and the rule broken, for a record the predicate did not pass."""
+        activation = self.activation(record, now)
+        try:
+            if all(result is True for result in self._all.execute(activation)):  # type: ignore[union-attr]
                 return
         except Exception:  # noqa: S110 - a rule that cannot be evaluated (a null field) is found below, rule by rule
             pass
