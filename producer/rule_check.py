@@ -18,6 +18,7 @@ from typing import Any
 
 import cel
 
+from core.avro_model import Primitive, parse_schema
 from core.cel_py import compile_predicate
 from core.cel_subset import compile_rule, field_paths
 from core.data_rules import DataRule, enforced, rules_of
@@ -44,10 +45,10 @@ class RuleChecker:
         trees = [compile_rule(r.expr, schema, what=f"rule {r.name} of {subject}") for r in self.rules]
         self._paths = [field_paths(t) for t in trees]
         self._fields = tuple(dict.fromkeys(p[0] for paths in self._paths for p in paths))
-        self._millis = frozenset(
-            f["name"]
-            for f in schema["fields"]
-            if isinstance(f["type"], Mapping) and f["type"].get("logicalType") == "timestamp-millis"
+        self._millis = frozenset(  # a nullable timestamp is a union: CEL reads it as the int it is
+            f.name
+            for f in parse_schema(schema, what=f"the writer schema of {subject}").record.fields
+            if isinstance(f.type, Primitive) and f.type.logical_type == "timestamp-millis"
         )
         self._predicate = compile_predicate(trees, millis=self._millis) if self.rules else None
         self._programs = [cel.compile(r.expr) for r in self.rules]
