@@ -18,6 +18,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from core.catalog import Catalog
 from core.errors import ConfigError, SchemaError, TelemetryError
+from core.kafka_errors import ClientErrors
 from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings
 from producer.rule_check import RuleChecker
@@ -80,6 +81,7 @@ class TelemetryProducer:
         self._started_at: float | None = None
         self._finished_at: float | None = None
         self._last_error: str | None = None
+        self._errors = ClientErrors()
 
     # --- life cycle ---
     def start(self) -> TelemetryProducer:
@@ -106,6 +108,10 @@ class TelemetryProducer:
         try:
             existing = producer.list_topics(timeout=min(10.0, self.tuning.delivery_timeout_s)).topics
         except KafkaException as exc:
+            producer.poll(0.5)  # serves the error callbacks: a refused login fails now, not at the delivery timeout
+            refused = self._errors.refused_message(self.settings.bootstrap_servers, "the producer")
+            if refused:
+                raise TelemetryError(refused) from exc
             log.debug("cannot list topics yet: %s", exc)
             return
         missing = sorted({topic for topic, _ in self._writers.values()} - set(existing))
@@ -223,5 +229,6 @@ class TelemetryProducer:
 
     def _on_error(self, error: KafkaError) -> None:
         # Client-level errors (all brokers down, authentication): kept for the summary, deliveries decide.
+        self._errors(error)
         self._last_error = error.str()
         log.debug("kafka client error: %s", error.str())
