@@ -163,6 +163,8 @@ class TelemetryProducer:
                 break
             except BufferError:  # the local queue is full: let deliveries drain it
                 producer.poll(0.05)
+            except KafkaException as exc:
+                raise self._fatal(exc) from exc
         self._produced[topic] += 1
         self._bytes += len(value)
         self._count += 1
@@ -178,7 +180,10 @@ class TelemetryProducer:
         """Wait for every delivery report (by default up to the delivery timeout); returns records still in flight."""
         if self._producer is None:
             return 0
-        remaining = int(self._producer.flush(self.tuning.delivery_timeout_s + 5.0 if timeout is None else timeout))
+        try:
+            remaining = int(self._producer.flush(self.tuning.delivery_timeout_s + 5.0 if timeout is None else timeout))
+        except KafkaException as exc:  # a fatal client error, such as a principal without any write right
+            raise self._fatal(exc) from exc
         self._finished_at = time.time()
         return remaining
 
@@ -226,6 +231,12 @@ class TelemetryProducer:
         else:
             self._failed[topic] += 1
             self._last_error = error.str()
+
+    def _fatal(self, exc: KafkaException) -> TelemetryError:
+        error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+        detail = error.str() if error is not None else str(exc)
+        who = f"principal {self.settings.sasl_username}" if self.settings.sasl_username else "the producer"
+        return TelemetryError(f"Kafka at {self.settings.bootstrap_servers} refused {who}: {detail}")
 
     def _on_error(self, error: KafkaError) -> None:
         # Client-level errors (all brokers down, authentication): kept for the summary, deliveries decide.
