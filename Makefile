@@ -11,6 +11,12 @@ MASTER    ?=
 ORIGIN    ?= london
 DESTINATION ?= birmingham
 PYTEST_ARGS ?=
+# `make query SQL="..."`: the SQL reaches the program through the environment, exactly as typed; neither
+# make (no expansion: $(value SQL)) nor the shell (never on a command line) reads its quotes or $(...).
+unexport SQL
+ifneq ($(value SQL),)
+export TELEMETRY_QUERY_SQL := $(value SQL)
+endif
 # Where `make catalog` applies the Glue tables: the local stack's moto by default, `aws` for real AWS.
 CATALOG_ENDPOINT ?= http://127.0.0.1:5000
 
@@ -79,7 +85,7 @@ else
 endif
 
 query: setup ## the named queries on the local lake with DuckDB (NAME=last-position for one, SQL="select ..." for your own)
-	@$(PY) -m lakesql query $(if $(NAME),--name $(NAME),) $(if $(SQL),--sql "$(SQL)",)
+	@$(PY) -m lakesql query $(if $(NAME),--name $(NAME),) $(if $(value SQL),--sql-from-env,)
 
 dashboard: setup ## Apache Superset on 127.0.0.1:8088 with the dashboards of the lake (first run installs it)
 	@$(PY) -m dashboards up
