@@ -205,10 +205,15 @@ def test_make_query_hands_the_sql_over_exactly_as_typed(tmp_path: Path) -> None:
         f"'$(shell touch {name})' AS make_function, 'it''s' AS doubled"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_")} | {"COLUMNS": "500"}
-    result = subprocess.run(
-        ["make", "-s", "query", f"SQL={sql}", f"PY={sys.executable}", f"TELEMETRY_LAKE={tmp_path / 'lake'}"],
-        cwd=project_root(), env=env, capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+    try:
+        result = subprocess.run(
+            ["make", "-s", "query", f"SQL={sql}", f"PY={sys.executable}", f"TELEMETRY_LAKE={tmp_path / 'lake'}"],
+            cwd=project_root(), env=env, capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        planted_exists = planted.exists()
+    finally:
+        planted.unlink(missing_ok=True)
+    assert not planted_exists
     assert result.returncode == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if 'a"b' in line)
     assert [cell.strip() for cell in row.strip("|").split("|")] == [
@@ -218,6 +223,3 @@ def test_make_query_hands_the_sql_over_exactly_as_typed(tmp_path: Path) -> None:
         f"$(shell touch {name})",
         "it's",
     ]
-    planted_exists = planted.exists()
-    planted.unlink(missing_ok=True)
-    assert not planted_exists
