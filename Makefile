@@ -102,7 +102,8 @@ test-integration: setup
 test-faults: setup ## the faults suite: brokers, registry, S3 and the driver killed under traffic; 0 lost, 0 duplicated
 	@$(PY) -m pytest tests/faults -m faults $(PYTEST_ARGS)
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, mypy, and the scan that keeps keys, certificates and passwords out of git
+	@python3 .ci/scan_secrets.py
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy
