@@ -218,7 +218,8 @@ def main() -> int:
         return 0
     if args.command == "clean":
         down(settings)
-        for part in ("kafka", "run"):
+        # The secured stack's CA, certificates and passwords go with its data: the next `up` makes new ones.
+        for part in ("kafka", "run", *(("tls", "secrets", "registry") if settings.secured else ())):
             shutil.rmtree(settings.home / part, ignore_errors=True)
         _say(f"stack stopped and its data removed from {settings.home}")
         return 0
