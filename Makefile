@@ -11,6 +11,12 @@ MASTER    ?=
 ORIGIN    ?= london
 DESTINATION ?= birmingham
 PYTEST_ARGS ?=
+# `make query SQL="..."`: the SQL reaches the program through the environment, exactly as typed; neither
+# make (no expansion: $(value SQL)) nor the shell (never on a command line) reads its quotes or $(...).
+unexport SQL
+ifneq ($(value SQL),)
+export TELEMETRY_QUERY_SQL := $(value SQL)
+endif
 # Where `make catalog` applies the Glue tables: the local stack's moto by default, `aws` for real AWS.
 CATALOG_ENDPOINT ?= http://127.0.0.1:5000
 
@@ -82,7 +88,7 @@ else
 endif
 
 query: setup ## the named queries on the local lake with DuckDB (NAME=last-position for one, SQL="select ..." for your own)
-	@$(PY) -m lakesql query $(if $(NAME),--name $(NAME),) $(if $(SQL),--sql "$(SQL)",)
+	@$(PY) -m lakesql query $(if $(NAME),--name $(NAME),) $(if $(value SQL),--sql-from-env,)
 
 dashboard: setup ## Apache Superset on 127.0.0.1:8088 with the dashboards of the lake (first run installs it)
 	@$(PY) -m dashboards up
@@ -99,7 +105,8 @@ test-integration: setup
 test-faults: setup ## the faults suite: brokers, registry, S3 and the driver killed under traffic; 0 lost, 0 duplicated
 	@$(PY) -m pytest tests/faults -m faults $(PYTEST_ARGS)
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, mypy, and the scan that keeps keys, certificates and passwords out of git
+	@python3 .ci/scan_secrets.py
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy

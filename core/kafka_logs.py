@@ -16,5 +16,5 @@ def librdkafka_logger(name: str) -> logging.Logger:
     """The logger to pass as a client's ``logger`` setting; quiet unless DEBUG is asked for."""
     logger = logging.getLogger(f"{name}.librdkafka")
     if logger.level == logging.NOTSET and logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        logger.setLevel(logging.CRITICAL)
+        logger.setLevel(logging.CRITICAL + 1)  # even its FATAL lines: the client raises them as one error
     return logger

@@ -17,19 +17,24 @@ from urllib.parse import urlparse
 
 from core.catalog import project_root
 from core.errors import ConfigError
+from core.kafka_security import SASL_MECHANISMS, SECURITY_PROTOCOLS, check_kafka_security
 from core.lake import LakeLocation
+from core.secrets import Secret, jaas_quote, read_secret
 
 __all__ = [
     "DEFAULT_BOOTSTRAP",
     "DEFAULT_DATABASE",
     "DEFAULT_REGISTRY_URL",
     "PREFIX",
+    "SASL_MECHANISMS",
+    "SECURITY_PROTOCOLS",
     "ConnectionSettings",
     "Secret",
     "check_known",
     "database_name",
     "env_int",
     "env_str",
+    "jaas_quote",
     "jvm_dir",
     "lake_location",
     "local_dir",
@@ -52,6 +57,12 @@ KNOWN_VARIABLES = frozenset(
         "TELEMETRY_KAFKA_SASL_MECHANISM",
         "TELEMETRY_KAFKA_SASL_USERNAME",
         "TELEMETRY_KAFKA_SASL_PASSWORD",
+        "TELEMETRY_KAFKA_SASL_PASSWORD_FILE",
+        "TELEMETRY_KAFKA_SSL_CA_LOCATION",
+        "TELEMETRY_REGISTRY_PASSWORD_FILE",
+        "TELEMETRY_REGISTRY_ALLOW_INSECURE_AUTH",
+        "TELEMETRY_SECURITY",
+        "TELEMETRY_QUERY_SQL",
         "TELEMETRY_TOPIC_PREFIX",
         "TELEMETRY_LAKE",
         "TELEMETRY_CHECKPOINTS",
@@ -77,34 +88,6 @@ KNOWN_VARIABLES = frozenset(
         "TELEMETRY_COMPACT_LATENESS_DAYS",
     }
 )
-
-
-class Secret:
-    """A string that never shows itself in ``repr``/``str`` (logs, tracebacks, settings dumps)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        """Wrap ``value``."""
-        self._value = value
-
-    def get(self) -> str:
-        """The secret itself, for the one place that must send it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        """Masked."""
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        """Equal when the wrapped values are."""
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        """Hash of the wrapped value."""
-        return hash(self._value)
 
 
 def check_known(env: Mapping[str, str]) -> None:
@@ -200,7 +183,9 @@ class ConnectionSettings:
     sasl_mechanism: str | None = None
     sasl_username: str | None = None
     sasl_password: Secret | None = None
+    ssl_ca_location: str | None = None
     topic_prefix: str = ""
+    allow_insecure_registry_auth: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str | None) -> ConnectionSettings:
@@ -214,8 +199,10 @@ class ConnectionSettings:
                 return given
             return env.get(var, "").strip() or default
 
-        password = pick("registry_password", "TELEMETRY_REGISTRY_PASSWORD", None)
-        sasl_password = pick("sasl_password", "TELEMETRY_KAFKA_SASL_PASSWORD", None)
+        password = read_secret(env, "TELEMETRY_REGISTRY_PASSWORD", "TELEMETRY_REGISTRY_PASSWORD_FILE")
+        sasl_password = read_secret(env, "TELEMETRY_KAFKA_SASL_PASSWORD", "TELEMETRY_KAFKA_SASL_PASSWORD_FILE")
+        protocol = pick("security_protocol", "TELEMETRY_KAFKA_SECURITY_PROTOCOL", None)
+        mechanism = pick("sasl_mechanism", "TELEMETRY_KAFKA_SASL_MECHANISM", None)
         settings = cls(
             bootstrap_servers=pick("bootstrap_servers", "TELEMETRY_BOOTSTRAP_SERVERS", DEFAULT_BOOTSTRAP) or "",
             registry_url=_check_url(
@@ -223,12 +210,14 @@ class ConnectionSettings:
                 pick("registry_url", "TELEMETRY_REGISTRY_URL", DEFAULT_REGISTRY_URL) or "",
             ),
             registry_user=pick("registry_user", "TELEMETRY_REGISTRY_USER", None),
-            registry_password=Secret(password) if password else None,
-            security_protocol=pick("security_protocol", "TELEMETRY_KAFKA_SECURITY_PROTOCOL", None),
-            sasl_mechanism=pick("sasl_mechanism", "TELEMETRY_KAFKA_SASL_MECHANISM", None),
+            registry_password=password,
+            security_protocol=protocol.upper() if protocol else None,
+            sasl_mechanism=mechanism.upper() if mechanism else None,
             sasl_username=pick("sasl_username", "TELEMETRY_KAFKA_SASL_USERNAME", None),
-            sasl_password=Secret(sasl_password) if sasl_password else None,
+            sasl_password=sasl_password,
+            ssl_ca_location=pick("ssl_ca_location", "TELEMETRY_KAFKA_SSL_CA_LOCATION", None),
             topic_prefix=pick("topic_prefix", "TELEMETRY_TOPIC_PREFIX", "") or "",
+            allow_insecure_registry_auth=env.get("TELEMETRY_REGISTRY_ALLOW_INSECURE_AUTH", "").strip() == "1",
         )
         settings.validate()
         return settings
@@ -241,9 +230,16 @@ class ConnectionSettings:
         if bool(self.registry_user) != bool(self.registry_password):
             msg = "TELEMETRY_REGISTRY_USER and TELEMETRY_REGISTRY_PASSWORD go together; set both or neither"
             raise ConfigError(msg)
-        if self.sasl_mechanism and not (self.sasl_username and self.sasl_password):
-            msg = "TELEMETRY_KAFKA_SASL_MECHANISM needs TELEMETRY_KAFKA_SASL_USERNAME and _PASSWORD"
+        insecure = urlparse(self.registry_url).scheme != "https"
+        if self.registry_user and insecure and not self.allow_insecure_registry_auth:
+            msg = (
+                f"registry basic auth over plain http would send the password in clear to {self.registry_url}; "
+                "use an https TELEMETRY_REGISTRY_URL (or set TELEMETRY_REGISTRY_ALLOW_INSECURE_AUTH=1 to allow it)"
+            )
             raise ConfigError(msg)
+        check_kafka_security(
+            self.security_protocol, self.sasl_mechanism, self.sasl_username, self.sasl_password, self.ssl_ca_location
+        )
 
     def topic(self, name: str) -> str:
         """The physical topic name, with the configured prefix."""
@@ -262,6 +258,8 @@ class ConnectionSettings:
             config["sasl.mechanism"] = self.sasl_mechanism
             config["sasl.username"] = self.sasl_username
             config["sasl.password"] = self.sasl_password.get()
+        if self.ssl_ca_location:
+            config["ssl.ca.location"] = self.ssl_ca_location
         return config
 
     def registry_auth(self) -> tuple[str, str] | None:

@@ -16,6 +16,8 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewPartitions, Ne
 
 from core.catalog import Stream
 from core.errors import TelemetryError
+from core.kafka_errors import ClientErrors
+from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings
 
 __all__ = ["TopicState", "check_topics", "ensure_topics", "existing_topics", "raise_partitions", "topic_states"]
@@ -23,12 +25,31 @@ __all__ = ["TopicState", "check_topics", "ensure_topics", "existing_topics", "ra
 
 def existing_topics(settings: ConnectionSettings, *, timeout: float = 15.0) -> set[str]:
     """The topics the cluster has; one clear error when Kafka cannot be reached."""
-    admin = AdminClient({**settings.kafka_config(), "socket.timeout.ms": str(int(timeout * 1000))})
+    errors = ClientErrors()
+    admin = _admin(settings, timeout, errors)
     try:
         return set(admin.list_topics(timeout=timeout).topics)
     except KafkaException as exc:
-        msg = f"Kafka at {settings.bootstrap_servers} is unreachable ({exc}); is it up? try `make up`"
-        raise TelemetryError(msg) from exc
+        raise _unreachable(settings, admin, errors, exc) from exc
+
+
+def _admin(settings: ConnectionSettings, timeout: float, errors: ClientErrors) -> AdminClient:
+    config = {**settings.kafka_config(), "socket.timeout.ms": str(int(timeout * 1000)), "error_cb": errors,
+              "logger": librdkafka_logger("topics")}  # fmt: skip
+    return AdminClient(config)
+
+
+def _unreachable(
+    settings: ConnectionSettings, admin: AdminClient, errors: ClientErrors, exc: KafkaException
+) -> TelemetryError:
+    """One line for a failed metadata request: the cluster refused the client, or it could not be reached."""
+    admin.poll(0.5)  # serves the error callbacks, which tell a refusal from an outage
+    protocol = settings.security_protocol or "PLAINTEXT"
+    return TelemetryError(
+        errors.refused_message(settings.bootstrap_servers)
+        or f"Kafka at {settings.bootstrap_servers} is unreachable over {protocol} ({exc}); is it up, and does it "
+        "take that security protocol? try `make up`"
+    )
 
 
 def ensure_topics(
@@ -88,9 +109,13 @@ class TopicState:
 
 def topic_states(settings: ConnectionSettings, streams: Iterable[Stream], *, timeout: float = 30.0) -> list[TopicState]:
     """Partitions, replication factor and ``min.insync.replicas`` of each stream's topic on the cluster."""
-    admin = AdminClient({**settings.kafka_config(), "socket.timeout.ms": str(int(timeout * 1000))})
+    errors = ClientErrors()
+    admin = _admin(settings, timeout, errors)
     try:
         metadata = admin.list_topics(timeout=timeout).topics
+    except KafkaException as exc:
+        raise _unreachable(settings, admin, errors, exc) from exc
+    try:
         streams = list(streams)
         present = [settings.topic(s.topic) for s in streams if settings.topic(s.topic) in metadata]
         resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in present]

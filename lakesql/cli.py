@@ -11,12 +11,14 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 
 from rich.console import Console
 
 from core.catalog import load_catalog
 from core.cli import run_cli
+from core.errors import ConfigError
 from lakesql.engine import connect, run_sql
 from lakesql.output import print_result
 from lakesql.queries import QUERIES, duckdb_sql, named_query
@@ -35,6 +37,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     chosen = querying.add_mutually_exclusive_group()
     chosen.add_argument("--name", help=f"one named query: {', '.join(q.name for q in QUERIES)}")
     chosen.add_argument("--sql", help="your own SQL; tables are the entity names (vehicle, gps, ...)")
+    chosen.add_argument(
+        "--sql-from-env",
+        action="store_true",
+        help="your own SQL from TELEMETRY_QUERY_SQL (what `make query SQL=...` uses: no shell reads it)",
+    )
     chosen.add_argument("--list", action="store_true", help="list the named queries")
     querying.add_argument("--limit", type=int, default=50, help="rows to print per query (default 50)")
     return parser.parse_args(argv)
@@ -48,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for query in QUERIES:
             console.print(f"{query.name:28} {query.title}", markup=False, highlight=False)
         return 0
+    if args.sql_from_env:
+        args.sql = os.environ.get("TELEMETRY_QUERY_SQL", "")
+        if not args.sql.strip():
+            msg = '--sql-from-env: TELEMETRY_QUERY_SQL is empty; give the SQL in it (make query SQL="...")'
+            raise ConfigError(msg)
     settings = LakeSqlSettings.from_env(lake=args.lake, database=args.database)
     lake = settings.lake.local_path
     if not lake.is_dir():

@@ -18,6 +18,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from core.catalog import Catalog
 from core.errors import ConfigError, SchemaError, TelemetryError
+from core.kafka_errors import ClientErrors
 from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings
 from producer.rule_check import RuleChecker
@@ -80,6 +81,7 @@ class TelemetryProducer:
         self._started_at: float | None = None
         self._finished_at: float | None = None
         self._last_error: str | None = None
+        self._errors = ClientErrors()
 
     # --- life cycle ---
     def start(self) -> TelemetryProducer:
@@ -106,6 +108,10 @@ class TelemetryProducer:
         try:
             existing = producer.list_topics(timeout=min(10.0, self.tuning.delivery_timeout_s)).topics
         except KafkaException as exc:
+            producer.poll(0.5)  # serves the error callbacks: a refused login fails now, not at the delivery timeout
+            refused = self._errors.refused_message(self.settings.bootstrap_servers, "the producer")
+            if refused:
+                raise TelemetryError(refused) from exc
             log.debug("cannot list topics yet: %s", exc)
             return
         missing = sorted({topic for topic, _ in self._writers.values()} - set(existing))
@@ -157,6 +163,8 @@ class TelemetryProducer:
                 break
             except BufferError:  # the local queue is full: let deliveries drain it
                 producer.poll(0.05)
+            except KafkaException as exc:
+                raise self._fatal(exc) from exc
         self._produced[topic] += 1
         self._bytes += len(value)
         self._count += 1
@@ -172,7 +180,10 @@ class TelemetryProducer:
         """Wait for every delivery report (by default up to the delivery timeout); returns records still in flight."""
         if self._producer is None:
             return 0
-        remaining = int(self._producer.flush(self.tuning.delivery_timeout_s + 5.0 if timeout is None else timeout))
+        try:
+            remaining = int(self._producer.flush(self.tuning.delivery_timeout_s + 5.0 if timeout is None else timeout))
+        except KafkaException as exc:  # a fatal client error, such as a principal without any write right
+            raise self._fatal(exc) from exc
         self._finished_at = time.time()
         return remaining
 
@@ -221,7 +232,14 @@ class TelemetryProducer:
             self._failed[topic] += 1
             self._last_error = error.str()
 
+    def _fatal(self, exc: KafkaException) -> TelemetryError:
+        error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+        detail = error.str() if error is not None else str(exc)
+        who = f"principal {self.settings.sasl_username}" if self.settings.sasl_username else "the producer"
+        return TelemetryError(f"Kafka at {self.settings.bootstrap_servers} refused {who}: {detail}")
+
     def _on_error(self, error: KafkaError) -> None:
         # Client-level errors (all brokers down, authentication): kept for the summary, deliveries decide.
+        self._errors(error)
         self._last_error = error.str()
         log.debug("kafka client error: %s", error.str())

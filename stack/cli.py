@@ -1,5 +1,7 @@
 """`python -m stack up|down|status|clean`: run the local stack as background processes; `topics` on any cluster.
 
+``python -m stack env PRINCIPAL`` prints the ``export TELEMETRY_*=...`` lines of a client of the
+stack (on the secured one, as that principal: a password file, never the password).
 ``python -m stack topics`` checks the five topics of the cluster that ``TELEMETRY_BOOTSTRAP_SERVERS``
 (and the SASL settings) point at against streams.toml, with the topic prefix; ``--create`` creates what
 is missing and ``--partitions vehicle=6`` raises a topic's partitions.
@@ -8,6 +10,7 @@ is missing and ``--partitions vehicle=6`` raises a topic's partitions.
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -22,11 +25,13 @@ from core.cli import run_cli
 from core.errors import StackError
 from core.settings import ConnectionSettings
 from core.topics import check_topics, ensure_topics, raise_partitions, topic_states
+from stack.secured import PRINCIPALS, acl_bindings, apply_acls
 from stack.services import (
     Service,
     StackSettings,
     moto_ready,
     prepare_kafka,
+    prepare_registry,
     registry_caught_up,
     registry_ready,
     services,
@@ -40,7 +45,7 @@ def _say(message: str) -> None:
 
 
 def _live_brokers(settings: StackSettings) -> int:
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers, "socket.timeout.ms": "2000"})
+    admin = AdminClient({**settings.connection("broker").kafka_config(), "socket.timeout.ms": "2000"})
     try:
         return len(admin.list_topics(timeout=2).brokers)
     except KafkaException:
@@ -52,7 +57,7 @@ def _ready(settings: StackSettings, service: Service) -> bool:
         return procs.port_open(service.port)
     if service.name == "registry":
         return registry_ready(settings) and registry_caught_up(service.log_file)
-    return moto_ready()
+    return moto_ready(settings)
 
 
 def is_up(settings: StackSettings) -> bool:
@@ -88,6 +93,7 @@ def up(settings: StackSettings) -> bool:
             )
             raise StackError(msg)
     prepare_kafka(settings)
+    prepare_registry(settings)
     deadline = time.monotonic() + settings.timeout
     kafka = [s for s in all_services if s.name.startswith("kafka")]
     for service in kafka:
@@ -102,7 +108,11 @@ def up(settings: StackSettings) -> bool:
         deadline,
         kafka[0],
     )
-    connection = ConnectionSettings(bootstrap_servers=settings.bootstrap_servers)
+    if settings.secured:
+        apply_acls(settings.connection("broker"), acl_bindings(list(load_catalog().streams), settings.topic_prefix))
+        connection = settings.connection("operator")
+    else:
+        connection = ConnectionSettings(bootstrap_servers=settings.bootstrap_servers)
     ensure_topics(
         connection,
         load_catalog().streams,
@@ -128,7 +138,21 @@ def down(settings: StackSettings) -> list[str]:
 def _addresses(settings: StackSettings) -> None:
     _say(f"  Kafka bootstrap servers: {settings.bootstrap_servers}")
     _say(f"  Schema Registry (Confluent API): {settings.registry_url}")
-    _say("  AWS endpoint (moto): http://127.0.0.1:5000")
+    _say(f"  AWS endpoint (moto): http://127.0.0.1:{settings.moto_port}")
+    if settings.secured:
+        _say(f"  TLS, SCRAM-SHA-512 and ACLs; CA {settings.home / 'tls' / 'ca.pem'}")
+        _say(f"  principals {', '.join(PRINCIPALS)}; their passwords in {settings.home / 'secrets'}")
+        _say('  a client as one principal: eval "$(TELEMETRY_SECURITY=sasl_ssl python -m stack env producer)"')
+
+
+def _env(principal: str | None) -> int:
+    settings = StackSettings.from_env()
+    if principal not in PRINCIPALS:
+        msg = f"`stack env` takes a principal: {', '.join(PRINCIPALS)}"
+        raise StackError(msg)
+    for name, value in settings.client_env(principal).items():
+        _say(f"export {name}={shlex.quote(value)}")
+    return 0
 
 
 def _status(settings: StackSettings) -> int:
@@ -170,12 +194,15 @@ def _topics(args: argparse.Namespace) -> int:
 def main() -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status", "clean", "topics"])
+    parser.add_argument("command", choices=["up", "down", "status", "clean", "topics", "env"])
+    parser.add_argument("principal", nargs="?", help="env: the principal whose client settings to print")
     parser.add_argument("--create", action="store_true", help="topics: create the missing topics")
     parser.add_argument("--partitions", action="append", metavar="ENTITY=N", help="topics: raise a topic's partitions")
     args = parser.parse_args()
     if args.command == "topics":
         return _topics(args)
+    if args.command == "env":
+        return _env(args.principal)
     settings = StackSettings.from_env()
     if args.command == "up":
         started = time.monotonic()
@@ -191,7 +218,8 @@ def main() -> int:
         return 0
     if args.command == "clean":
         down(settings)
-        for part in ("kafka", "run"):
+        # The secured stack's CA, certificates and passwords go with its data: the next `up` makes new ones.
+        for part in ("kafka", "run", *(("tls", "secrets", "registry") if settings.secured else ())):
             shutil.rmtree(settings.home / part, ignore_errors=True)
         _say(f"stack stopped and its data removed from {settings.home}")
         return 0

@@ -13,72 +13,19 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from core import procs
-from core.errors import ConfigError, StackError
-from core.settings import check_known, env_int, env_str, jvm_dir, local_dir
+from core.errors import StackError
+from core.settings import jvm_dir
+from stack.secured import broker_properties, registry_properties, scram_arguments
+from stack.settings import HOST, MOTO_PORT, StackSettings
+from stack.tls import ensure_tls, tls_files
 
-__all__ = ["Service", "StackSettings", "registry_caught_up", "services"]
-
-HOST = "127.0.0.1"
-KAFKA_PORT = 9092
-CONTROLLER_PORT = 19092
-REGISTRY_PORT = 8081
-REGISTRY_MANAGEMENT_PORT = 9081
-MOTO_PORT = 5000
-
-
-@dataclass(frozen=True)
-class StackSettings:
-    """How big the local stack is and where it keeps its state."""
-
-    brokers: int = 3
-    home: Path = field(default_factory=local_dir)
-    timeout: float = 180.0
-    kafka_heap: str = "512m"
-    registry_heap: str = "512m"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> StackSettings:
-        """Read ``TELEMETRY_BROKERS``, ``TELEMETRY_HOME``, ``TELEMETRY_STACK_TIMEOUT`` and the heap sizes."""
-        env = os.environ if env is None else env
-        check_known(env)
-        brokers = env_int(env, "TELEMETRY_BROKERS", 3, minimum=1)
-        if brokers not in (1, 3):
-            msg = f"TELEMETRY_BROKERS must be 3 (the default) or 1 (small machines), got {brokers}"
-            raise ConfigError(msg)
-        return cls(
-            brokers=brokers,
-            home=local_dir(env),
-            timeout=float(env_int(env, "TELEMETRY_STACK_TIMEOUT", 180, minimum=10)),
-            kafka_heap=env_str(env, "TELEMETRY_KAFKA_HEAP", "512m"),
-            registry_heap=env_str(env, "TELEMETRY_REGISTRY_HEAP", "512m"),
-        )
-
-    @property
-    def bootstrap_servers(self) -> str:
-        """All broker listeners, comma-separated."""
-        return ",".join(f"{HOST}:{KAFKA_PORT + i}" for i in range(self.brokers))
-
-    @property
-    def registry_url(self) -> str:
-        """The registry's Confluent-compatible API."""
-        return f"http://{HOST}:{REGISTRY_PORT}/apis/ccompat/v7"
-
-    @property
-    def replication_factor(self) -> int:
-        """Replicas per partition: every broker, at most 3."""
-        return min(3, self.brokers)
-
-    @property
-    def min_insync_replicas(self) -> int:
-        """Two of three replicas must acknowledge an acks=all write (one on a single broker)."""
-        return min(2, self.brokers)
+__all__ = ["MOTO_PORT", "Service", "StackSettings", "registry_caught_up", "services"]
 
 
 @dataclass(frozen=True)
@@ -130,13 +77,13 @@ def _registry_jar() -> Path:
 
 
 def _kafka_properties(settings: StackSettings, node: int, data_dir: Path) -> str:
-    voters = ",".join(f"{i + 1}@{HOST}:{CONTROLLER_PORT + i}" for i in range(settings.brokers))
+    voters = ",".join(f"{i + 1}@{HOST}:{settings.controller_port(i)}" for i in range(settings.brokers))
     props = {
         "process.roles": "broker,controller",
         "node.id": str(node + 1),
         "controller.quorum.voters": voters,
-        "listeners": f"PLAINTEXT://{HOST}:{KAFKA_PORT + node},CONTROLLER://{HOST}:{CONTROLLER_PORT + node}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{KAFKA_PORT + node}",
+        "listeners": f"PLAINTEXT://{HOST}:{settings.kafka_port(node)},CONTROLLER://{HOST}:{settings.controller_port(node)}",
+        "advertised.listeners": f"PLAINTEXT://{HOST}:{settings.kafka_port(node)}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -154,6 +101,9 @@ def _kafka_properties(settings: StackSettings, node: int, data_dir: Path) -> str
         "auto.create.topics.enable": "false",
         "log.retention.hours": "168",
     }
+    if settings.secured:
+        tls = tls_files(settings.home)
+        props |= broker_properties(settings.home, tls, settings.kafka_port(node), settings.controller_port(node))
     return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
@@ -181,6 +131,8 @@ def prepare_kafka(settings: StackSettings) -> None:
     cluster_id = cluster_file.read_text().strip()
     (base / "log4j2.properties").write_text(_LOG4J2)
     classpath = f"{_need(jvm_dir('kafka'))}/*"
+    if settings.secured:
+        ensure_tls(settings.home)
     for node in range(settings.brokers):
         node_dir = base / f"node-{node + 1}"
         data_dir = node_dir / "data"
@@ -189,14 +141,40 @@ def prepare_kafka(settings: StackSettings) -> None:
         config.write_text(_kafka_properties(settings, node, data_dir))
         if (data_dir / "meta.properties").exists():
             continue
-        result = subprocess.run(
-            [_java(), "-cp", classpath, f"-Dlog4j2.configurationFile={base / 'log4j2.properties'}",
-             "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+        arguments = ["format", "-t", cluster_id, "-c", str(config)]
+        if settings.secured:
+            arguments += scram_arguments(settings.home)
+        result = _storage_tool(classpath, base, arguments)
         if result.returncode != 0:
             msg = f"formatting Kafka storage of node {node + 1} failed: {(result.stderr or result.stdout)[-400:]}"
             raise StackError(msg)
+
+
+def _storage_tool(classpath: str, base: Path, arguments: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run Kafka's storage tool with its arguments in a Java argument file: SCRAM passwords never show in ``ps``."""
+    argfile = base / "storage-tool.args"
+    fd = os.open(argfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("\n".join(f'"{a}"' for a in ["kafka.tools.StorageTool", *arguments]) + "\n")
+    try:
+        return subprocess.run(
+            [_java(), "-cp", classpath, f"-Dlog4j2.configurationFile={base / 'log4j2.properties'}", f"@{argfile}"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        argfile.unlink(missing_ok=True)
+
+
+def prepare_registry(settings: StackSettings) -> Path | None:
+    """The secured registry's Kafka client settings file (0600; it holds its password), or None on the plain stack."""
+    if not settings.secured:
+        return None
+    path = settings.home / "registry" / "kafkasql.properties"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(registry_properties(settings.home, tls_files(settings.home)))
+    return path
 
 
 def services(settings: StackSettings) -> list[Service]:
@@ -209,8 +187,8 @@ def services(settings: StackSettings) -> list[Service]:
         found.append(
             Service(
                 name=f"kafka-{node + 1}",
-                port=KAFKA_PORT + node,
-                address=f"{HOST}:{KAFKA_PORT + node}",
+                port=settings.kafka_port(node),
+                address=f"{HOST}:{settings.kafka_port(node)}",
                 command=[
                     _java(),
                     f"-Xms{settings.kafka_heap}",
@@ -227,12 +205,15 @@ def services(settings: StackSettings) -> list[Service]:
                 state_dir=state,
             )
         )
+    # The secured registry's Kafka settings come from a file (its password with them), named here.
+    kafkasql = settings.home / "registry" / "kafkasql.properties"
+    registry_config = [f"-Dquarkus.config.locations={kafkasql.as_uri()}"] if settings.secured else []
     registry_env = {
         **env,
         "QUARKUS_HTTP_HOST": HOST,
-        "QUARKUS_HTTP_PORT": str(REGISTRY_PORT),
+        "QUARKUS_HTTP_PORT": str(settings.registry_port),
         "QUARKUS_MANAGEMENT_HOST": HOST,
-        "QUARKUS_MANAGEMENT_PORT": str(REGISTRY_MANAGEMENT_PORT),
+        "QUARKUS_MANAGEMENT_PORT": str(settings.registry_management_port),
         "APICURIO_STORAGE_KIND": "kafkasql",
         "APICURIO_KAFKASQL_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "APICURIO_REST_DELETION_ARTIFACT_ENABLED": "true",
@@ -242,12 +223,13 @@ def services(settings: StackSettings) -> list[Service]:
     found.append(
         Service(
             name="registry",
-            port=REGISTRY_PORT,
+            port=settings.registry_port,
             address=settings.registry_url,
             command=[
                 _java(),
                 f"-Xms{settings.registry_heap}",
                 f"-Xmx{settings.registry_heap}",
+                *registry_config,
                 "-jar",
                 str(_registry_jar()),
             ],
@@ -259,9 +241,9 @@ def services(settings: StackSettings) -> list[Service]:
     found.append(
         Service(
             name="moto",
-            port=MOTO_PORT,
-            address=f"http://{HOST}:{MOTO_PORT}",
-            command=[str(moto), "-H", HOST, "-p", str(MOTO_PORT)],
+            port=settings.moto_port,
+            address=f"http://{HOST}:{settings.moto_port}",
+            command=[str(moto), "-H", HOST, "-p", str(settings.moto_port)],
             env=env,
             state_dir=state,
         )
@@ -287,9 +269,9 @@ def registry_caught_up(log_file: Path) -> bool:
     return text.rfind("KafkaSQL storage bootstrapped") > text.rfind("Starting KSQL consumer thread")
 
 
-def moto_ready() -> bool:
+def moto_ready(settings: StackSettings) -> bool:
     """Whether moto answers."""
     try:
-        return requests.get(f"http://{HOST}:{MOTO_PORT}/moto-api/", timeout=2).status_code < 500
+        return requests.get(f"http://{HOST}:{settings.moto_port}/moto-api/", timeout=2).status_code < 500
     except requests.RequestException:
         return False

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from core.errors import ConfigError, TelemetryError
-from core.settings import ConnectionSettings
+from core.settings import ConnectionSettings, jaas_quote
 from core.topics import existing_topics
 from streaming.settings import StreamingSettings
 
-__all__ = ["check_topics", "kafka_options", "kafka_source_options"]
+__all__ = ["LOGIN_MODULES", "check_topics", "kafka_options", "kafka_source_options"]
 
-_LOGIN_MODULES = {
+# One login module per mechanism of core.kafka_security.SASL_MECHANISMS (a unit test holds them together).
+LOGIN_MODULES = {
     "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
     "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
     "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
@@ -19,19 +20,26 @@ _LOGIN_MODULES = {
 
 
 def kafka_options(connection: ConnectionSettings) -> dict[str, str]:
-    """Kafka client settings as Spark's Kafka source takes them (``kafka.``-prefixed Java names)."""
+    """Kafka client settings as Spark's Kafka source takes them (``kafka.``-prefixed Java names).
+
+    The CA (``TELEMETRY_KAFKA_SSL_CA_LOCATION``) becomes a PEM truststore, which the Java client reads
+    as it is; the SASL credentials become a JAAS line with every value fully escaped.
+    """
     options = {"kafka.bootstrap.servers": connection.bootstrap_servers}
     if connection.security_protocol:
         options["kafka.security.protocol"] = connection.security_protocol
+    if connection.ssl_ca_location:
+        options["kafka.ssl.truststore.type"] = "PEM"
+        options["kafka.ssl.truststore.location"] = connection.ssl_ca_location
     if connection.sasl_mechanism and connection.sasl_username and connection.sasl_password:
-        module = _LOGIN_MODULES.get(connection.sasl_mechanism.upper())
+        module = LOGIN_MODULES.get(connection.sasl_mechanism.upper())
         if module is None:
-            msg = f"SASL mechanism {connection.sasl_mechanism} is not supported; use one of {sorted(_LOGIN_MODULES)}"
+            msg = f"SASL mechanism {connection.sasl_mechanism} is not supported; use one of {sorted(LOGIN_MODULES)}"
             raise ConfigError(msg)
-        user = connection.sasl_username.replace('"', '\\"')
-        password = connection.sasl_password.get().replace('"', '\\"')
+        user = jaas_quote(connection.sasl_username)
+        password = jaas_quote(connection.sasl_password.get())
         options["kafka.sasl.mechanism"] = connection.sasl_mechanism
-        options["kafka.sasl.jaas.config"] = f'{module} required username="{user}" password="{password}";'
+        options["kafka.sasl.jaas.config"] = f"{module} required username={user} password={password};"
     return options
 
 
@@ -43,6 +51,8 @@ def kafka_source_options(settings: StreamingSettings, topics: Iterable[str]) -> 
         "startingOffsets": settings.starting_offsets,
         # A gap in the offsets (retention, a deleted topic) stops the job instead of skipping records.
         "failOnDataLoss": "true",
+        # Spark's consumers join groups under this prefix: an ACL on the prefix lets them read, nothing more.
+        "groupIdPrefix": f"{settings.connection.topic_prefix}telemetry-lake-spark",
     }
     if settings.max_offsets_per_trigger:
         options["maxOffsetsPerTrigger"] = str(settings.max_offsets_per_trigger)

@@ -67,7 +67,13 @@ def test_invalid_schema_json_names_file_and_position(tmp_path: Path) -> None:
 
 
 def test_settings_keep_secrets_out_of_repr() -> None:
-    settings = ConnectionSettings.from_env({"TELEMETRY_REGISTRY_USER": "u", "TELEMETRY_REGISTRY_PASSWORD": "hunter2"})
+    settings = ConnectionSettings.from_env(
+        {
+            "TELEMETRY_REGISTRY_URL": "https://registry.example/apis/ccompat/v7",
+            "TELEMETRY_REGISTRY_USER": "u",
+            "TELEMETRY_REGISTRY_PASSWORD": "hunter2",  # secret-scan: allow
+        }
+    )
     assert "hunter2" not in repr(settings)
     assert settings.registry_auth() == ("u", "hunter2")
     assert repr(Secret("x")) == "Secret('**********')"

@@ -190,3 +190,36 @@ def test_a_column_removed_from_the_schema_stays_in_the_view_before_dt(catalog: C
     assert run_sql(con, "SELECT vehicle_id, model FROM vehicle ORDER BY 1").rows == (("car-a", "S"), ("car-b", None))
     names = [name for name, _ in view_columns(con, "smartcity", "vehicle")]
     assert names[-2:] == ["model", "dt"]
+
+
+def test_make_query_hands_the_sql_over_exactly_as_typed(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    # Relative to make's folder (the project root), so that every cell stays short enough to be shown whole.
+    name = f".planted-{tmp_path.name[-8:]}"
+    planted = project_root() / name
+    sql = (
+        f"SELECT 'a\"b' AS quotes, '$(touch {name})' AS dollar, '`touch {name}`' AS backticks, "
+        f"'$(shell touch {name})' AS make_function, 'it''s' AS doubled"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_")} | {"COLUMNS": "500"}
+    try:
+        result = subprocess.run(
+            ["make", "-s", "query", f"SQL={sql}", f"PY={sys.executable}", f"TELEMETRY_LAKE={tmp_path / 'lake'}"],
+            cwd=project_root(), env=env, capture_output=True, text=True, check=False, timeout=120,
+        )  # fmt: skip
+        planted_exists = planted.exists()
+    finally:
+        planted.unlink(missing_ok=True)
+    assert not planted_exists
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if 'a"b' in line)
+    assert [cell.strip() for cell in row.strip("|").split("|")] == [
+        'a"b',
+        f"$(touch {name})",
+        f"`touch {name}`",
+        f"$(shell touch {name})",
+        "it's",
+    ]

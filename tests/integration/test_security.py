@@ -1,0 +1,184 @@
+"""The secured stack end to end: TLS, SCRAM-SHA-512 and least-privilege ACLs, and what a refused client sees.
+
+Starts its own secured stack (``TELEMETRY_SECURITY=sasl_ssl``) in a tmp ``TELEMETRY_HOME`` on the secured
+ports (Kafka 9192-9194, registry 8181, moto 5100), so the plain shared stack is never touched, and stops it
+at the end. Each client runs as its principal, with the settings ``python -m stack env`` prints.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Producer
+
+from core.catalog import load_catalog, project_root
+from core.settings import PREFIX, ConnectionSettings
+from producer.producer import TelemetryProducer
+from producer.simulator import SimulationConfig, simulate
+from stack.secured import PRINCIPALS, REGISTRY_TOPICS
+from stack.services import services
+from stack.settings import StackSettings
+from streaming.job import run
+from streaming.settings import StreamingSettings
+from tests.integration.streaming_support import expected_row, lake_rows, shared_spark
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CATALOG = load_catalog()
+TOPIC_PREFIX = f"s{uuid.uuid4().hex[:8]}_"
+
+
+def _cli(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], env=env, cwd=project_root(), capture_output=True, text=True, timeout=timeout
+    )
+
+
+class Secured:
+    """The running secured stack and the environment of a client as each principal."""
+
+    def __init__(self, settings: StackSettings, base: dict[str, str]) -> None:
+        self.settings = settings
+        self.base = base
+
+    def env(self, principal: str, **changes: str | None) -> dict[str, str]:
+        """A client's environment as ``principal``; a change of None removes that variable."""
+        env = {**self.base, **self.settings.client_env(principal)}
+        for name, value in changes.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return env
+
+    def connection(self, principal: str) -> ConnectionSettings:
+        """Connection settings as ``principal``."""
+        return self.settings.connection(principal)
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
+    home = tmp_path_factory.mktemp("secured-home")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    base |= {"TELEMETRY_HOME": str(home), "TELEMETRY_SECURITY": "sasl_ssl", "TELEMETRY_TOPIC_PREFIX": TOPIC_PREFIX}
+    settings = StackSettings.from_env(base)
+    started = _cli(base, "stack", "up", timeout=400)
+    try:
+        assert started.returncode == 0, started.stderr + started.stdout
+        yield Secured(settings, base)
+    finally:
+        stopped = _cli(base, "stack", "down", timeout=120)
+        assert stopped.returncode == 0, stopped.stderr
+
+
+@pytest.fixture(scope="module")
+def registered(secured: Secured) -> Secured:
+    """The secured stack with the schemas registered under the prefix (governance, as the operator)."""
+    result = _cli(secured.env("operator"), "governance", "register")
+    assert result.returncode == 0, result.stderr + result.stdout
+    return secured
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_every_client_works_over_tls_and_scram_and_the_lake_gets_exactly_what_was_produced(
+    registered: Secured, tmp_path: Path
+) -> None:
+    secured = registered
+    # The stack never puts a password on a command line (ps shows those to every local user).
+    passwords = [(secured.settings.home / "secrets" / f"{p}.password").read_text() for p in PRINCIPALS]
+    for service in services(secured.settings):
+        pid = service.pid()
+        assert pid is not None, service.name
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+        assert not [p for p in passwords if p in command_line], service.name
+
+    # The operator's command sees the topics `stack up` created (as the operator) under the prefix.
+    topics = _cli(secured.env("operator"), "stack", "topics")
+    assert topics.returncode == 0, topics.stderr
+    assert "every topic as streams.toml says" in topics.stdout
+    assert f"{TOPIC_PREFIX}vehicle_data" in topics.stdout
+
+    events = list(simulate(SimulationConfig(vehicles=2, max_steps=40, emergency_probability=0.05), CATALOG))
+    assert {e.stream for e in events} == set(CATALOG.names)
+    with TelemetryProducer(ConnectionSettings.from_env(secured.env("producer")), CATALOG) as producer:
+        for event in events:
+            producer.produce(event)
+    assert producer.failed == 0
+
+    job_env = secured.env("streaming")
+    settings = StreamingSettings.from_env(
+        job_env, lake=str(tmp_path / "lake"), checkpoints=str(tmp_path / "checkpoints"), available_now=True
+    )
+    assert settings.connection.sasl_username == "streaming"
+    run(settings, spark=shared_spark(), catalog=CATALOG)
+
+    for stream in CATALOG.streams:
+        produced = {
+            e.value["id"]: expected_row(e.value, CATALOG, stream.name) for e in events if e.stream == stream.name
+        }
+        rows = lake_rows(settings, stream.name)
+        assert len(rows) == len(produced), stream.name
+        assert {r["id"]: {k: r[k] for k in stream.field_names} for r in rows} == produced
+        assert {r["kafka_topic"] for r in rows} == {f"{TOPIC_PREFIX}{stream.topic}"}
+
+
+def test_a_client_without_credentials_is_refused(secured: Secured) -> None:
+    env = secured.env(
+        "operator",
+        TELEMETRY_KAFKA_SECURITY_PROTOCOL="SSL",
+        TELEMETRY_KAFKA_SASL_MECHANISM=None,
+        TELEMETRY_KAFKA_SASL_USERNAME=None,
+        TELEMETRY_KAFKA_SASL_PASSWORD_FILE=None,
+    )
+    line = _one_line_error(_cli(env, "stack", "topics"))
+    assert f"Kafka at {secured.settings.bootstrap_servers} is unreachable over SSL" in line
+
+
+def test_a_wrong_password_is_refused(registered: Secured, tmp_path: Path) -> None:
+    secured = registered
+    wrong = tmp_path / "wrong.password"
+    wrong.write_text("not-the-password\n")
+    env = secured.env("producer", TELEMETRY_KAFKA_SASL_PASSWORD_FILE=str(wrong))
+    line = _one_line_error(_cli(env, "producer", "--vehicles", "1", "--count", "5"))
+    assert "refused the producer: SASL authentication error" in line
+    assert "invalid credentials with SASL mechanism SCRAM-SHA-512" in line
+
+
+def test_the_producer_cannot_write_a_topic_outside_its_acl(secured: Secured) -> None:
+    errors: list[str] = []
+
+    def delivered(error: Any, _message: Any) -> None:
+        errors.append(error.str() if error is not None else "delivered")
+
+    producer = Producer({**secured.connection("producer").kafka_config(), "acks": "all"})
+    producer.produce(REGISTRY_TOPICS[0], b"not the registry's record", on_delivery=delivered)
+    producer.flush(30)
+    assert errors == ["Broker: Topic authorization failed"]
+
+
+def test_the_jobs_principal_cannot_write_anywhere(registered: Secured) -> None:
+    secured = registered
+    line = _one_line_error(_cli(secured.env("streaming"), "producer", "--vehicles", "1", "--count", "5"))
+    assert "refused principal streaming" in line
+    assert "Cluster authorization failed" in line
+    errors: list[str] = []
+    producer = Producer({**secured.connection("streaming").kafka_config(), "enable.idempotence": False})
+    producer.produce(
+        f"{TOPIC_PREFIX}vehicle_data", b"x", on_delivery=lambda error, _m: errors.append(error.str() if error else "")
+    )
+    producer.flush(30)
+    assert errors == ["Broker: Topic authorization failed"]
