@@ -17,6 +17,7 @@ The queries share the driver, the executors and the registry cache; a query's ba
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
@@ -112,7 +113,9 @@ _BATCH_GRACE_S = 120
 
 def _commit_last_progress(monitor: OffsetsMonitor, query: StreamingQuery) -> None:
     """The last batch's end offsets to the monitoring group (its progress event may come after the listener)."""
-    progress: dict[str, Any] = query.lastProgress or {}
+    last = query.lastProgress
+    # Its JSON, not the object: PySpark's SourceProgress holds endOffset as the repr of a dict, not JSON.
+    progress: dict[str, Any] = json.loads(last.json) if last is not None else {}
     for source in progress.get("sources") or []:
         monitor.commit(source.get("endOffset"))
 

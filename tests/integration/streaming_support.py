@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +95,21 @@ def lake_rows(settings: StreamingSettings, table: str) -> list[dict[str, Any]]:
 def expected_row(value: Mapping[str, Any], catalog: Catalog, entity: str) -> dict[str, Any]:
     """A produced record as the lake should show it: each schema field, in schema order."""
     return {name: value[name] for name in catalog.get(entity).field_names}
+
+
+def assert_lake_holds_exactly(
+    settings: StreamingSettings, catalog: Catalog, events: Iterable[Any], topic: Callable[[Stream], str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Assert each stream's table holds exactly the produced records, once each, from its topic; return the rows."""
+    events = list(events)
+    tables = {}
+    for stream in catalog.streams:
+        produced = {
+            e.value["id"]: expected_row(e.value, catalog, stream.name) for e in events if e.stream == stream.name
+        }
+        rows = lake_rows(settings, stream.name)
+        assert len(rows) == len(produced), stream.name
+        assert {r["id"]: {k: r[k] for k in stream.field_names} for r in rows} == produced
+        assert {r["kafka_topic"] for r in rows} == {topic(stream)}
+        tables[stream.name] = rows
+    return tables

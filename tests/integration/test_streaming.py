@@ -25,6 +25,7 @@ from producer.simulator import SimulationConfig, simulate
 from streaming.job import run
 from streaming.monitor import monitoring_group
 from tests.integration.streaming_support import (
+    assert_lake_holds_exactly,
     avro_body,
     expected_row,
     job_settings,
@@ -62,15 +63,10 @@ def test_every_produced_record_lands_exactly_once_with_every_field_equal(
     settings = job_settings(connection, tmp_path, available_now=True)
     run(settings, spark=spark, catalog=CATALOG)
 
+    tables = assert_lake_holds_exactly(settings, CATALOG, events, lambda stream: connection.topic(stream.topic))
     for stream in CATALOG.streams:
-        produced = {
-            e.value["id"]: expected_row(e.value, CATALOG, stream.name) for e in events if e.stream == stream.name
-        }
-        rows = lake_rows(settings, stream.name)
-        assert len(rows) == len(produced), stream.name
-        assert {r["id"]: {k: r[k] for k in stream.field_names} for r in rows} == produced
+        rows = tables[stream.name]
         assert {r["schema_id"] for r in rows} == {ids[stream.name]}
-        assert {r["kafka_topic"] for r in rows} == {connection.topic(stream.topic)}
         assert all(r["dt"] == r["event_time"].strftime("%Y-%m-%d") for r in rows)
         assert lake_rows(settings, f"_quarantine/{stream.name}") == []
 
