@@ -124,8 +124,13 @@ def render(
             f"{3 * phase.trigger} s: {verdict}"
         )
     for trigger in sorted({p.trigger for p in phases}):
-        kept = [p.rate for p in phases if p.trigger == trigger and keeps_up(p)]
-        best = f"{max(kept):,.0f} events/s" if kept else "none of the rates tried"
+        kept = [p for p in phases if p.trigger == trigger and keeps_up(p)]
+        top_kept = max(kept, key=sent_rate, default=None)
+        best = (
+            f"{sent_rate(top_kept):,.0f} events/s sent ({top_kept.rate:,.0f} asked)"
+            if top_kept
+            else "none of the rates tried"
+        )
         lines.append(f"- highest rate the job kept up with at a {trigger} s trigger: {best}")
     top = max(phases, key=lambda p: p.rate, default=None)
     if top is not None:
