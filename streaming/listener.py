@@ -2,7 +2,8 @@
 
 Per batch: input rows/s (arrival rate), processed rows/s, batch duration and how many offsets the
 job is behind the end of the topics (the source's latest offsets minus the batch's end offsets).
-Per topic the same, computed from the batch's start and end offsets.
+Per topic the same, computed from the batch's start and end offsets. Then where the batch's time
+went, in Spark's phases (``addBatch`` is the job's decode, write and commit), and when it triggered.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from pyspark.sql.streaming import StreamingQueryListener
 
 from streaming.monitor import OffsetsMonitor
 
-__all__ = ["ProgressListener", "progress_lines", "topic_offsets"]
+__all__ = ["PHASES", "ProgressListener", "progress_lines", "topic_offsets"]
 
 log = logging.getLogger("streaming.progress")
+
+PHASES = ("latestOffset", "walCommit", "getBatch", "queryPlanning", "addBatch", "commitOffsets")
+"""Spark's phases of a micro-batch, in the order they run (``StreamingQueryProgress.durationMs``)."""
 
 
 def topic_offsets(offsets: Any) -> dict[str, int]:
@@ -70,6 +74,10 @@ def progress_lines(progress: Mapping[str, Any]) -> list[str]:
             f"  {topic}: {count} rows, input {input_rate * share:.1f} rows/s, "
             f"processed {processed:.1f} rows/s, {lag} offsets behind"
         )
+    durations = progress.get("durationMs") or {}
+    phases = [f"{phase} {int(durations[phase])} ms" for phase in PHASES if phase in durations]
+    if phases:
+        lines.append(f"  time: {', '.join(phases)} (trigger at {progress.get('timestamp')})")
     return lines
 
 

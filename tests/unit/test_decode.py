@@ -175,8 +175,18 @@ def test_progress_lines_per_batch_and_topic() -> None:
     assert lines[1] == "  a: 200 rows, input 66.7 rows/s, processed 100.0 rows/s, 40 offsets behind"
     assert lines[2] == "  b: 100 rows, input 33.3 rows/s, processed 50.0 rows/s, 0 offsets behind"
     assert topic_offsets(None) == {}
+    assert len(lines) == 3
     # The job runs a query per entity: each line names its query.
     assert progress_lines({**progress, "name": "p_vehicle"})[0].startswith("p_vehicle batch 4: 300 rows")
+    # Where the batch's time went, in the order Spark's phases run, and when it triggered.
+    timed = {
+        **progress,
+        "timestamp": "2026-11-30T01:02:03.456Z",
+        "durationMs": {"addBatch": 1500, "latestOffset": 20, "walCommit": 30, "triggerExecution": 2000},
+    }
+    assert progress_lines(timed)[-1] == (
+        "  time: latestOffset 20 ms, walCommit 30 ms, addBatch 1500 ms (trigger at 2026-11-30T01:02:03.456Z)"
+    )
 
 
 # --- schemas ----------------------------------------------------------------------------------------------
