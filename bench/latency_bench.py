@@ -46,6 +46,7 @@ from produce_bench import write_section  # bench/ is the script's folder: on sys
 from rules_bench import set_up, tear_down
 
 from core.catalog import load_catalog, project_root
+from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings
 from producer.producer import TelemetryProducer
 from producer.simulator import SimulationConfig, simulate
@@ -92,7 +93,7 @@ class LagProbe:
     """Offsets behind: the topics' ends minus what the job committed to its monitoring group."""
 
     def __init__(self, connection: ConnectionSettings) -> None:
-        self._admin = AdminClient(connection.kafka_config())
+        self._admin = AdminClient({**connection.kafka_config(), "logger": librdkafka_logger("bench.lag")})
         self.group = f"{connection.topic_prefix}telemetry-lake"
         topics = self._admin.list_topics(timeout=30).topics
         self._partitions = [

@@ -82,7 +82,7 @@ def ensure_topics(
     ]
     if not wanted:
         return []
-    admin = AdminClient(settings.kafka_config())
+    admin = AdminClient({**settings.kafka_config(), "logger": librdkafka_logger("topics")})
     created = []
     for name, future in admin.create_topics(wanted, request_timeout=timeout).items():
         try:
@@ -174,7 +174,7 @@ def raise_partitions(settings: ConnectionSettings, stream: Stream, partitions: i
         msg = f"topic {state.topic} has {state.partitions} partitions; Kafka cannot lower that to {partitions}"
         raise TelemetryError(msg)
     if partitions > state.partitions:
-        admin = AdminClient(settings.kafka_config())
+        admin = AdminClient({**settings.kafka_config(), "logger": librdkafka_logger("topics")})
         future = admin.create_partitions([NewPartitions(state.topic, partitions)], request_timeout=timeout)[state.topic]
         try:
             future.result()

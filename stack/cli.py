@@ -23,6 +23,7 @@ from core import procs
 from core.catalog import load_catalog
 from core.cli import run_cli
 from core.errors import StackError
+from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings
 from core.topics import check_topics, ensure_topics, raise_partitions, topic_states
 from stack.secured import PRINCIPALS, acl_bindings, apply_acls
@@ -45,7 +46,8 @@ def _say(message: str) -> None:
 
 
 def _live_brokers(settings: StackSettings) -> int:
-    admin = AdminClient({**settings.connection("broker").kafka_config(), "socket.timeout.ms": "2000"})
+    admin = AdminClient({**settings.connection("broker").kafka_config(), "socket.timeout.ms": "2000",
+                         "logger": librdkafka_logger("stack")})  # fmt: skip
     try:
         return len(admin.list_topics(timeout=2).brokers)
     except KafkaException:

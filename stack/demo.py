@@ -21,6 +21,7 @@ from confluent_kafka import Consumer, TopicPartition
 from core.catalog import Catalog, load_catalog, project_root
 from core.cli import run_cli
 from core.errors import StackError
+from core.kafka_logs import librdkafka_logger
 from core.lake import QUARANTINE_DIR
 from core.queries import named_query
 from core.settings import ConnectionSettings, lake_location
@@ -49,7 +50,8 @@ def _run(title: str, *args: str, env: dict[str, str] | None = None) -> None:
 
 def count_kafka_records(settings: ConnectionSettings, catalog: Catalog) -> dict[str, int]:
     """Records in each stream's topic (end minus beginning offsets; no transactions, so no markers)."""
-    consumer = Consumer({**settings.kafka_config(), "group.id": "telemetry-demo-count", "enable.auto.commit": False})
+    consumer = Consumer({**settings.kafka_config(), "group.id": "telemetry-demo-count", "enable.auto.commit": False,
+                         "logger": librdkafka_logger("demo")})  # fmt: skip
     counts = {}
     try:
         for stream in catalog.streams:

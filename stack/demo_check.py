@@ -18,6 +18,7 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from core.errors import StackError
+from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings
 
 __all__ = ["last_position_mismatches", "read_topic"]
@@ -44,6 +45,7 @@ def read_topic(connection: ConnectionSettings, topic: str, timeout: float = 10.0
     consumer = Consumer(
         {
             **connection.kafka_config(),
+            "logger": librdkafka_logger("demo"),
             "group.id": f"telemetry-check-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
         }

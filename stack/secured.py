@@ -32,6 +32,7 @@ from confluent_kafka.admin import (
 
 from core.catalog import Stream
 from core.errors import StackError
+from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings, jaas_quote
 from stack.tls import TlsFiles
 
@@ -167,7 +168,7 @@ def acl_bindings(streams: list[Stream], prefix: str) -> list[AclBinding]:
 
 def apply_acls(admin_connection: ConnectionSettings, bindings: list[AclBinding], timeout: float = 30.0) -> None:
     """Create the ACLs (creating one that exists changes nothing)."""
-    admin = AdminClient(admin_connection.kafka_config())
+    admin = AdminClient({**admin_connection.kafka_config(), "logger": librdkafka_logger("stack")})
     for binding, future in admin.create_acls(bindings, request_timeout=timeout).items():
         try:
             future.result()
