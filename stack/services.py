@@ -25,7 +25,7 @@ from stack.secured import broker_properties, registry_properties, scram_argument
 from stack.settings import HOST, MOTO_PORT, StackSettings
 from stack.tls import ensure_tls, tls_files
 
-__all__ = ["MOTO_PORT", "Service", "StackSettings", "registry_caught_up", "services"]
+__all__ = ["MOTO_PORT", "Service", "StackSettings", "new_cluster_id", "prepare_kafka", "registry_caught_up", "services"]
 
 
 @dataclass(frozen=True)
@@ -121,13 +121,21 @@ logger.request.level = WARN
 """
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: a UUID in URL-safe base64, never starting with "-" (as Kafka's own ids)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
 def prepare_kafka(settings: StackSettings) -> None:
     """Write each node's configuration and format its storage once (a kept cluster keeps its id)."""
     base = settings.home / "kafka"
     cluster_file = base / "cluster.id"
     base.mkdir(parents=True, exist_ok=True)
     if not cluster_file.exists():
-        cluster_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+        cluster_file.write_text(new_cluster_id())
     cluster_id = cluster_file.read_text().strip()
     (base / "log4j2.properties").write_text(_LOG4J2)
     classpath = f"{_need(jvm_dir('kafka'))}/*"
@@ -141,7 +149,7 @@ def prepare_kafka(settings: StackSettings) -> None:
         config.write_text(_kafka_properties(settings, node, data_dir))
         if (data_dir / "meta.properties").exists():
             continue
-        arguments = ["format", "-t", cluster_id, "-c", str(config)]
+        arguments = ["format", f"--cluster-id={cluster_id}", "-c", str(config)]  # "=": an id may start with "-"
         if settings.secured:
             arguments += scram_arguments(settings.home)
         result = _storage_tool(classpath, base, arguments)

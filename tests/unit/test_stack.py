@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import yaml
 from core.catalog import load_catalog, project_root
 from core.errors import ConfigError
 from core.settings import DEFAULT_BOOTSTRAP, DEFAULT_REGISTRY_URL, ConnectionSettings
-from stack.services import StackSettings, _kafka_properties
+from stack.services import StackSettings, _kafka_properties, new_cluster_id, prepare_kafka
 
 ROOT = project_root()
 POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
@@ -60,6 +61,22 @@ def test_three_node_kraft_config_binds_loopback_with_a_three_voter_quorum() -> N
     assert props["default.replication.factor"] == "3"
     assert props["min.insync.replicas"] == "2"
     assert settings.bootstrap_servers == DEFAULT_BOOTSTRAP + ",127.0.0.1:9093,127.0.0.1:9094"
+
+
+def test_a_new_cluster_id_is_a_uuid_that_never_starts_with_a_dash() -> None:
+    ids = [new_cluster_id() for _ in range(3000)]
+    assert not any(i.startswith("-") for i in ids)
+    assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_cluster_id_starting_with_a_dash_still_formats_the_storage(tmp_path: Path) -> None:
+    """Kafka's storage tool would read ``-t -abc…`` as a missing id: one fresh stack in 64 failed so."""
+    (tmp_path / "kafka").mkdir()
+    (tmp_path / "kafka" / "cluster.id").write_text("-AbCdEfGhIjKlMnOpQrStUv")
+    prepare_kafka(StackSettings(brokers=1, home=tmp_path))
+    meta = (tmp_path / "kafka" / "node-1" / "data" / "meta.properties").read_text()
+    assert "cluster.id=-AbCdEfGhIjKlMnOpQrStUv" in meta.splitlines()
 
 
 def test_one_broker_mode_for_small_machines() -> None:
