@@ -26,6 +26,8 @@ def run_cli(main: Callable[[], int | None]) -> None:
         print(f"error: TELEMETRY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}", file=sys.stderr)  # noqa: T201
         sys.exit(2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":  # httpx logs every schema registry request at INFO; a failed one is raised anyway
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         code = main()
     except TelemetryError as exc:

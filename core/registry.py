@@ -29,7 +29,6 @@ What is our own, and why:
 from __future__ import annotations
 
 import json
-import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,8 +47,6 @@ from core.errors import RegistryError, RegistryUnavailableError
 
 __all__ = ["RegisteredSchema", "RegistryClient"]
 
-# httpx logs every request of the library at INFO, which would fill a CLI's one-line output; failures are raised.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 T = TypeVar("T")
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"

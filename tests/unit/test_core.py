@@ -136,3 +136,21 @@ def test_the_log_level_is_a_setting_and_a_wrong_one_is_one_line() -> None:
     env["TELEMETRY_LOG_LEVEL"] = "loud"
     refused = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "TELEMETRY_LOG_LEVEL" in refused.stderr
+
+
+def test_a_cli_at_info_does_not_print_a_line_per_schema_registry_request() -> None:
+    """confluent-kafka's registry client logs each request through httpx at INFO (the demo printed them)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from core.cli import run_cli; import logging\n"
+        "run_cli(lambda: (logging.getLogger('httpx').info('HTTP Request: GET /schemas/ids/1'),"
+        " logging.getLogger('streaming.job').info('batch 0 committed')) and None)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "TELEMETRY_LOG_LEVEL": "INFO"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert run.returncode == 0 and "batch 0 committed" in run.stderr and "HTTP Request" not in run.stderr
+    env["TELEMETRY_LOG_LEVEL"] = "DEBUG"
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert "HTTP Request" in run.stderr
