@@ -16,7 +16,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings
@@ -24,6 +24,13 @@ from core.settings import ConnectionSettings
 __all__ = ["OffsetsMonitor", "monitoring_group", "partition_offsets"]
 
 log = logging.getLogger(__name__)
+
+
+_TRANSIENT = frozenset({
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.REQUEST_TIMED_OUT, KafkaError._TIMED_OUT, KafkaError._TRANSPORT,  # noqa: SLF001 - librdkafka's own codes
+})  # fmt: skip
+"""Errors of a group coordinator moving (a broker restarting): expected, and the next batch's commit succeeds."""
 
 
 def monitoring_group(connection: ConnectionSettings) -> str:
@@ -69,7 +76,14 @@ class OffsetsMonitor:
             try:
                 self._consumer.commit(offsets=partitions, asynchronous=False)
             except KafkaException as exc:
-                log.warning("could not commit progress to consumer group %s (monitoring only): %s", self.group, exc)
+                error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+                transient = error is not None and (error.retriable() or error.code() in _TRANSIENT)
+                log.log(
+                    logging.INFO if transient else logging.WARNING,
+                    "progress not committed to consumer group %s (monitoring only; the next batch commits again): %s",
+                    self.group,
+                    error.name() if error is not None else exc,
+                )
 
     def close(self) -> None:
         """Leave nothing behind (the group's committed offsets stay, for the lag tools)."""

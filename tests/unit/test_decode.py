@@ -459,3 +459,41 @@ def test_the_last_batch_end_offsets_read_from_pyspark_last_progress_reach_the_mo
         ("t_emergency_data", 0, 0),
         ("t_emergency_data", 2, 2),
     ]
+
+
+def test_a_coordinator_moving_during_a_broker_restart_is_not_a_failure_of_the_monitoring_commit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A rolling restart moves the group's coordinator: the commit is retried by the next batch, quietly."""
+    import logging
+
+    from confluent_kafka import KafkaError, KafkaException
+
+    from core.settings import ConnectionSettings
+    from streaming.monitor import OffsetsMonitor
+
+    class _Refusing:
+        def __init__(self, code: int, text: str) -> None:
+            self.error = KafkaError(code, text)
+
+        def commit(self, **_: object) -> None:
+            raise KafkaException(self.error)
+
+        def close(self) -> None:
+            pass
+
+    monitor = OffsetsMonitor(ConnectionSettings(bootstrap_servers="127.0.0.1:1", topic_prefix="t_"))
+    monitor._consumer.close()
+    offsets = '{"t_gps_data": {"0": 3}}'
+    with caplog.at_level(logging.INFO, logger="streaming.monitor"):
+        monitor._consumer = _Refusing(  # type: ignore[assignment]
+            KafkaError.COORDINATOR_LOAD_IN_PROGRESS, "Commit failed: Broker: Coordinator load in progress"
+        )
+        monitor.commit(offsets)
+        monitor._consumer = _Refusing(KafkaError.GROUP_AUTHORIZATION_FAILED, "Commit failed: not authorized")  # type: ignore[assignment]
+        monitor.commit(offsets)
+    monitor.close()
+    (moving, refused) = caplog.records
+    assert moving.levelno == logging.INFO and "COORDINATOR_LOAD_IN_PROGRESS" in moving.getMessage()
+    assert "failed" not in moving.getMessage()  # the faults suite reads a job's log for failures
+    assert refused.levelno == logging.WARNING and "GROUP_AUTHORIZATION_FAILED" in refused.getMessage()
