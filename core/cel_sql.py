@@ -29,6 +29,7 @@ __all__ = ["condition_sql", "violation_sql"]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _LOGIC = {"&&": "AND", "||": "OR"}
 _COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
+_NOW = "current_timestamp()"
 _STRING_CALLS = {"startsWith": "startswith", "endsWith": "endswith", "contains": "contains"}
 
 
@@ -68,16 +69,16 @@ def _nan(node: Node, sql: str) -> list[str]:
     return [f"coalesce(isnan({sql}), FALSE)"] if node.type == "double" and node.kind != "literal" else []
 
 
-def _compare(node: Node, root: str) -> str:
+def _compare(node: Node, root: str, now: str) -> str:
     left, right = node.args
     op = str(node.value)
     if op == "in":
-        items = ", ".join(_sql(i, root) for i in right.args)
-        return f"({_sql(left, root)} IN ({items}))" if items else "FALSE"
+        items = ", ".join(_sql(i, root, now) for i in right.args)
+        return f"({_sql(left, root, now)} IN ({items}))" if items else "FALSE"
     if op in ("==", "!=") and "null" in (left.type, right.type):
         other = right if left.type == "null" else left
-        return f"({_sql(other, root)} IS {'NOT ' if op == '!=' else ''}NULL)"
-    a, b = _sql(left, root), _sql(right, root)
+        return f"({_sql(other, root, now)} IS {'NOT ' if op == '!=' else ''}NULL)"
+    a, b = _sql(left, root, now), _sql(right, root, now)
     nan = _nan(left, a) + _nan(right, b)
     if op in ("==", "!=") and (left.nullable or right.nullable):
         # CEL's null == null is true and null == 1.0 false: Spark's null-safe <=>, not = (which gives NULL).
@@ -92,41 +93,46 @@ def _compare(node: Node, root: str) -> str:
     return f"({a} {_COMPARE[op]} {b})"
 
 
-def _sql(node: Node, root: str) -> str:
+def _sql(node: Node, root: str, now: str) -> str:
     if node.kind == "field":
         return ".".join([root, *(_quote_name(p) for p in node.value)])
     if node.kind == "literal":
         return _literal(node)
     if node.kind == "now":
-        return "current_timestamp()"
+        return now
     if node.kind == "unary":
-        operand = _sql(node.args[0], root)
+        operand = _sql(node.args[0], root, now)
         return f"(NOT {operand})" if node.value == "!" else f"(- {operand})"
     if node.kind == "cond":
-        test, then, other = (_sql(a, root) for a in node.args)
+        test, then, other = (_sql(a, root, now) for a in node.args)
         return f"(CASE WHEN {test} THEN {then} ELSE {other} END)"
     if node.kind == "call":
-        args = [_sql(a, root) for a in node.args]
+        args = [_sql(a, root, now) for a in node.args]
         if node.value == "size":
             return f"length({args[0]})"
         return f"{_STRING_CALLS[str(node.value)]}({', '.join(args)})"
     if node.kind == "binary" and node.value in _LOGIC:
-        left, right = (_sql(a, root) for a in node.args)
+        left, right = (_sql(a, root, now) for a in node.args)
         return f"({left} {_LOGIC[str(node.value)]} {right})"
     if node.kind == "binary" and node.value in ("+", "-"):
-        left, right = (_sql(a, root) for a in node.args)
+        left, right = (_sql(a, root, now) for a in node.args)
         return f"{'try_add' if node.value == '+' else 'try_subtract'}({left}, {right})"
     if node.kind == "binary":
-        return _compare(node, root)
+        return _compare(node, root, now)
     msg = f"no Spark SQL for a CEL {node.kind} node"
     raise ValueError(msg)
 
 
-def condition_sql(node: Node, root: str) -> str:
-    """The rule as a Spark SQL boolean over the struct column ``root`` (``_decoded``): true, false or NULL."""
-    return _sql(node, _quote_name(root))
+def condition_sql(node: Node, root: str, now: str = _NOW) -> str:
+    """The rule as a Spark SQL boolean over the struct column ``root`` (``_decoded``): true, false or NULL.
+
+    ``now`` is the SQL for CEL's ``now``: by default the time the query is planned, which Spark
+    writes into the query's generated code; the streaming job passes its batch's ``ingested_at``
+    column instead (see :mod:`streaming.rule_sql`).
+    """
+    return _sql(node, _quote_name(root), now)
 
 
-def violation_sql(node: Node, root: str) -> str:
+def violation_sql(node: Node, root: str, now: str = _NOW) -> str:
     """True exactly when a record breaks the rule: false, or NULL (a null field, an overflow), counts as broken."""
-    return f"NOT coalesce({condition_sql(node, root)}, FALSE)"
+    return f"NOT coalesce({condition_sql(node, root, now)}, FALSE)"

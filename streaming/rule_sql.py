@@ -8,6 +8,11 @@ record (:mod:`core.cel_sql`).
 The decoded struct has the shape of the subject's latest schema. A rule of an older version that
 reads a field the latest schema no longer has cannot be checked here (the producer checked it); it
 is left out with a warning, as are the rules of a writer schema that cannot be read.
+
+CEL's ``now`` is the batch's ``ingested_at`` (the batch's timestamp, which Spark keeps in the
+checkpoint): a replayed batch judges its records as the first attempt did, and no time is written
+into the generated code, which Spark would otherwise compile again for every batch (about a
+second of CPU per batch of each query; docs/benchmarks.md, "Latency").
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from core.cel_sql import violation_sql
 from core.cel_subset import compile_rule
 from core.data_rules import enforced, rules_of
 from core.errors import SchemaError
+from streaming.decode import INGESTED_AT
 
 __all__ = ["writer_rule_checks"]
 
@@ -41,7 +47,7 @@ def _checks(writer: str, reader: str, root: str) -> tuple[tuple[str, str], ...]:
         except SchemaError as exc:
             log.warning("not checking %s at ingest: %s", rule.name, exc)
             continue
-        checks.append((rule.name, violation_sql(tree, root)))
+        checks.append((rule.name, violation_sql(tree, root, now=f"`{INGESTED_AT}`")))
     return tuple(checks)
 
 

@@ -66,6 +66,30 @@ def test_spark_quarantines_each_breaking_record_with_its_rule_and_only_for_write
     assert {n: r.split(":")[0] if r and r.startswith("event-time-") else r for n, r in got.items()} == expected
 
 
+@pytest.mark.slow
+def test_a_rules_now_is_the_batchs_ingestion_time_so_a_replay_judges_the_same(spark: Any) -> None:
+    """``event_time <= now + duration('24h')`` is judged against the batch's ``ingested_at``, not the clock.
+
+    The same record, 30 hours after one batch's time and 18 hours after another's: it breaks the rule
+    in the first and keeps it in the second, whenever the test runs. Spark also compiles the batch's
+    code once: no time is written into it.
+    """
+    schema = CATALOG.get("vehicle").schema
+    case = next(c for c in PASSES if c.stream == "vehicle")
+    event_time = dt.datetime(2025, 6, 2, 6, tzinfo=dt.UTC)
+    value = frame(1, _body(schema, {**case.record(), "event_time": event_time}))
+    batch_times = [event_time - dt.timedelta(hours=30), event_time - dt.timedelta(hours=18)]
+    rows = [("t", 0, n, at, b"k", value, at) for n, at in enumerate(batch_times)]
+    kafka = spark.createDataFrame(
+        rows,
+        "topic string, partition int, offset long, timestamp timestamp, key binary, value binary, "
+        "ingested_at timestamp",
+    )
+    plan = EntityPlan("vehicle", "t", "t-value", json.dumps(schema), writers={1: json.dumps(schema)})
+    got = {r["kafka_offset"]: r["reason"] for r in entity_frame(with_header(kafka), plan).collect()}
+    assert got == {0: violation_reason("event-time-not-future"), 1: None}
+
+
 # --- the translation keeps CEL's meaning on the corners of the subset ---------------------------------------
 
 _CORNERS_SCHEMA = {
