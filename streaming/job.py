@@ -17,7 +17,6 @@ The queries share the driver, the executors and the registry cache; a query's ba
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
@@ -39,7 +38,7 @@ from core.registry import RegistryClient
 from streaming.batch import BatchWriter, RunSummary, StopGate, Target
 from streaming.claim import claim_tables
 from streaming.decode import EVENT_TIME_FIELD, INGESTED_AT
-from streaming.listener import ProgressListener
+from streaming.listener import ProgressWatcher
 from streaming.monitor import OffsetsMonitor
 from streaming.resolver import SchemaResolver
 from streaming.session import configure, get_spark
@@ -111,15 +110,6 @@ _BATCH_GRACE_S = 120
 """How long a stop waits for the batches in flight to finish (a batch stopped midway runs again anyway)."""
 
 
-def _commit_last_progress(monitor: OffsetsMonitor, query: StreamingQuery) -> None:
-    """The last batch's end offsets to the monitoring group (its progress event may come after the listener)."""
-    last = query.lastProgress
-    # Its JSON, not the object: PySpark's SourceProgress holds endOffset as the repr of a dict, not JSON.
-    progress: dict[str, Any] = json.loads(last.json) if last is not None else {}
-    for source in progress.get("sources") or []:
-        monitor.commit(source.get("endOffset"))
-
-
 def _quiet_interrupted_batches(spark: SparkSession) -> None:
     """Leave the report of a failed batch to the job (one line), not to py4j and Spark's stack traces.
 
@@ -135,14 +125,15 @@ def _quiet_interrupted_batches(spark: SparkSession) -> None:
     ))  # fmt: skip
 
 
-def _wait(queries: dict[str, StreamingQuery], stop: _StopRequest) -> str | None:
-    """Wait until every query has stopped, one has failed (its name) or a stop is requested."""
+def _wait(queries: dict[str, StreamingQuery], stop: _StopRequest, watcher: ProgressWatcher) -> str | None:
+    """Wait until every query has stopped, one has failed (its name) or a stop is requested; log progress."""
     while not stop.requested:
         for name, query in queries.items():
             if query.exception() is not None:
                 return name
         if not any(query.isActive for query in queries.values()):
             return None
+        watcher.poll(queries)
         time.sleep(0.2)
     return None
 
@@ -181,8 +172,7 @@ def run(
     writers: dict[str, BatchWriter] = {}
     queries: dict[str, StreamingQuery] = {}
     monitor = OffsetsMonitor(connection)
-    listener = ProgressListener(names.values(), monitor)
-    spark.streams.addListener(listener)
+    watcher = ProgressWatcher(monitor)
     stop = _StopRequest()
     gate = StopGate()
     _quiet_interrupted_batches(spark)
@@ -206,12 +196,13 @@ def run(
                 else stream.trigger(processingTime=settings.trigger_interval)
             )
             queries[name] = stream.start()
+            log.info("query %s started (id %s, run %s)", name, queries[name].id, queries[name].runId)
         log.info(
             "streaming %s into %s (one query each, checkpoints in %s)", ", ".join(targets), settings.lake,
             settings.checkpoints,
         )  # fmt: skip
         with stop.on_signals():
-            failed = _wait(queries, stop)
+            failed = _wait(queries, stop, watcher)
         if failed is not None:
             queries[failed].awaitTermination()  # raises the query's StreamingQueryException
         if stop.requested:
@@ -229,8 +220,7 @@ def run(
                         _BATCH_GRACE_S)  # fmt: skip
         for query in queries.values():
             _quietly(query.stop)
-            _quietly(partial(_commit_last_progress, monitor, query))
-        _quietly(lambda: spark.streams.removeListener(listener))
+        _quietly(partial(watcher.poll, queries))  # the last batches' lines, and their end offsets
         monitor.close()
         if owned:
             _quietly(spark.stop)  # also delivers the last progress events while Python still listens

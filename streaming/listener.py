@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Mapping
-from typing import Any
-
-from pyspark.sql.streaming import StreamingQueryListener
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from streaming.monitor import OffsetsMonitor
 
-__all__ = ["PHASES", "ProgressListener", "progress_lines", "topic_offsets"]
+if TYPE_CHECKING:
+    from pyspark.sql.streaming import StreamingQuery
+
+__all__ = ["PHASES", "ProgressWatcher", "progress_lines", "topic_offsets"]
 
 log = logging.getLogger("streaming.progress")
 
@@ -81,47 +82,44 @@ def progress_lines(progress: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-class ProgressListener(StreamingQueryListener):
-    """Logs :func:`progress_lines` after every micro-batch of the job's queries (all queries: no names).
+class ProgressWatcher:
+    """Logs :func:`progress_lines` after every micro-batch of the job's queries, and commits its end offsets.
 
-    With a ``monitor``, each batch's end offsets also go to the job's monitoring consumer group.
+    The job calls :meth:`poll` a few times a second, and once more after the queries stop. Each call
+    reads every query's last progress (one call to the JVM and its JSON) and handles the batches it
+    has not handled yet; a batch that ended between two polls comes from the query's recent progress.
+    With a ``monitor``, the newest end offsets go to the job's monitoring consumer group.
+
+    Why polling and not a ``StreamingQueryListener``: PySpark hands a Python listener each event by
+    calling the JVM for every field of the progress, and for its observed metrics through py4j's
+    class look-ups; at a 1 s trigger that took about a tenth of the driver's CPU (docs/benchmarks.md,
+    "Latency: where the time goes").
     """
 
-    def __init__(self, query_names: Collection[str] = (), monitor: OffsetsMonitor | None = None) -> None:
-        super().__init__()
-        self._names = frozenset(query_names)
+    def __init__(self, monitor: OffsetsMonitor | None = None) -> None:
         self._monitor = monitor
+        self._handled: dict[str, int] = {}
 
-    def _mine(self, name: str | None) -> bool:
-        return not self._names or name in self._names
-
-    def onQueryStarted(self, event: Any) -> None:
-        """Log the start."""
-        if self._mine(event.name):
-            log.info("query %s started (id %s, run %s)", event.name, event.id, event.runId)
-
-    def onQueryProgress(self, event: Any) -> None:
-        """Log a batch's figures."""
-        progress = json.loads(event.progress.json)
-        if not self._mine(progress.get("name")):
-            return
-        if self._monitor is not None:
-            for source in progress.get("sources") or []:
-                self._monitor.commit(source.get("endOffset"))
-        if not progress.get("numInputRows"):
-            return
-        for line in progress_lines(progress):
-            log.info("%s", line)
-
-    def onQueryIdle(self, event: Any) -> None:
-        """Nothing to log while waiting for data."""
-
-    def onQueryTerminated(self, event: Any) -> None:
-        """Log the end, with the failure if any."""
-        if event.exception:
-            # A failed batch logs its own reason; py4j's wrapper would add "Return Message: Traceback..." here.
-            log.error(
-                "query %s failed: %s", event.id, str(event.exception).splitlines()[0].split(" Return Message:")[0]
-            )
-        else:
-            log.info("query %s stopped", event.id)
+    def poll(self, queries: Mapping[str, StreamingQuery]) -> None:
+        """Handle the batches the queries finished since the last call."""
+        for name, query in queries.items():
+            last = query.lastProgress
+            if last is None:
+                continue
+            progress: dict[str, Any] = json.loads(last.json)
+            batch = int(progress.get("batchId", -1))
+            handled = self._handled.get(name)
+            if handled is not None and batch <= handled:
+                continue
+            missed: list[dict[str, Any]] = []
+            if handled is not None and batch > handled + 1:
+                recent = (json.loads(p.json) for p in query.recentProgress)
+                missed = [p for p in recent if handled < int(p.get("batchId", -1)) < batch]
+            self._handled[name] = batch
+            for each in [*missed, progress]:
+                if each.get("numInputRows"):
+                    for line in progress_lines(each):
+                        log.info("%s", line)
+            if self._monitor is not None:
+                for source in progress.get("sources") or []:
+                    self._monitor.commit(source.get("endOffset"))

@@ -424,43 +424,6 @@ def test_a_batch_end_offsets_become_kafka_partitions_for_the_monitoring_group() 
     assert partition_offsets(None) == partition_offsets("null") == []
 
 
-def test_the_last_batch_end_offsets_read_from_pyspark_last_progress_reach_the_monitoring_group() -> None:
-    """``query.lastProgress`` keeps a source's endOffset as a dict's repr, not JSON: the commit reads its JSON."""
-    from pyspark.sql.streaming.listener import StreamingQueryProgress
-
-    from streaming.job import _commit_last_progress
-
-    progress = {
-        "id": "00000000-0000-0000-0000-000000000001", "runId": "00000000-0000-0000-0000-000000000002",
-        "name": "q", "timestamp": "2026-11-30T08:00:00.000Z", "batchId": 0, "batchDuration": 10,
-        "durationMs": {}, "eventTime": {}, "stateOperators": [], "numInputRows": 2,
-        "inputRowsPerSecond": 0.0, "processedRowsPerSecond": 0.0, "observedMetrics": {},
-        "sink": {"description": "ForeachBatchSink", "numOutputRows": -1, "metrics": {}},
-        "sources": [{
-            "description": "KafkaV2[Subscribe[t_emergency_data]]", "startOffset": None,
-            "endOffset": {"t_emergency_data": {"0": 0, "2": 2}}, "latestOffset": None, "numInputRows": 2,
-            "inputRowsPerSecond": 0.0, "processedRowsPerSecond": 0.0, "metrics": {},
-        }],
-    }  # fmt: skip
-    last = StreamingQueryProgress.fromJson(progress)
-    committed: list[object] = []
-
-    class _Query:
-        lastProgress = last
-
-    class _Monitor:
-        def commit(self, end_offsets: object) -> None:
-            committed.append(end_offsets)
-
-    _commit_last_progress(_Monitor(), _Query())  # type: ignore[arg-type]
-    from streaming.monitor import partition_offsets
-
-    assert [(p.topic, p.partition, p.offset) for p in partition_offsets(committed[0])] == [
-        ("t_emergency_data", 0, 0),
-        ("t_emergency_data", 2, 2),
-    ]
-
-
 def test_a_coordinator_moving_during_a_broker_restart_is_not_a_failure_of_the_monitoring_commit(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
