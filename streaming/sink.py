@@ -113,14 +113,23 @@ class HadoopFs:
         return [str(s.getPath().getName()) for s in self._fs(uri).listStatus(self._path(uri))]
 
     def files(self, uri: str) -> list[str]:
-        """Paths, relative to ``uri``, of every file below folder ``uri``."""
+        """Paths, relative to ``uri``, of every file below folder ``uri``.
+
+        Walks ``listStatus`` rather than ``listFiles``: on local disk, ``listFiles`` reads each file's
+        permissions, which Hadoop does by running ``ls`` once per file.
+        """
         if not self.exists(uri):
             return []
-        base = str(self._fs(uri).makeQualified(self._path(uri)).toUri().getPath()).rstrip("/") + "/"
+        fs = self._fs(uri)
+        base = str(fs.makeQualified(self._path(uri)).toUri().getPath()).rstrip("/") + "/"
         found = []
-        listing = self._fs(uri).listFiles(self._path(uri), True)
-        while listing.hasNext():
-            found.append(str(listing.next().getPath().toUri().getPath()).removeprefix(base))
+        folders = [self._path(uri)]
+        while folders:
+            for status in fs.listStatus(folders.pop()):
+                if status.isDirectory():
+                    folders.append(status.getPath())
+                else:
+                    found.append(str(status.getPath().toUri().getPath()).removeprefix(base))
         return found
 
     def glob(self, pattern: str) -> list[str]:
