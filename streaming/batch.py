@@ -13,6 +13,12 @@ second job to write them. An uncovered id that turns out to be a version of the 
 
 Files move into the tables only after every write of the batch has finished (see
 :mod:`streaming.sink`), which is what makes a replayed batch replace itself.
+
+A batch that follows a small one (under :data:`ONE_TASK_BELOW` rows) is read and written by one
+task instead of one per Kafka partition: at a short trigger a batch's cost is its tasks' fixed
+costs (a Kafka fetch, a Parquet file, a commit each), not its rows (docs/benchmarks.md, "Latency").
+The first batch of a run, and any batch after a large one, keeps a task per partition, so a backlog
+is still read in parallel.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ from streaming.sink import BatchCommitter
 __all__ = ["BatchWriter", "RunSummary", "StopGate", "Target"]
 
 log = logging.getLogger("streaming.job")
+
+ONE_TASK_BELOW = 10_000
+"""A batch whose previous batch had fewer rows than this is read and written by one task."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,7 @@ class BatchWriter:
         self._gate = gate or StopGate()
         self.summary = RunSummary()
         self.failure: BaseException | None = None
+        self._last_rows: int | None = None
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         """Process batch ``batch_id``; keep the failure so the CLI can report it in one line."""
@@ -147,9 +157,12 @@ class BatchWriter:
         started = time.monotonic()
         self._committer.begin(batch_id)
         target = self._target
+        if self._last_rows is not None and self._last_rows < ONE_TASK_BELOW:
+            batch = batch.coalesce(1)
         header = with_header(batch.select("topic", "partition", "offset", "timestamp", "key", "value", INGESTED_AT))
         plan = self._resolver.plan(target.entity, target.topic, target.subject)
         rows, bad = self._stage(header, plan, batch_id)
+        self._last_rows = rows
         failpoint("write", target.entity, batch_id)
         mark = time.monotonic()
         written = Counter({target.entity: rows - bad, target.quarantine: bad})

@@ -78,6 +78,32 @@ def test_every_produced_record_lands_exactly_once_with_every_field_equal(
     assert sum(len(lake_rows(settings, s.name)) for s in CATALOG.streams) == len(events)
 
 
+def test_a_batch_after_a_small_one_is_written_by_one_task_and_the_first_by_one_per_partition(
+    stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, spark: Any, tmp_path: Path
+) -> None:
+    """The lake's files show it: one file per batch and day once batches are small, one per partition before."""
+    connection = prefixed(stack, topic_prefix)
+    stream = CATALOG.get("vehicle")
+    set_up_streams(registry, connection, CATALOG.streams)
+    events = [e for e in simulate(SimulationConfig(vehicles=12, max_steps=10), CATALOG) if e.stream == "vehicle"]
+    with TelemetryProducer(connection, CATALOG) as producer:
+        for event in events:
+            producer.produce(event)
+    settings = job_settings(
+        connection, tmp_path, available_now=True, entities="vehicle", max_offsets_per_trigger=len(events) // 3
+    )
+    summary = run(settings, spark=spark, catalog=CATALOG)
+    assert summary.batches >= 3
+    files: dict[tuple[int, str], int] = {}
+    for path in (tmp_path / "lake" / "vehicle").glob("dt=*/part-b*.parquet"):
+        key = (int(path.name.split("-")[1].removeprefix("b")), path.parent.name)
+        files[key] = files.get(key, 0) + 1
+    first = [n for (batch, _), n in files.items() if batch == 0]
+    assert sum(first) >= stream.partitions  # every partition had rows: a task, so a file, each
+    assert {n for (batch, _), n in files.items() if batch > 0} == {1}
+    assert sorted(r["id"] for r in lake_rows(settings, "vehicle")) == sorted(e.value["id"] for e in events)
+
+
 def _monitoring_lag(connection: ConnectionSettings) -> dict[str, int]:
     """Per entity, the topic's end offsets minus what the job committed to its monitoring group (Kafka's lag)."""
     admin = AdminClient(connection.kafka_config())
