@@ -9,13 +9,16 @@ docs/athena-queries.md, run on the lake through DuckDB) reports for it.
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.schema_registry import SchemaRegistryClient
-from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+
+with warnings.catch_warnings(record=True):  # authlib's warning about its own httpx module: see core.registry
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
 
 from core.errors import StackError
 from core.kafka_logs import librdkafka_logger
