@@ -36,13 +36,11 @@ _JOB_CONF = {
     "spark.ui.showConsoleProgress": "false",
     # Each batch is committed by moving its staged files; a _SUCCESS marker would only be clutter.
     "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
-    # Local disk without Hadoop's native library: the default (checksummed) file system runs `chmod`
-    # for every file and folder it creates, twice (a .crc beside each file), and FileContext's rename,
-    # which the default checkpoint manager uses, runs `readlink`: 165 processes a second at a 1 s
-    # trigger. The raw one writes no .crc files; the FileSystem-based checkpoint manager renames
-    # with the file system's own rename, atomic on local disk and HDFS, a copy on S3 either way
-    # (docs/benchmarks.md, "Latency: where the time goes").
-    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
+    # Without Hadoop's native library, FileContext's rename (the default checkpoint manager's) runs
+    # `readlink` in a new process for every checkpoint file: the FileSystem-based manager renames with
+    # the file system's own rename, atomic on local disk and HDFS, a copy on S3 either way
+    # (docs/benchmarks.md, "Latency: where the time goes"). The raw local file system would also save
+    # the .crc files, but S3A's upload buffer needs the checksummed one (FileSystem.getLocal).
     "spark.sql.streaming.checkpointFileManagerClass": (
         "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager"
     ),
