@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
 from core.settings import jvm_dir
@@ -40,7 +40,8 @@ _JOB_CONF = {
     # `readlink` in a new process for every checkpoint file: the FileSystem-based manager renames with
     # the file system's own rename, atomic on local disk and HDFS, a copy on S3 either way
     # (docs/benchmarks.md, "Latency: where the time goes"). The raw local file system would also save
-    # the .crc files, but S3A's upload buffer needs the checksummed one (FileSystem.getLocal).
+    # the .crc files, but S3A's upload buffer needs the checksummed one (FileSystem.getLocal): it
+    # keeps its class and stops writing them instead (configure).
     "spark.sql.streaming.checkpointFileManagerClass": (
         "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager"
     ),
@@ -129,3 +130,7 @@ def configure(spark: SparkSession, settings: StreamingSettings) -> None:
             hadoop.set(key.removeprefix("spark.hadoop."), value)
         elif key.startswith("spark.sql."):
             spark.conf.set(key, value)
+    # No .crc file beside each file written to local disk: Hadoop runs `chmod` for each file it creates,
+    # so a .crc doubles that cost; the lake's readers never read them. The JVM's one local file system.
+    jvm: Any = spark.sparkContext._jvm  # noqa: SLF001 - Hadoop's FileSystem has no Python API
+    jvm.org.apache.hadoop.fs.FileSystem.getLocal(hadoop).setWriteChecksum(False)
