@@ -223,7 +223,7 @@ def run(
         _quietly(partial(watcher.poll, queries))  # the last batches' lines, and their end offsets
         monitor.close()
         if owned:
-            _quietly(spark.stop)  # also delivers the last progress events while Python still listens
+            _quietly(spark.stop)
     summary = RunSummary(stopped_by_user=bool(stop.requested))
     for writer in writers.values():
         summary.batches += writer.summary.batches

@@ -106,11 +106,12 @@ class ProgressWatcher:
             last = query.lastProgress
             if last is None:
                 continue
-            progress: dict[str, Any] = json.loads(last.json)
-            batch = int(progress.get("batchId", -1))
+            batch = int(last.batchId)
             handled = self._handled.get(name)
             if handled is not None and batch <= handled:
                 continue
+            # A new batch: read its JSON, as PySpark's objects keep a source's endOffset as a dict's repr.
+            progress: dict[str, Any] = json.loads(last.json)
             missed: list[dict[str, Any]] = []
             if handled is not None and batch > handled + 1:
                 recent = (json.loads(p.json) for p in query.recentProgress)
