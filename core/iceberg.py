@@ -83,12 +83,24 @@ class IcebergCatalog:
         return cls("local", lake, namespace, path)
 
     def table_id(self, table: str) -> str:
-        """pyiceberg's identifier of a table: ``<namespace>.<table>``."""
+        """The identifier pyiceberg gives a table: ``<namespace>.<table>``."""
         return f"{self.namespace}.{table}"
 
     def spark_table(self, table: str) -> str:
         """Spark's name of a table: ``lake.<namespace>.<table>``."""
         return f"{CATALOG_NAME}.{self.namespace}.{table}"
+
+    def warehouse_uri(self) -> str:
+        """The warehouse as Iceberg stores it in table metadata: ``file:///...`` or ``s3://bucket/prefix``.
+
+        ``s3://``, not ``s3a://``: Athena, Redshift and S3FileIO read the locations written into the metadata, and
+        Spark's Hadoop file system is told to serve ``s3://`` with S3A (:meth:`spark_conf`).
+        """
+        return self.warehouse.catalog_uri().rstrip("/")
+
+    def table_location(self, table: str) -> str:
+        """Where a table's data and metadata live: ``<warehouse>/<namespace>/<table>``."""
+        return f"{self.warehouse_uri()}/{self.namespace}/{table}"
 
     def spark_conf(self) -> dict[str, str]:
         """The Spark settings that define the catalog ``lake`` (and Iceberg's SQL extensions)."""
@@ -96,12 +108,13 @@ class IcebergCatalog:
         conf = {
             "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
             prefix: "org.apache.iceberg.spark.SparkCatalog",
-            f"{prefix}.warehouse": self.warehouse.hadoop_uri(),
+            f"{prefix}.warehouse": self.warehouse_uri(),
         }
+        if not self.warehouse.is_local:
+            conf["spark.hadoop.fs.s3.impl"] = "org.apache.hadoop.fs.s3a.S3AFileSystem"
         if self.kind == "glue":
             conf[f"{prefix}.type"] = "glue"
             conf[f"{prefix}.io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
-            conf[f"{prefix}.warehouse"] = self.warehouse.catalog_uri().rstrip("/")
             return conf
         conf[f"{prefix}.type"] = "jdbc"
         conf[f"{prefix}.uri"] = f"jdbc:sqlite:{self.sqlite_path}"
@@ -112,9 +125,9 @@ class IcebergCatalog:
     def pyiceberg_properties(self) -> dict[str, Any]:
         """The properties of ``pyiceberg.catalog.load_catalog(CATALOG_NAME, **props)`` for the same catalog."""
         if self.kind == "glue":
-            props: dict[str, Any] = {"type": "glue", "warehouse": self.warehouse.catalog_uri().rstrip("/")}
+            props: dict[str, Any] = {"type": "glue", "warehouse": self.warehouse_uri()}
         else:
-            props = {"type": "sql", "uri": f"sqlite:///{self.sqlite_path}", "warehouse": self.warehouse.catalog_uri()}
+            props = {"type": "sql", "uri": f"sqlite:///{self.sqlite_path}", "warehouse": self.warehouse_uri()}
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint and not self.warehouse.is_local:
             props["s3.endpoint"] = endpoint
