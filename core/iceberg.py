@@ -83,8 +83,22 @@ class IcebergCatalog:
         return cls("local", lake, namespace, path)
 
     def table_id(self, table: str) -> str:
-        """pyiceberg's identifier of a table: ``<namespace>.<table>``."""
+        """The identifier pyiceberg takes for a table: ``<namespace>.<table>``."""
         return f"{self.namespace}.{table}"
+
+    def namespace_location(self) -> str:
+        """Where the namespace's tables live: ``<warehouse>/<namespace>`` (the Glue database's ``LocationUri``)."""
+        return self.warehouse.catalog_uri(self.namespace).rstrip("/")
+
+    def table_location(self, table: str) -> str:
+        """Where a table's data and metadata live: ``<warehouse>/<namespace>/<table>``, in every catalog.
+
+        Iceberg's JDBC catalog puts a table there by default, but its Glue catalog (Java and pyiceberg) puts it
+        at ``<warehouse>/<namespace>.db/<table>`` unless the database has a location; so tables are created
+        with this location given explicitly (and the Glue database's location is :meth:`namespace_location`).
+        ``s3://`` for a lake on S3 (S3FileIO and Glue's spelling), a ``file://`` URI for a local lake.
+        """
+        return self.warehouse.catalog_uri(self.namespace, table).rstrip("/")
 
     def spark_table(self, table: str) -> str:
         """Spark's name of a table: ``lake.<namespace>.<table>``."""
