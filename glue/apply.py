@@ -31,6 +31,7 @@ from pyiceberg.exceptions import (
     CommitFailedException,
     NoSuchIcebergTableError,
     NoSuchNamespaceError,
+    NoSuchPropertyException,
     NoSuchTableError,
     ValidationError,
 )
@@ -106,7 +107,7 @@ def _load(catalog: GlueCatalog, database: str, table: TableDefinition) -> Table 
     try:
         with _failing_as(f"read table {database}.{table.name}"):
             return catalog.load_table((database, table.name))
-    except NoSuchIcebergTableError as exc:
+    except (NoSuchIcebergTableError, NoSuchPropertyException) as exc:  # no or another table_type
         msg = (
             f"table {database}.{table.name} exists in Glue but is not an Iceberg table (a Parquet table of an earlier "
             f"release?); import its data into the lake's Iceberg tables, then delete it (aws glue delete-table "
@@ -164,10 +165,20 @@ def _update_table(catalog: GlueCatalog, database: str, table: TableDefinition) -
     """One commit: schema (added columns, promotions, docs, deprecations), spec, properties, format version."""
     live = catalog.load_table((database, table.name))
     wanted = iceberg_schema(table.columns)
-    names = {f.name for f in wanted.fields}
+    names = [f.name for f in wanted.fields]
+    have = {f.name for f in live.schema().fields}
     with live.transaction() as tx:
         with tx.update_schema() as update:
             update.union_by_name(wanted)
+            # Iceberg appends a new column; put it where the schema declares it (before the metadata columns),
+            # the order the job's rows have
+            for index, name in enumerate(names):
+                if name in have:
+                    continue
+                if index:
+                    update.move_after(name, names[index - 1])
+                else:
+                    update.move_first(name)
             for field in live.schema().fields:
                 if field.name not in names and not (field.doc or "").startswith(DEPRECATED):
                     update.update_column(field.name, doc=deprecated_doc(field.doc))

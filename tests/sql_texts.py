@@ -130,7 +130,8 @@ def _closing(text: str, opening: str, closing: str) -> int:
             if depth == 0:
                 return index + 1
         index += 1
-    raise AssertionError(f"unclosed {opening} in {text!r}")
+    msg = f"unclosed {opening} in {text!r}"
+    raise AssertionError(msg)
 
 
 def strip_redshift_time_travel(sql: str) -> str:
@@ -143,11 +144,13 @@ def strip_redshift_time_travel(sql: str) -> str:
             try:
                 datetime.fromisoformat(literal)
             except ValueError as exc:
-                raise AssertionError(f"AS OF TIMESTAMP {rest[:end]} is no timestamp: {sql}") from exc
+                msg = f"AS OF TIMESTAMP {rest[:end]} is no timestamp: {sql}"
+                raise AssertionError(msg) from exc
         elif rest.startswith("("):
             end = _closing(rest, "(", ")")
             parse_statements(f"SELECT {rest[:end]}", "redshift")
         else:
-            raise AssertionError(f"AS OF TIMESTAMP takes a quoted timestamp or a (expression): {sql}")
+            msg = f"AS OF TIMESTAMP takes a quoted timestamp or a (expression): {sql}"
+            raise AssertionError(msg)
         sql = sql[: match.start()] + sql[match.end() + end :]
     return sql
