@@ -12,7 +12,7 @@ partition column, and a filter on the timestamp prunes the files, in Athena, Red
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastavro.schema import fingerprint, to_parsing_canonical_form
@@ -91,11 +91,6 @@ class TableDefinition:
     partition_source: str
     properties: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def path(self) -> str:
-        """The table's folder under the lake (``smartcity/vehicle``)."""
-        return self.location.rstrip("/").rsplit("/", 2)[-2] + "/" + self.name
-
 
 def iceberg_catalog(settings: GlueSettings) -> IcebergCatalog:
     """The Glue catalog of the lake and database in ``settings``."""
@@ -159,13 +154,7 @@ def entity_table(stream: Stream, settings: GlueSettings, version: int | None) ->
         "telemetry.schema_fingerprint": schema_fingerprint(stream.schema),
         **_rule_properties(rules),
     }
-    described = LakeTable(
-        name=table.name,
-        path=table.path,
-        description=_with_rules(table.description, stream.name, rules),
-        columns=table.columns,
-        stream=table.stream,
-    )
+    described = replace(table, description=_with_rules(table.description, stream.name, rules))
     return _definition(described, settings, ENTITY_PARTITION_SOURCE, provenance)
 
 
