@@ -99,7 +99,12 @@ def _failing_as(what: str) -> Iterator[None]:
         msg = f"cannot {what}: another writer committed first ({exc}); run the command again"
         raise CatalogError(msg) from exc
     except (ValidationError, ValueError, OSError) as exc:
-        msg = f"cannot {what}: {exc}"
+        hint = (
+            " (Iceberg promotes int to long, float to double and widens a decimal; any other change needs a new field)"
+            if "Cannot change column type" in str(exc)
+            else ""
+        )
+        msg = f"cannot {what}: {exc}{hint}"
         raise CatalogError(msg) from exc
 
 

@@ -23,7 +23,7 @@ from glue.cli import main
 from glue.plan import DEPRECATED
 from glue.settings import GlueSettings
 from glue.tables import TABLE_PROPERTIES, glue_columns, table_definitions
-from tests.evolution_cases import remove_field, schemas_with, year_long
+from tests.evolution_cases import remove_field, schemas_with, year_double, year_long
 
 pytestmark = pytest.mark.integration
 
@@ -252,3 +252,24 @@ def test_a_lake_on_s3_gets_its_metadata_through_s3(
     key = location.removeprefix(f"s3://{bucket}/")
     assert json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["format-version"] == 2
     assert "nothing to change" in run(capsys, "apply", *args)
+
+
+def test_a_type_change_iceberg_cannot_make_is_refused_in_one_line_and_changes_nothing(
+    applied: tuple[Path, tuple[str, ...]],
+    database: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lake, args = applied
+    before = glue().get_table(DatabaseName=database, Name="vehicle")["Table"]["Parameters"]["metadata_location"]
+    monkeypatch.setenv("TELEMETRY_SCHEMAS_DIR", str(schemas_with(tmp_path / "schemas", year_double)))
+    assert "    change column year: int -> double\n" in run(capsys, "plan", *args)
+    with pytest.raises(CatalogError, match=f"^cannot update table {database}.vehicle: ") as refused:
+        main(["apply", *args])
+    assert "\n" not in str(refused.value)
+    after = glue().get_table(DatabaseName=database, Name="vehicle")["Table"]["Parameters"]["metadata_location"]
+    assert after == before
+    assert (
+        str(iceberg(lake, database).load_table((database, "vehicle")).schema().find_field("year").field_type) == "int"
+    )
