@@ -10,6 +10,10 @@ Redshift read: ``table_type=ICEBERG``, ``metadata_location``, the columns with t
 ``glue/tables/<table>.json`` is that input; but it cannot evolve one, and moto does not write its metadata, so a
 test of it would prove nothing. pyiceberg does both, the same way on AWS and on moto.)
 
+A table Glue does not know whose location already holds an Iceberg table (the Glue entry was lost, or the
+table was written through another catalog) is registered with its newest metadata, then evolved: ``apply``
+never creates an empty table over existing data (:mod:`glue.existing`).
+
 The endpoint and credentials come from the standard AWS chain: ``AWS_ENDPOINT_URL`` or
 ``AWS_ENDPOINT_URL_GLUE`` / ``_S3`` (a moto server in tests and the local demo), ``AWS_PROFILE`` or the
 ``AWS_ACCESS_KEY_ID`` pair, an instance role... Nothing here picks an endpoint by itself.
@@ -35,11 +39,14 @@ from pyiceberg.exceptions import (
     NoSuchTableError,
     ValidationError,
 )
+from pyiceberg.io import load_file_io
+from pyiceberg.serializers import FromInputFile
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
 
 from core.errors import CatalogError
 from core.iceberg import CATALOG_NAME
+from glue.existing import newest_metadata
 from glue.iceberg import iceberg_schema, partition_spec
 from glue.plan import DEPRECATED, FORMAT_VERSION, Change, deprecated_doc, diff_table, live_partition_fields
 from glue.settings import GlueSettings
@@ -141,7 +148,7 @@ def plan_changes(catalog: GlueCatalog, settings: GlueSettings, tables: list[Tabl
     for table in tables:
         live = _load(catalog, database, table) if exists else None
         if live is None:
-            changes.append(Change("create table", table.name, table=table))
+            changes.append(_create_or_register(catalog, table))
             continue
         if live.location().rstrip("/") != table.location:
             msg = (
@@ -153,6 +160,16 @@ def plan_changes(catalog: GlueCatalog, settings: GlueSettings, tables: list[Tabl
         if details:
             changes.append(Change("update table", table.name, details, table))
     return changes
+
+
+def _create_or_register(catalog: GlueCatalog, table: TableDefinition) -> Change:
+    """Create a table Glue does not know, unless its location already holds one: then register that one."""
+    metadata = newest_metadata(table.location)
+    if metadata is None:
+        return Change("create table", table.name, table=table)
+    with _failing_as(f"read {metadata}"):
+        found = FromInputFile.table_metadata(load_file_io(catalog.properties, metadata).new_input(metadata))
+    return Change("register table", table.name, diff_table(table, found), table, metadata)
 
 
 def _create_table(catalog: GlueCatalog, database: str, table: TableDefinition) -> None:
@@ -226,5 +243,12 @@ def apply_changes(catalog: GlueCatalog, settings: GlueSettings, changes: list[Ch
             continue
         if change.action == "create table":
             _attempt(f"create table {database}.{table.name}", partial(_create_table, catalog, database, table))
+        elif change.action == "register table":
+            identifier = (database, table.name)
+            _attempt(
+                f"register table {database}.{table.name}", partial(catalog.register_table, identifier, change.metadata)
+            )
+            if change.details:
+                _attempt(f"update table {database}.{table.name}", partial(_update_table, catalog, database, table))
         else:
             _attempt(f"update table {database}.{table.name}", partial(_update_table, catalog, database, table))

@@ -46,16 +46,18 @@ class Change:
     """One thing to do to the catalog.
 
     Attributes:
-        action: ``create database``, ``create table`` or ``update table``.
+        action: ``create database``, ``create table``, ``register table`` or ``update table``.
         name: the database or table name.
         details: what differs, one human-readable line each (empty for creations).
         table: the wanted table (None for the database).
+        metadata: for ``register table``, the metadata file of the table already at the table's location.
     """
 
     action: str
     name: str
     details: tuple[str, ...] = ()
     table: TableDefinition | None = None
+    metadata: str = ""
 
 
 def owned_property(key: str) -> bool:
@@ -156,4 +158,7 @@ def describe(change: Change, database: str) -> list[str]:
     if change.action == "create table" and change.table is not None:
         spec = _spec_text(partition_fields(change.table))
         return [f"+ create table {target} ({len(change.table.columns)} columns, partitioned by {spec})"]
+    if change.action == "register table":
+        head = f"+ register table {target} (the table already at its location: {change.metadata})"
+        return [head, *(f"    {line}" for line in change.details)]
     return [f"~ update table {target}", *(f"    {line}" for line in change.details)]

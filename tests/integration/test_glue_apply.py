@@ -273,3 +273,22 @@ def test_a_type_change_iceberg_cannot_make_is_refused_in_one_line_and_changes_no
     assert (
         str(iceberg(lake, database).load_table((database, "vehicle")).schema().find_field("year").field_type) == "int"
     )
+
+
+def test_a_table_whose_glue_entry_was_lost_is_registered_with_its_history_not_created_empty(
+    applied: tuple[Path, tuple[str, ...]], database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake, args = applied
+    append(iceberg(lake, database).load_table((database, "weather")), [{"vehicle_id": "car-a", "event_time": T0}])
+    glue().delete_table(DatabaseName=database, Name="weather")  # the entry goes, the files stay
+
+    planned = run(capsys, "plan", *args)
+    metadata = Path(lake, database, "weather", "metadata").as_uri()
+    assert (
+        f"+ register table {database}.weather (the table already at its location: {metadata}/00001-" in planned
+    )  # created, then one append
+    assert "create table" not in planned
+    run(capsys, "apply", *args)
+    table = iceberg(lake, database).load_table((database, "weather"))
+    assert table.scan(selected_fields=("vehicle_id",)).to_arrow().to_pylist() == [{"vehicle_id": "car-a"}]
+    assert "nothing to change" in run(capsys, "apply", *args)

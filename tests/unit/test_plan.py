@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import pytest
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table.metadata import TableMetadata, new_table_metadata
@@ -12,7 +14,9 @@ from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
 from pyiceberg.types import IntegerType, LongType, NestedField, StringType
 
 from core.catalog import load_catalog
+from core.errors import CatalogError
 from core.lake_types import PrimitiveType
+from glue.existing import newest_metadata
 from glue.iceberg import iceberg_schema, partition_spec
 from glue.plan import DEPRECATED, Change, deprecated_doc, describe, diff_table
 from glue.settings import GlueSettings
@@ -131,3 +135,24 @@ def test_a_required_column_becomes_optional() -> None:
         for f in iceberg_schema(want.columns).fields
     ]
     assert diff_table(want, live_of(want, Schema(*fields))) == ("make column vehicle_id optional",)
+
+
+def test_the_newest_metadata_at_a_location_is_found_and_a_fork_is_refused(tmp_path: Path) -> None:
+    location = (tmp_path / "weather").as_uri()
+    assert newest_metadata(location) is None  # no folder: nothing to register
+    folder = tmp_path / "weather" / "metadata"
+    folder.mkdir(parents=True)
+    for name in ("00000-1f0e.metadata.json", "00002-a1b2-c3.metadata.json", "00001-77.metadata.json", "snap-1.avro"):
+        (folder / name).write_text("{}")
+    assert newest_metadata(location) == f"{location}/metadata/00002-a1b2-c3.metadata.json"
+    (folder / "00002-d4e5.metadata.json").write_text("{}")
+    with pytest.raises(CatalogError, match=r"holds 2 metadata files of version 2 .* two catalogs committed to one"):
+        newest_metadata(location)
+    hadoop = tmp_path / "hadoop" / "metadata"
+    hadoop.mkdir(parents=True)
+    for name in ("v1.metadata.json", "v10.metadata.json", "v9.metadata.json", "version-hint.text"):
+        (hadoop / name).write_text("{}")
+    assert (
+        newest_metadata((tmp_path / "hadoop").as_uri())
+        == f"{(tmp_path / 'hadoop').as_uri()}/metadata/v10.metadata.json"
+    )
