@@ -46,7 +46,7 @@ from pyiceberg.transforms import DayTransform
 
 from core.errors import CatalogError
 from core.iceberg import CATALOG_NAME
-from glue.existing import newest_metadata
+from glue.existing import newest_metadata, same_location
 from glue.iceberg import iceberg_schema, partition_spec
 from glue.plan import DEPRECATED, FORMAT_VERSION, Change, deprecated_doc, diff_table, live_partition_fields
 from glue.settings import GlueSettings
@@ -150,7 +150,7 @@ def plan_changes(catalog: GlueCatalog, settings: GlueSettings, tables: list[Tabl
         if live is None:
             changes.append(_create_or_register(catalog, table))
             continue
-        if live.location().rstrip("/") != table.location:
+        if not same_location(live.location(), table.location):
             msg = (
                 f"table {database}.{table.name} lives at {live.location()}, but the lake puts it at {table.location}; "
                 "Iceberg tables do not move: set TELEMETRY_LAKE (or --lake) to the lake the table was created in"

@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from core.errors import CatalogError
 
-__all__ = ["newest_metadata"]
+__all__ = ["newest_metadata", "same_location"]
 
 _METADATA = re.compile(r"^(?:v(?P<hadoop>\d+)|(?P<version>\d+)-[0-9a-fA-F-]+)\.(?:gz\.)?metadata\.json$")
 
@@ -68,3 +68,13 @@ def newest_metadata(location: str) -> str | None:
         )
         raise CatalogError(msg)
     return f"{folder}/{newest[0]}"
+
+
+def same_location(one: str, other: str) -> bool:
+    """Whether two locations name one folder: ``file:/a`` is ``file:///a/``, ``s3a://b/k`` is ``s3://b/k``."""
+
+    def key(uri: str) -> tuple[str, str, str]:
+        parsed = urlparse(uri.rstrip("/"))
+        return ("s3" if parsed.scheme in ("s3a", "s3n") else parsed.scheme, parsed.netloc, parsed.path)
+
+    return key(one) == key(other)

@@ -16,7 +16,7 @@ from pyiceberg.types import IntegerType, LongType, NestedField, StringType
 from core.catalog import load_catalog
 from core.errors import CatalogError
 from core.lake_types import PrimitiveType
-from glue.existing import newest_metadata
+from glue.existing import newest_metadata, same_location
 from glue.iceberg import iceberg_schema, partition_spec
 from glue.plan import DEPRECATED, Change, deprecated_doc, describe, diff_table
 from glue.settings import GlueSettings
@@ -156,3 +156,9 @@ def test_the_newest_metadata_at_a_location_is_found_and_a_fork_is_refused(tmp_pa
         newest_metadata((tmp_path / "hadoop").as_uri())
         == f"{(tmp_path / 'hadoop').as_uri()}/metadata/v10.metadata.json"
     )
+
+
+def test_locations_are_compared_as_places_not_strings() -> None:
+    assert same_location("file:/lake/smartcity/gps", "file:///lake/smartcity/gps/")
+    assert same_location("s3a://acme/lake/smartcity/gps", "s3://acme/lake/smartcity/gps")
+    assert not same_location("s3://acme/lake/smartcity/gps", "s3://acme/lake/smartcity.db/gps")
