@@ -83,26 +83,24 @@ class IcebergCatalog:
         return cls("local", lake, namespace, path)
 
     def table_id(self, table: str) -> str:
-        """The identifier pyiceberg takes for a table: ``<namespace>.<table>``."""
+        """The identifier pyiceberg gives a table: ``<namespace>.<table>``."""
         return f"{self.namespace}.{table}"
-
-    def namespace_location(self) -> str:
-        """Where the namespace's tables live: ``<warehouse>/<namespace>`` (the Glue database's ``LocationUri``)."""
-        return self.warehouse.catalog_uri(self.namespace).rstrip("/")
-
-    def table_location(self, table: str) -> str:
-        """Where a table's data and metadata live: ``<warehouse>/<namespace>/<table>``, in every catalog.
-
-        Iceberg's JDBC catalog puts a table there by default, but its Glue catalog (Java and pyiceberg) puts it
-        at ``<warehouse>/<namespace>.db/<table>`` unless the database has a location; so tables are created
-        with this location given explicitly (and the Glue database's location is :meth:`namespace_location`).
-        ``s3://`` for a lake on S3 (S3FileIO and Glue's spelling), a ``file://`` URI for a local lake.
-        """
-        return self.warehouse.catalog_uri(self.namespace, table).rstrip("/")
 
     def spark_table(self, table: str) -> str:
         """Spark's name of a table: ``lake.<namespace>.<table>``."""
         return f"{CATALOG_NAME}.{self.namespace}.{table}"
+
+    def warehouse_uri(self) -> str:
+        """The warehouse as Iceberg stores it in table metadata: ``file:///...`` or ``s3://bucket/prefix``.
+
+        ``s3://``, not ``s3a://``: Athena, Redshift and S3FileIO read the locations written into the metadata, and
+        Spark's Hadoop file system is told to serve ``s3://`` with S3A (:meth:`spark_conf`).
+        """
+        return self.warehouse.catalog_uri().rstrip("/")
+
+    def table_location(self, table: str) -> str:
+        """Where a table's data and metadata live: ``<warehouse>/<namespace>/<table>``."""
+        return f"{self.warehouse_uri()}/{self.namespace}/{table}"
 
     def spark_conf(self) -> dict[str, str]:
         """The Spark settings that define the catalog ``lake`` (and Iceberg's SQL extensions)."""

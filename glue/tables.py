@@ -53,7 +53,9 @@ TABLE_PROPERTIES: Mapping[str, str] = {
     "write.parquet.compression-codec": "zstd",
     "write.target-file-size-bytes": str(128 * 1024 * 1024),
     # the job, maintenance and `glue apply` commit to one table; a lost race retries on the new metadata
-    "commit.retry.num-retries": "10",
+    "commit.retry.num-retries": "20",
+    "commit.retry.min-wait-ms": "100",
+    "commit.retry.max-wait-ms": "10000",
     # every commit writes a metadata file: keep the last 100, delete older ones at commit
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "100",
@@ -77,7 +79,7 @@ class TableDefinition:
 
     Attributes:
         name: the table name (``vehicle``, ``vehicle_quarantine``).
-        description: what it holds; the table's ``comment`` (Glue's description).
+        description: what it holds, with its data rules' names (the rendered Glue description).
         columns: its columns in file order.
         location: ``<warehouse>/<database>/<table>``: ``s3://...`` or a ``file://`` URI, no trailing ``/``.
         partition_source: the timestamp column whose UTC day partitions the table.
@@ -155,6 +157,9 @@ def entity_table(stream: Stream, settings: GlueSettings, version: int | None) ->
         **_rule_properties(rules),
     }
     described = replace(table, description=_with_rules(table.description, stream.name, rules))
+    # the table's `comment` is the schema's doc alone, as the job sets it when it creates or evolves a table;
+    # the rules are in their own properties
+    provenance["comment"] = _clip(table.description, _DESCRIPTION_MAX)
     return _definition(described, settings, ENTITY_PARTITION_SOURCE, provenance)
 
 
@@ -202,11 +207,17 @@ def table_definitions(
 
 
 def database_input(settings: GlueSettings) -> dict[str, Any]:
-    """The Glue ``DatabaseInput``: its location is where its tables live, so every Glue client agrees on it."""
+    """The Glue ``DatabaseInput``: its location is its tables' parent, so every Glue client puts them there.
+
+    Iceberg's Glue catalog (Java and pyiceberg) puts a table at ``<database location>/<table>``, or at
+    ``<warehouse>/<database>.db/<table>`` when the database has none; with this location its default is
+    :meth:`core.iceberg.IcebergCatalog.table_location`, where the tables are created (location given).
+    """
+    catalog = iceberg_catalog(settings)
     return {
         "Name": settings.database,
         "Description": "Vehicle telemetry lake: Iceberg tables generated from the Avro schemas (do not edit by hand).",
-        "LocationUri": iceberg_catalog(settings).namespace_location(),
+        "LocationUri": f"{catalog.warehouse_uri()}/{catalog.namespace}",
     }
 
 
