@@ -6,9 +6,12 @@ texts into ``build/catalog/`` and docs/athena-queries.md shows the Athena text (
 equal and checks the results). Tables are addressed as ``{database}.<table>``: the Glue database in
 Athena, the external schema of the same name in Redshift, a DuckDB schema of views locally.
 
-Redshift has no ``max_by``, and Redshift Spectrum reaches into a struct only through a table alias
-(``v.location.latitude``), so its texts rank rows with ``row_number()`` instead. When not to use
-them: they scan every partition; add ``WHERE dt >= '2025-01-01'`` (pruned by ``dt``) on a large lake.
+Redshift has no ``max_by``, and Redshift reaches into a struct only through a table alias
+(``v.location.latitude``), so its texts rank rows with ``row_number()`` instead. Days are UTC days of a
+timestamp (``CAST(ingested_at AS DATE)``: the three engines read the instants in UTC). When not to use them:
+they read every day of a table; on a large lake add a filter on the timestamp the table is partitioned by
+(``WHERE event_time >= TIMESTAMP '2025-06-01 00:00:00 UTC'``, ``ingested_at`` for a quarantine), which Iceberg's
+hidden day partitioning turns into pruned files in every engine.
 """
 
 from __future__ import annotations
@@ -60,7 +63,9 @@ FROM {database}.vehicle
 GROUP BY 1
 ORDER BY 1"""
 
-_QUARANTINE = """SELECT dt, reason, count(*) AS records
+_QUARANTINE = """SELECT CAST(ingested_at AS DATE) AS ingested_day,
+       reason,
+       count(*) AS records
 FROM {database}.vehicle_quarantine
 GROUP BY 1, 2
 ORDER BY 1, 2"""
@@ -184,7 +189,7 @@ FROM ranked
 WHERE recency = 1
 ORDER BY 1""",
     ),
-    NamedQuery("quarantine-by-reason", "Quarantined vehicle records per day and reason", _QUARANTINE),
+    NamedQuery("quarantine-by-reason", "Quarantined vehicle records per day (UTC) and reason", _QUARANTINE),
 )
 
 

@@ -4,8 +4,7 @@ Examples::
 
     python -m glue render                  # build/catalog/: Glue JSON, Athena and Redshift SQL, IAM documents
     python -m glue plan                    # what apply would change in the live Glue catalog
-    python -m glue apply                   # create/update database and tables (idempotent)
-    python -m glue partitions --from 2025-06-01   # register dt partitions for Redshift Spectrum (idempotent)
+    python -m glue apply                   # create/evolve the database and its Iceberg tables (idempotent)
 
 ``render``, ``plan`` and ``apply`` record each table's registry version, so they need the registry
 (``TELEMETRY_REGISTRY_URL``); ``--offline`` skips that (the version is then ``unregistered``).
@@ -16,7 +15,6 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
 
 from rich.console import Console
 
@@ -24,8 +22,7 @@ from core.catalog import Catalog, load_catalog
 from core.cli import run_cli
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
-from glue.apply import apply_changes, glue_client, plan_changes
-from glue.partitions import days_between, register_partitions
+from glue.apply import apply_changes, glue_catalog, plan_changes
 from glue.plan import Change, describe
 from glue.render import render
 from glue.settings import GlueSettings
@@ -44,7 +41,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     catalog_opts = argparse.ArgumentParser(add_help=False)
     catalog_opts.add_argument("--offline", action="store_true", help="do not look up schema versions in the registry")
-    catalog_opts.add_argument("--projection-start", help="first dt of Athena partition projection (YYYY-MM-DD)")
 
     parser = argparse.ArgumentParser(prog="python -m glue", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,21 +52,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--redshift-role", help="IAM role Redshift Spectrum assumes (default: <database>-redshift-spectrum)"
     )
     commands.add_parser("plan", parents=[common, catalog_opts], help="show what apply would change")
-    commands.add_parser("apply", parents=[common, catalog_opts], help="create or update the Glue catalog")
-    partitioning = commands.add_parser(
-        "partitions", parents=[common], help="register the dt partitions Redshift Spectrum needs"
-    )
-    partitioning.add_argument("--from", dest="first", type=_day, help="first day, YYYY-MM-DD (default today, UTC)")
-    partitioning.add_argument("--to", dest="last", type=_day, help="last day, YYYY-MM-DD (default today, UTC)")
+    commands.add_parser("apply", parents=[common, catalog_opts], help="create or evolve the Glue catalog's tables")
     return parser.parse_args(argv)
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        msg = f"expected a date like 2025-06-01, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from exc
 
 
 def _settings(args: argparse.Namespace) -> GlueSettings:
@@ -81,7 +64,6 @@ def _settings(args: argparse.Namespace) -> GlueSettings:
         account_id=getattr(args, "account_id", None),
         workgroup=getattr(args, "workgroup", None),
         redshift_role=getattr(args, "redshift_role", None),
-        projection_start=getattr(args, "projection_start", None),
     )
 
 
@@ -118,17 +100,8 @@ def _catalog_command(args: argparse.Namespace, console: Console) -> int:
             )
         return 0
     tables = table_definitions(catalog, settings, versions)
-    client = glue_client(settings)
-    if args.command == "partitions":
-        today = datetime.now(UTC).date()
-        days = days_between(args.first or today, args.last or today)
-        added = register_partitions(client, settings.database, tables, days)
-        console.print(
-            f"added {sum(added.values())} partition(s) for {days[0]} to {days[-1]} to the {len(tables)} tables of "
-            f"database {settings.database}"
-        )
-        return 0
-    changes = plan_changes(client, settings, tables)
+    glue = glue_catalog(settings)
+    changes = plan_changes(glue, settings, tables)
     if not changes:
         console.print(f"nothing to change: database {settings.database} and its {len(tables)} tables are up to date")
         return 0
@@ -136,7 +109,7 @@ def _catalog_command(args: argparse.Namespace, console: Console) -> int:
     if args.command == "plan":
         console.print(f"{len(changes)} change(s) to apply; run `python -m glue apply`")
         return 0
-    apply_changes(client, settings, changes)
+    apply_changes(glue, settings, changes)
     console.print(f"applied {len(changes)} change(s) to database {settings.database}")
     return 0
 

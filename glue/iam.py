@@ -2,13 +2,16 @@
 
 Each role gets only what it does:
 
-* streaming writer: read, write and delete objects under the lake prefix and the checkpoint prefix
-  (Spark's file sink and checkpoints rename by copy and delete) and list only those prefixes;
-  no Glue (the catalog is generated, not crawled).
-* catalog applier: read, create and update its own database and its own tables in Glue, and add
-  their partitions (``glue partitions``, for Redshift Spectrum); it deletes nothing.
-* analyst: read the lake, run queries in its Athena workgroup, write that workgroup's results
-  prefix, read the Glue definitions of its database.
+* committing writer (the streaming job and table maintenance, through Iceberg's Glue catalog with S3FileIO):
+  read, write and delete objects under the lake prefix (data and metadata files; maintenance deletes the
+  files of expired snapshots and orphans) and the checkpoint prefix, list only those prefixes; in Glue, read
+  its database and read, create and update exactly its tables (an Iceberg commit is an ``UpdateTable`` that
+  swaps ``metadata_location``). It deletes no table and creates no database.
+* catalog applier (``python -m glue apply``): read and create its database, read, create and update exactly its
+  tables; read and write objects only under those tables' ``metadata/`` folders (creating or evolving a table
+  writes a new metadata file), and list them. It deletes nothing.
+* analyst (Athena): read the lake, run queries in its Athena workgroup, write that workgroup's results
+  prefix, read the Glue definitions of its database. Time travel reads older snapshots' files: the same grants.
 
 The lake bucket denies every request that is not TLS 1.2+, and keeps all four Block Public Access
 switches on. Pure: the documents are returned as dicts; :mod:`glue.render` writes them.
@@ -101,11 +104,41 @@ def list_statements(sid: str, places: list[S3Location]) -> list[dict[str, Any]]:
     ]
 
 
-def streaming_writer_policy(where: Locations) -> dict[str, Any]:
-    """The streaming job's policy: its lake prefix and its checkpoint prefix, nothing else."""
+def glue_arns(settings: GlueSettings) -> tuple[str, str, str]:
+    """The ARNs of the Glue catalog, of the database, and the prefix of its tables' ARNs."""
+    base = f"arn:aws:glue:{settings.arn_region}:{settings.account_id}"
+    return f"{base}:catalog", f"{base}:database/{settings.database}", f"{base}:table/{settings.database}"
+
+
+def _its_tables(settings: GlueSettings, tables: list[str], sid: str, actions: list[str]) -> dict[str, Any]:
+    """``actions`` on the catalog, the database and exactly ``tables`` (Glue checks all three ARNs)."""
+    catalog, database, table_prefix = glue_arns(settings)
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": [catalog, database, *(f"{table_prefix}/{name}" for name in tables)],
+    }
+
+
+def streaming_writer_policy(settings: GlueSettings, where: Locations, tables: list[str]) -> dict[str, Any]:
+    """The committing writer's policy (job and maintenance): its tables in Glue, its lake and checkpoint prefixes."""
+    catalog, database, _ = glue_arns(settings)
     return {
         "Version": POLICY_VERSION,
         "Statement": [
+            {
+                "Sid": "ReadTheDatabase",
+                "Effect": "Allow",
+                "Action": "glue:GetDatabase",
+                "Resource": [catalog, database],
+            },
+            _its_tables(
+                settings,
+                tables,
+                "ReadCreateAndCommitItsTables",
+                ["glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable"],
+            ),
             *list_statements("ListLakeAndCheckpointPrefixes", [where.lake, where.checkpoints]),
             {
                 "Sid": "ReadWriteLakeAndCheckpointObjects",
@@ -117,15 +150,10 @@ def streaming_writer_policy(where: Locations) -> dict[str, Any]:
     }
 
 
-def glue_arns(settings: GlueSettings) -> tuple[str, str, str]:
-    """The ARNs of the Glue catalog, of the database, and the prefix of its tables' ARNs."""
-    base = f"arn:aws:glue:{settings.arn_region}:{settings.account_id}"
-    return f"{base}:catalog", f"{base}:database/{settings.database}", f"{base}:table/{settings.database}"
-
-
-def catalog_applier_policy(settings: GlueSettings, tables: list[str]) -> dict[str, Any]:
-    """The catalog applier's policy: its database and exactly its tables in Glue."""
-    catalog, database, table_prefix = glue_arns(settings)
+def catalog_applier_policy(settings: GlueSettings, where: Locations, tables: list[str]) -> dict[str, Any]:
+    """The catalog applier's policy: its database, exactly its tables, and those tables' metadata files."""
+    catalog, database, _ = glue_arns(settings)
+    metadata = [where.lake.child(settings.database, name, "metadata") for name in tables]
     return {
         "Version": POLICY_VERSION,
         "Statement": [
@@ -135,17 +163,18 @@ def catalog_applier_policy(settings: GlueSettings, tables: list[str]) -> dict[st
                 "Action": ["glue:GetDatabase", "glue:CreateDatabase"],
                 "Resource": [catalog, database],
             },
+            _its_tables(
+                settings,
+                tables,
+                "ReadCreateAndEvolveItsTables",
+                ["glue:GetTable", "glue:CreateTable", "glue:UpdateTable"],
+            ),
+            *list_statements("ListItsTablesMetadata", metadata),
             {
-                "Sid": "ReadCreateUpdateItsTablesAndAddPartitions",
+                "Sid": "ReadWriteItsTablesMetadata",
                 "Effect": "Allow",
-                "Action": [
-                    "glue:GetTable",
-                    "glue:CreateTable",
-                    "glue:UpdateTable",
-                    "glue:GetPartitions",
-                    "glue:BatchCreatePartition",
-                ],
-                "Resource": [catalog, database, *(f"{table_prefix}/{name}" for name in tables)],
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": [object_arn(where_) for where_ in metadata],
             },
         ],
     }
@@ -232,8 +261,8 @@ def security_documents(settings: GlueSettings, tables: list[str]) -> dict[str, d
     """Every security document by file name: three role policies, bucket policies, Block Public Access."""
     where = deployment_locations(settings)
     documents: dict[str, dict[str, Any]] = {
-        "streaming-writer-policy.json": streaming_writer_policy(where),
-        "catalog-applier-policy.json": catalog_applier_policy(settings, tables),
+        "streaming-writer-policy.json": streaming_writer_policy(settings, where, tables),
+        "catalog-applier-policy.json": catalog_applier_policy(settings, where, tables),
         "analyst-policy.json": analyst_policy(settings, where),
         "public-access-block.json": public_access_block(),
     }

@@ -1,30 +1,44 @@
-"""What applying the generated catalog would change: a pure diff of wanted against live Glue tables.
+"""What applying the generated catalog would change: a pure diff of a wanted table against a live Iceberg table.
 
-Only what the generator owns is compared (columns, partition keys, storage, location, its own
-parameters), so a parameter someone else set on a table (a tag, a Lake Formation flag) is neither
-reported as drift nor dropped by an update.
+Only what the generator owns is compared: the columns (by name: Iceberg gives each its own id), their types and
+docs, the partition spec, the format version and the owned table properties (:data:`glue.tables.TABLE_PROPERTIES`,
+``comment`` and ``telemetry.*``). A property someone else set (the job's, a tag) is neither reported as drift nor
+removed. Type changes go through Iceberg's schema evolution: it promotes ``int`` to ``long``, ``float`` to
+``double`` and widens decimals, and refuses anything else when applied.
 
-A column whose field was removed from the schema is never dropped: Parquet files written before still
-hold it, and Athena reads Parquet columns by name, so the column stays in the table, its comment
-starting with :data:`DEPRECATED` (:func:`keep_removed_columns`). Old rows keep their values; rows
-written after the removal read NULL. Should the field come back, the schema's comment replaces the mark.
+A column whose field was removed from the schema is never dropped: snapshots written before still hold it, and
+time travel reads them with their columns. It stays in the table (every column is optional, so newer rows leave it
+NULL), its doc starting with :data:`DEPRECATED`. Should the field come back, the schema's doc replaces the mark.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from core.lake import PARTITION_COLUMN
+from pyiceberg.schema import Schema
+from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.typedef import TableVersion
+from pyiceberg.types import DecimalType, DoubleType, FloatType, IcebergType, IntegerType, ListType, LongType, MapType
+from pyiceberg.types import StructType as IcebergStruct
 
-__all__ = ["DEPRECATED", "Change", "describe", "diff_table", "keep_removed_columns", "merged_input", "owned_parameter"]
+from glue.iceberg import iceberg_schema, partition_fields
+from glue.tables import OWNED_PREFIX, TABLE_PROPERTIES, TableDefinition
+
+__all__ = [
+    "DEPRECATED",
+    "FORMAT_VERSION",
+    "Change",
+    "deprecated_doc",
+    "describe",
+    "diff_table",
+    "live_partition_fields",
+    "owned_property",
+    "type_name",
+]
 
 DEPRECATED = "DEPRECATED (removed from the schema; rows written before keep their values, later rows are NULL)."
-_COMMENT_MAX = 255  # Glue refuses longer column comments
-
-_OWNED_PREFIXES = ("telemetry.", "projection.")
-_OWNED_KEYS = frozenset({"classification", "EXTERNAL", "storage.location.template"})
+FORMAT_VERSION: TableVersion = 2
+_DOC_MAX = 255  # Glue shows a column's doc as its comment, and refuses longer ones
 
 
 @dataclass(frozen=True)
@@ -32,107 +46,108 @@ class Change:
     """One thing to do to the catalog.
 
     Attributes:
-        action: ``create database``, ``create table`` or ``update table``.
+        action: ``create database``, ``create table``, ``register table`` or ``update table``.
         name: the database or table name.
         details: what differs, one human-readable line each (empty for creations).
-        payload: the ``DatabaseInput`` or ``TableInput`` to send.
+        table: the wanted table (None for the database).
+        metadata: for ``register table``, the metadata file of the table already at the table's location.
     """
 
     action: str
     name: str
     details: tuple[str, ...] = ()
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    table: TableDefinition | None = None
+    metadata: str = ""
 
 
-def owned_parameter(key: str) -> bool:
-    """Whether a table parameter is written by the generator (and so compared and replaced)."""
-    return key in _OWNED_KEYS or key.startswith(_OWNED_PREFIXES)
+def owned_property(key: str) -> bool:
+    """Whether a table property is written by the generator (and so compared and replaced)."""
+    return key in TABLE_PROPERTIES or key == "comment" or key.startswith(OWNED_PREFIX)
 
 
-def _columns(columns: list[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
-    return [(str(c["Name"]), str(c.get("Type", "")), str(c.get("Comment", ""))) for c in columns]
+def type_name(kind: IcebergType) -> str:
+    """An Iceberg type as a reader says it, without field ids: ``struct<latitude:double,longitude:double>``."""
+    if isinstance(kind, IcebergStruct):
+        return "struct<" + ",".join(f"{f.name}:{type_name(f.field_type)}" for f in kind.fields) + ">"
+    if isinstance(kind, ListType):
+        return f"list<{type_name(kind.element_type)}>"
+    if isinstance(kind, MapType):
+        return f"map<{type_name(kind.key_type)},{type_name(kind.value_type)}>"
+    return str(kind)
 
 
-def _column_changes(wanted: list[Mapping[str, Any]], live: list[Mapping[str, Any]]) -> list[str]:
-    want, have = _columns(wanted), _columns(live)
-    have_by_name = {name: (kind, comment) for name, kind, comment in have}
-    want_names = {name for name, _, _ in want}
+def _promotable(old: IcebergType, new: IcebergType) -> bool:
+    if isinstance(old, IntegerType) and isinstance(new, LongType):
+        return True
+    if isinstance(old, FloatType) and isinstance(new, DoubleType):
+        return True
+    return (
+        isinstance(old, DecimalType)
+        and isinstance(new, DecimalType)
+        and old.scale == new.scale
+        and old.precision <= new.precision
+    )
+
+
+def deprecated_doc(doc: str | None) -> str:
+    """The doc of a column whose field was removed: the mark, then the old doc, within Glue's limit."""
+    text = f"{DEPRECATED} {doc or ''}".strip()
+    return text if len(text) <= _DOC_MAX else text[: _DOC_MAX - 1] + "…"
+
+
+def _column_changes(wanted: Schema, live: Schema) -> list[str]:
+    have = {f.name: f for f in live.fields}
+    want_names = {f.name for f in wanted.fields}
     changes = []
-    for name, kind, comment in want:
-        if name not in have_by_name:
-            changes.append(f"add column {name} {kind}")
-        elif have_by_name[name][0] != kind:
-            changes.append(f"change column {name}: {have_by_name[name][0]} -> {kind}")
-        elif comment.startswith(DEPRECATED) and not have_by_name[name][1].startswith(DEPRECATED):
+    for field in wanted.fields:
+        found = have.get(field.name)
+        if found is None:
+            changes.append(f"add column {field.name} {type_name(field.field_type)}")
+        elif type_name(found.field_type) != type_name(field.field_type):
+            verb = "promote" if _promotable(found.field_type, field.field_type) else "change"
             changes.append(
-                f"deprecate column {name} {kind} (removed from the schema; kept so older rows stay queryable)"
+                f"{verb} column {field.name}: {type_name(found.field_type)} -> {type_name(field.field_type)}"
             )
-        elif have_by_name[name][1] != comment:
-            changes.append(f"change comment of column {name}")
-    changes += [f"drop column {name} {kind}" for name, kind, _ in have if name not in want_names]
-    if not changes and [c[0] for c in want] != [c[0] for c in have]:
-        changes.append("reorder columns as the schema declares them")
+        elif found.required:
+            changes.append(f"make column {field.name} optional")
+        elif (found.doc or "") != (field.doc or ""):
+            changes.append(f"change comment of column {field.name}")
+    for field in live.fields:
+        if field.name not in want_names and not (field.doc or "").startswith(DEPRECATED):
+            changes.append(
+                f"deprecate column {field.name} {type_name(field.field_type)} "
+                "(removed from the schema; kept so older rows stay queryable)"
+            )
     return changes
 
 
-def keep_removed_columns(wanted: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
-    """The wanted ``TableInput`` plus every live column the schema no longer has, marked deprecated, at the end."""
-    columns = list(wanted["StorageDescriptor"]["Columns"])
-    known = {str(c["Name"]).lower() for c in columns}
-    known |= {str(k["Name"]).lower() for k in wanted.get("PartitionKeys", [])}
-    for column in live.get("StorageDescriptor", {}).get("Columns", []):
-        if str(column["Name"]).lower() in known:
-            continue
-        comment = str(column.get("Comment", ""))
-        if not comment.startswith(DEPRECATED):
-            comment = f"{DEPRECATED} {comment}".strip()
-        if len(comment) > _COMMENT_MAX:
-            comment = comment[: _COMMENT_MAX - 1] + "…"
-        columns.append({"Name": column["Name"], "Type": column.get("Type", ""), "Comment": comment})
-    return {**wanted, "StorageDescriptor": {**wanted["StorageDescriptor"], "Columns": columns}}
+def live_partition_fields(metadata: TableMetadata) -> list[tuple[str, str]]:
+    """A live table's current partition spec as ``(source column, transform)`` pairs."""
+    schema = metadata.schema()
+    return [(schema.find_column_name(f.source_id) or "?", str(f.transform)) for f in metadata.spec().fields]
 
 
-def _storage(descriptor: Mapping[str, Any]) -> dict[str, Any]:
-    serde = descriptor.get("SerdeInfo", {})
-    return {
-        "location": descriptor.get("Location", ""),
-        "input format": descriptor.get("InputFormat", ""),
-        "output format": descriptor.get("OutputFormat", ""),
-        "serde": serde.get("SerializationLibrary", ""),
-        "serde parameters": dict(serde.get("Parameters", {})),
-        "compressed": bool(descriptor.get("Compressed", False)),
-    }
+def _spec_text(fields: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{transform}({source})" for source, transform in fields) or "unpartitioned"
 
 
-def diff_table(wanted: Mapping[str, Any], live: Mapping[str, Any]) -> tuple[str, ...]:
-    """What differs between a wanted ``TableInput`` and a live table (``GetTable``'s ``Table``)."""
-    want_sd, live_sd = wanted["StorageDescriptor"], live.get("StorageDescriptor", {})
-    details = _column_changes(want_sd["Columns"], live_sd.get("Columns", []))
-    want_storage, live_storage = _storage(want_sd), _storage(live_sd)
+def diff_table(wanted: TableDefinition, live: TableMetadata) -> tuple[str, ...]:
+    """What differs between a wanted table and a live one (its current metadata)."""
+    details = _column_changes(iceberg_schema(wanted.columns), live.schema())
+    have_spec, want_spec = live_partition_fields(live), partition_fields(wanted)
+    if have_spec != want_spec:
+        details.append(f"partition spec: {_spec_text(have_spec)} -> {_spec_text(want_spec)}")
+    if live.format_version != FORMAT_VERSION:
+        details.append(f"format version: {live.format_version} -> {FORMAT_VERSION}")
+    for key, value in wanted.properties.items():
+        if live.properties.get(key) != value:
+            details.append(f"property {key}: {live.properties.get(key)!r} -> {value!r}")
     details += [
-        f"{key}: {live_storage[key]!r} -> {value!r}"
-        for key, value in want_storage.items()
-        if live_storage[key] != value
-    ]
-    if _columns(wanted["PartitionKeys"]) != _columns(live.get("PartitionKeys", [])):
-        details.append(f"partition keys -> {', '.join(k['Name'] + ' ' + k['Type'] for k in wanted['PartitionKeys'])}")
-    for key in ("TableType", "Description"):
-        if wanted.get(key, "") != live.get(key, ""):
-            details.append(f"{key.lower()}: {live.get(key, '')!r} -> {wanted.get(key, '')!r}")
-    want_params, live_params = wanted["Parameters"], live.get("Parameters", {})
-    for key, value in want_params.items():
-        if live_params.get(key) != value:
-            details.append(f"parameter {key}: {live_params.get(key)!r} -> {value!r}")
-    details += [
-        f"remove stale parameter {key}" for key in live_params if owned_parameter(key) and key not in want_params
+        f"remove stale property {key}"
+        for key in live.properties
+        if key.startswith(OWNED_PREFIX) and key not in wanted.properties
     ]
     return tuple(details)
-
-
-def merged_input(wanted: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``TableInput`` for ``UpdateTable``: the wanted one, keeping parameters the generator does not own."""
-    kept = {k: v for k, v in live.get("Parameters", {}).items() if not owned_parameter(k)}
-    return {**wanted, "Parameters": {**kept, **wanted["Parameters"]}}
 
 
 def describe(change: Change, database: str) -> list[str]:
@@ -140,7 +155,10 @@ def describe(change: Change, database: str) -> list[str]:
     if change.action == "create database":
         return [f"+ create database {change.name}"]
     target = f"{database}.{change.name}"
-    if change.action == "create table":
-        columns = change.payload.get("StorageDescriptor", {}).get("Columns", [])
-        return [f"+ create table {target} ({len(columns)} columns, partitioned by {PARTITION_COLUMN})"]
+    if change.action == "create table" and change.table is not None:
+        spec = _spec_text(partition_fields(change.table))
+        return [f"+ create table {target} ({len(change.table.columns)} columns, partitioned by {spec})"]
+    if change.action == "register table":
+        head = f"+ register table {target} (the table already at its location: {change.metadata})"
+        return [head, *(f"    {line}" for line in change.details)]
     return [f"~ update table {target}", *(f"    {line}" for line in change.details)]

@@ -1,13 +1,12 @@
-"""Redshift Spectrum over the generated catalog: the external schema, its role's policies, the queries.
+"""Redshift over the generated catalog: the external schema, its role's policies, the queries.
 
 ``CREATE EXTERNAL SCHEMA ... FROM DATA CATALOG`` makes the Glue database a schema of the Redshift
-database (provisioned cluster or Serverless workgroup alike); Redshift then reads the Parquet files
-itself, through the role named in ``IAM_ROLE``. That role gets read-only Glue on this database and
-``GetObject`` on the lake prefix, nothing else: it creates nothing in Glue, because ``glue apply``
-owns the tables. Pure: texts and dicts; :mod:`glue.render` writes them.
-
-Redshift Spectrum does not use Athena's partition projection; it lists the partitions registered in
-Glue, which :mod:`glue.partitions` (``python -m glue partitions``) adds.
+database (provisioned cluster or Serverless workgroup alike). Redshift recognises the Iceberg tables
+(``table_type=ICEBERG``) and reads each one's current snapshot from its ``metadata_location``, through the
+role named in ``IAM_ROLE``: the manifests prune by the hidden day partition, and no partition is registered
+in Glue. That role gets read-only Glue on this database and ``GetObject``/``ListBucket`` on the lake prefix,
+nothing else: it creates nothing in Glue, because ``glue apply`` and the job own the tables. Pure: texts and
+dicts; :mod:`glue.render` writes them.
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ def spectrum_trust_policy() -> dict[str, Any]:
 
 
 def spectrum_role_policy(settings: GlueSettings) -> dict[str, Any]:
-    """The Spectrum role's policy: read this database's Glue definitions and partitions, read the lake."""
+    """The Redshift role's policy: read this database's Glue definitions, read the lake (data and metadata)."""
     catalog, database, table_prefix = glue_arns(settings)
     lake = deployment_locations(settings).lake
     return {
@@ -62,14 +61,7 @@ def spectrum_role_policy(settings: GlueSettings) -> dict[str, Any]:
             {
                 "Sid": "ReadTheCatalog",
                 "Effect": "Allow",
-                "Action": [
-                    "glue:GetDatabase",
-                    "glue:GetTable",
-                    "glue:GetTables",
-                    "glue:GetPartition",
-                    "glue:GetPartitions",
-                    "glue:BatchGetPartition",
-                ],
+                "Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetTables"],
                 "Resource": [catalog, database, f"{table_prefix}/*"],
             },
             *list_statements("ListTheLake", [lake]),

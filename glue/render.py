@@ -3,11 +3,11 @@
 Layout of ``build/catalog/`` (``TELEMETRY_BUILD_DIR``)::
 
     glue/database.json          DatabaseInput (aws glue create-database --database-input file://...)
-    glue/tables/<table>.json    TableInput    (aws glue create-table --table-input file://...)
-    athena/<table>.sql          CREATE EXTERNAL TABLE with partition projection
+    glue/tables/<table>.json    CreateTable input with Glue's IcebergInput (aws glue create-table --cli-input-json ...)
+    athena/<table>.sql          Athena's CREATE TABLE ... 'table_type'='ICEBERG', PARTITIONED BY (day(...))
     athena/workgroup.json       the analysts' workgroup (aws athena create-work-group --cli-input-json ...)
     athena/queries/<name>.sql   the named queries (core/queries.py) in Athena's SQL
-    redshift/external-schema.sql  CREATE EXTERNAL SCHEMA ... FROM DATA CATALOG (Redshift Spectrum)
+    redshift/external-schema.sql  CREATE EXTERNAL SCHEMA ... FROM DATA CATALOG (Redshift reads the Iceberg tables)
     redshift/queries/<name>.sql the named queries in Redshift's SQL
     iam/*.json                  role policies (Redshift's role and trust policy too), bucket policies,
                                 Block Public Access
@@ -29,11 +29,12 @@ from core.errors import CatalogError
 from core.queries import QUERIES
 from glue.ddl import create_database_ddl, create_table_ddl
 from glue.iam import deployment_locations, security_documents
+from glue.iceberg import glue_iceberg_input
 from glue.redshift import redshift_documents
 from glue.settings import GlueSettings
-from glue.tables import database_input, table_definitions, table_input
+from glue.tables import TableDefinition, database_input, table_definitions, table_input
 
-__all__ = ["Rendered", "render", "workgroup_input"]
+__all__ = ["Rendered", "create_table_input", "render", "workgroup_input"]
 
 _SUBFOLDERS = ("glue/tables", "glue", "athena", "athena/queries", "redshift", "redshift/queries", "iam")
 
@@ -66,13 +67,22 @@ def workgroup_input(settings: GlueSettings) -> dict[str, Any]:
     }
 
 
+def create_table_input(database: str, table: TableDefinition) -> dict[str, Any]:
+    """``aws glue create-table --cli-input-json`` of one table: Glue writes its first Iceberg metadata itself."""
+    return {
+        "DatabaseName": database,
+        "TableInput": table_input(table),
+        "OpenTableFormatInput": glue_iceberg_input(table),
+    }
+
+
 def _documents(catalog: Catalog, settings: GlueSettings, versions: Mapping[str, int] | None) -> dict[str, str]:
     tables = table_definitions(catalog, settings, versions)
     database = database_input(settings)
     files = {"glue/database.json": _json(database)}
     statements = [create_database_ddl(settings.database, database["Description"])]
     for table in tables:
-        files[f"glue/tables/{table.name}.json"] = _json(table_input(table))
+        files[f"glue/tables/{table.name}.json"] = _json(create_table_input(settings.database, table))
         statements.append(create_table_ddl(settings.database, table))
         files[f"athena/{table.name}.sql"] = statements[-1]
     files["athena/all.sql"] = "\n".join(statements)

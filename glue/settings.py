@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from core.aws_region import sdk_region
 from core.catalog import project_root
 from core.errors import ConfigError
-from core.lake import DEFAULT_PROJECTION_START, LakeLocation, projection_start
+from core.lake import LakeLocation
 from core.settings import DEFAULT_DATABASE, check_known, database_name, env_str, local_dir
 
 __all__ = ["DEFAULT_DATABASE", "REGION_PLACEHOLDER", "GlueSettings", "S3Location", "s3_location", "storage_uri"]
@@ -79,17 +79,16 @@ class GlueSettings:
     athena_results: str = ""
     account_id: str = ACCOUNT_PLACEHOLDER
     workgroup: str = DEFAULT_DATABASE
-    projection_start: str = DEFAULT_PROJECTION_START
     redshift_role: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str | None) -> GlueSettings:
         """Read ``TELEMETRY_LAKE``, ``TELEMETRY_GLUE_DATABASE``, ``TELEMETRY_BUILD_DIR``,
-        ``TELEMETRY_CHECKPOINTS``, ``TELEMETRY_ATHENA_RESULTS``, ``TELEMETRY_PROJECTION_START`` and the AWS
-        region (as the SDKs resolve it); overrides (CLI flags) that are not None win.
+        ``TELEMETRY_CHECKPOINTS``, ``TELEMETRY_ATHENA_RESULTS`` and the AWS region (as the SDKs resolve it);
+        overrides (CLI flags) that are not None win.
 
         Raises:
-            ConfigError: a value is malformed (database name, date, account id, lake URI), or
+            ConfigError: a value is malformed (database name, account id, lake URI), or
                 ``AWS_PROFILE`` names a profile the AWS config file lacks.
         """  # noqa: D205 - the variable list does not fit one line
         env = os.environ if env is None else env
@@ -111,7 +110,6 @@ class GlueSettings:
             athena_results=pick("athena_results", "TELEMETRY_ATHENA_RESULTS", ""),
             account_id=pick("account_id", None, ACCOUNT_PLACEHOLDER),
             workgroup=pick("workgroup", None, DEFAULT_DATABASE),
-            projection_start=pick("projection_start", "TELEMETRY_PROJECTION_START", DEFAULT_PROJECTION_START),
             redshift_role=pick("redshift_role", None, ""),
         )
         settings.validate()
@@ -123,7 +121,6 @@ class GlueSettings:
         if not re.match(r"^[A-Za-z0-9_.-]{1,128}$", self.workgroup):
             msg = f"Athena workgroup name {self.workgroup!r} is not allowed: letters, digits, . _ - only"
             raise ConfigError(msg)
-        projection_start(self.projection_start)
         if self.account_id != ACCOUNT_PLACEHOLDER and not re.match(r"^\d{12}$", self.account_id):
             msg = f"AWS account id must be 12 digits, got {self.account_id!r}"
             raise ConfigError(msg)

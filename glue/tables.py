@@ -1,10 +1,12 @@
-"""Glue table definitions generated from the schemas: one table per entity, one per entity's quarantine.
+"""The lake's Iceberg tables as the catalog declares them, generated from the schemas.
 
 Pure: everything here is computed from the lake's tables (:mod:`core.tables`) and
-:class:`~glue.settings.GlueSettings`; boto3 is only in :mod:`glue.apply`. Columns are the schema's fields
-followed by :data:`core.lake.METADATA_FIELDS`, exactly as the streaming job writes them; the table is partitioned
-by :data:`core.lake.PARTITION_COLUMN` and uses Athena partition projection, so neither a crawler nor
-``MSCK REPAIR TABLE`` is ever needed.
+:class:`~glue.settings.GlueSettings`; pyiceberg and boto3 calls are in :mod:`glue.apply`. Columns are the
+schema's fields followed by :data:`core.lake.METADATA_FIELDS`, exactly as the streaming job writes them. Each
+table is an Iceberg table (format v2, Parquet files) at ``<warehouse>/<database>/<table>``
+(:meth:`core.iceberg.IcebergCatalog.table_location`), partitioned by the UTC day of its event time
+(``days(event_time)``; a quarantine by ``days(ingested_at)``). The partitioning is hidden: there is no
+partition column, and a filter on the timestamp prunes the files, in Athena, Redshift, Spark and DuckDB.
 """
 
 from __future__ import annotations
@@ -17,32 +19,55 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from core.catalog import Catalog, Stream
 from core.data_rules import DataRule, rules_of
-from core.lake import PARTITION_COLUMN, projection_range
-from core.lake_types import Column
+from core.errors import CatalogError
+from core.iceberg import IcebergCatalog
+from core.lake import LakeLocation
+from core.lake_types import Column, PrimitiveType
 from core.tables import QUARANTINE_RECORD, LakeTable, entity_lake_table, quarantine_lake_table
 from glue.glue_types import glue_type
-from glue.settings import GlueSettings, storage_uri
+from glue.settings import GlueSettings
 
 __all__ = [
-    "INPUT_FORMAT",
-    "OUTPUT_FORMAT",
-    "PARTITION_COMMENT",
-    "SERDE",
+    "ENTITY_PARTITION_SOURCE",
+    "OWNED_PREFIX",
+    "QUARANTINE_PARTITION_SOURCE",
+    "TABLE_PROPERTIES",
     "TableDefinition",
     "database_input",
     "entity_table",
     "glue_columns",
+    "iceberg_catalog",
     "quarantine_table",
     "schema_fingerprint",
     "table_definitions",
     "table_input",
 ]
 
-SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-PARTITION_COMMENT = "Event date in UTC, YYYY-MM-DD (partition; projected by Athena, no crawler needed)."
-QUARANTINE_PARTITION_COMMENT = "Date the record was quarantined, UTC, YYYY-MM-DD (partition)."
+ENTITY_PARTITION_SOURCE = "event_time"
+"""An entity's table is partitioned by ``days(event_time)``: queries filter on when things happened."""
+QUARANTINE_PARTITION_SOURCE = "ingested_at"
+"""A quarantine is partitioned by ``days(ingested_at)``: a bad record may have no readable event time."""
+
+TABLE_PROPERTIES: Mapping[str, str] = {
+    "write.format.default": "parquet",
+    "write.parquet.compression-codec": "zstd",
+    "write.target-file-size-bytes": str(128 * 1024 * 1024),
+    # the job, maintenance and `glue apply` commit to one table; a lost race retries on the new metadata
+    "commit.retry.num-retries": "20",
+    "commit.retry.min-wait-ms": "100",
+    "commit.retry.max-wait-ms": "10000",
+    # every commit writes a metadata file: keep the last 100, delete older ones at commit
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "100",
+    # what snapshot expiry keeps (Athena's VACUUM reads the same two): 5 days of time travel, at least 1
+    "history.expire.max-snapshot-age-ms": str(5 * 24 * 3600 * 1000),
+    "history.expire.min-snapshots-to-keep": "1",
+}
+"""The Iceberg table properties every table gets (format version 2 is the table's, not a property)."""
+
+OWNED_PREFIX = "telemetry."
+"""Provenance properties (subject, schema version, fingerprint, data rules) are ``telemetry.*``."""
+
 UNREGISTERED = "unregistered"
 _COMMENT_MAX = 255  # Glue refuses longer column comments
 _DESCRIPTION_MAX = 2048  # ... and longer table descriptions
@@ -50,18 +75,28 @@ _DESCRIPTION_MAX = 2048  # ... and longer table descriptions
 
 @dataclass(frozen=True)
 class TableDefinition:
-    """One Glue table: its columns, where its files are, and what it was generated from.
+    """One Iceberg table: its columns, where it lives, how it is partitioned, and its properties.
 
-    ``location`` is the catalog's URI (``s3://...`` or ``file://...``); ``path`` is the folder under the lake.
+    Attributes:
+        name: the table name (``vehicle``, ``vehicle_quarantine``).
+        description: what it holds, with its data rules' names (the rendered Glue description).
+        columns: its columns in file order.
+        location: ``<warehouse>/<database>/<table>``: ``s3://...`` or a ``file://`` URI, no trailing ``/``.
+        partition_source: the timestamp column whose UTC day partitions the table.
+        properties: the Iceberg table properties, ``telemetry.*`` provenance and ``comment`` included.
     """
 
     name: str
     description: str
     columns: tuple[Column, ...]
     location: str
-    path: str
-    partition_comment: str
-    parameters: Mapping[str, str] = field(default_factory=dict)
+    partition_source: str
+    properties: Mapping[str, str] = field(default_factory=dict)
+
+
+def iceberg_catalog(settings: GlueSettings) -> IcebergCatalog:
+    """The Glue catalog of the lake and database in ``settings``."""
+    return IcebergCatalog("glue", LakeLocation.parse(settings.lake), settings.database, None)
 
 
 def schema_fingerprint(schema: Mapping[str, Any]) -> str:
@@ -70,7 +105,7 @@ def schema_fingerprint(schema: Mapping[str, Any]) -> str:
 
 
 def glue_columns(stream: Stream) -> list[dict[str, str]]:
-    """The Glue columns (``Name``, ``Type``, ``Comment``) of an entity's table, partition column excluded.
+    """The Glue columns (``Name``, ``Type``, ``Comment``) of an entity's table, as Glue shows an Iceberg table.
 
     This is what the streaming job writes into each Parquet file, in order: the contract test
     compares it with the files' schema.
@@ -79,58 +114,56 @@ def glue_columns(stream: Stream) -> list[dict[str, str]]:
 
 
 def _glue_column(column: Column) -> dict[str, str]:
-    comment = column.doc if len(column.doc) <= _COMMENT_MAX else column.doc[: _COMMENT_MAX - 1] + "…"
-    return {"Name": column.name, "Type": glue_type(column.type), "Comment": comment}
+    return {"Name": column.name, "Type": glue_type(column.type), "Comment": _clip(column.doc, _COMMENT_MAX)}
 
 
-def _projection(location: str, start: str) -> dict[str, str]:
-    return {
-        "projection.enabled": "true",
-        f"projection.{PARTITION_COLUMN}.type": "date",
-        f"projection.{PARTITION_COLUMN}.format": "yyyy-MM-dd",
-        f"projection.{PARTITION_COLUMN}.range": projection_range(start),
-        f"projection.{PARTITION_COLUMN}.interval": "1",
-        f"projection.{PARTITION_COLUMN}.interval.unit": "DAYS",
-        "storage.location.template": f"{location}{PARTITION_COLUMN}=${{{PARTITION_COLUMN}}}/",
-    }
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _definition(table: LakeTable, location: str, comment: str, parameters: dict[str, str]) -> TableDefinition:
+def _definition(table: LakeTable, settings: GlueSettings, source: str, provenance: dict[str, str]) -> TableDefinition:
+    column = next((c for c in table.columns if c.name == source), None)
+    if column is None or not (isinstance(column.type, PrimitiveType) and column.type.name.startswith("timestamp")):
+        found = "no such column" if column is None else f"it is {glue_type(column.type)}"
+        msg = f"table {table.name} is partitioned by days({source}), which must be a timestamp column; {found}"
+        raise CatalogError(msg)
+    description = _clip(table.description, _DESCRIPTION_MAX)
+    properties = {**TABLE_PROPERTIES, "comment": description, **provenance}
     return TableDefinition(
         name=table.name,
-        description=table.description,
+        description=description,
         columns=table.columns,
-        location=location,
-        path=table.path,
-        partition_comment=comment,
-        parameters=parameters,
+        location=iceberg_catalog(settings).table_location(table.name),
+        partition_source=source,
+        properties=properties,
     )
 
 
 def entity_table(stream: Stream, settings: GlueSettings, version: int | None) -> TableDefinition:
-    """The table of one entity, at ``<lake>/<entity>/``.
+    """The table of one entity, partitioned by ``days(event_time)``.
 
     Args:
         stream: the entity's stream (schema, subject).
-        settings: lake location, projection start.
+        settings: lake location and database.
         version: the registry version of the schema, or None when it was not looked up.
     """
     table = entity_lake_table(stream)
-    location = storage_uri(settings.lake, table.path)
     rules = rules_of(stream.schema, what=stream.schema_path.name)
-    parameters = {
-        **_projection(location, settings.projection_start),
+    provenance = {
         "telemetry.subject": stream.subject,
         "telemetry.schema_name": stream.model.fullname,
         "telemetry.schema_version": str(version) if version is not None else UNREGISTERED,
         "telemetry.schema_fingerprint": schema_fingerprint(stream.schema),
-        **_rule_parameters(rules),
+        **_rule_properties(rules),
     }
     described = replace(table, description=_with_rules(table.description, stream.name, rules))
-    return _definition(described, location, PARTITION_COMMENT, parameters)
+    # the table's `comment` is the schema's doc alone, as the job sets it when it creates or evolves a table;
+    # the rules are in their own properties
+    provenance["comment"] = _clip(table.description, _DESCRIPTION_MAX)
+    return _definition(described, settings, ENTITY_PARTITION_SOURCE, provenance)
 
 
-def _rule_parameters(rules: tuple[DataRule, ...]) -> dict[str, str]:
+def _rule_properties(rules: tuple[DataRule, ...]) -> dict[str, str]:
     """``telemetry.rules`` (the names) and, per rule, ``telemetry.rule.<name>``: expression, action and doc."""
     out = {"telemetry.rules": ", ".join(r.name for r in rules)} if rules else {}
     for rule in rules:
@@ -139,26 +172,22 @@ def _rule_parameters(rules: tuple[DataRule, ...]) -> dict[str, str]:
 
 
 def _with_rules(description: str, entity: str, rules: tuple[DataRule, ...]) -> str:
-    """The table's description followed by its rules' names (their text is in the parameters)."""
+    """The table's description followed by its rules' names (their text is in the properties)."""
     if not rules:
         return description
-    text = (
-        f"{description} Data rules: {', '.join(r.name for r in rules)} (telemetry.rule.* parameters; "
+    return (
+        f"{description} Data rules: {', '.join(r.name for r in rules)} (telemetry.rule.* properties; "
         f"a record that breaks one is in {entity}_quarantine with reason rule-violation: <rule>)."
     )
-    return text if len(text) <= _DESCRIPTION_MAX else text[: _DESCRIPTION_MAX - 1] + "…"
 
 
 def quarantine_table(stream: Stream, settings: GlueSettings) -> TableDefinition:
-    """The quarantine of one entity, ``<entity>_quarantine`` at ``<lake>/_quarantine/<entity>/``."""
-    table = quarantine_lake_table(stream)
-    location = storage_uri(settings.lake, table.path)
-    parameters = {
-        **_projection(location, settings.projection_start),
+    """The quarantine of one entity, ``<entity>_quarantine``, partitioned by ``days(ingested_at)``."""
+    provenance = {
         "telemetry.subject": stream.subject,
         "telemetry.schema_fingerprint": schema_fingerprint(QUARANTINE_RECORD),
     }
-    return _definition(table, location, QUARANTINE_PARTITION_COMMENT, parameters)
+    return _definition(quarantine_lake_table(stream), settings, QUARANTINE_PARTITION_SOURCE, provenance)
 
 
 def table_definitions(
@@ -168,7 +197,7 @@ def table_definitions(
 
     Args:
         catalog: the schema catalog.
-        settings: lake location, projection start.
+        settings: lake location and database.
         versions: registry version per subject (as declared in streams.toml), when looked up.
     """
     versions = versions or {}
@@ -178,28 +207,30 @@ def table_definitions(
 
 
 def database_input(settings: GlueSettings) -> dict[str, Any]:
-    """The Glue ``DatabaseInput`` of the catalog's database."""
+    """The Glue ``DatabaseInput``: its location is its tables' parent, so every Glue client puts them there.
+
+    Iceberg's Glue catalog (Java and pyiceberg) puts a table at ``<database location>/<table>``, or at
+    ``<warehouse>/<database>.db/<table>`` when the database has none; with this location its default is
+    :meth:`core.iceberg.IcebergCatalog.table_location`, where the tables are created (location given).
+    """
+    catalog = iceberg_catalog(settings)
     return {
         "Name": settings.database,
-        "Description": "Vehicle telemetry lake; tables generated from the Avro schemas (do not edit by hand).",
+        "Description": "Vehicle telemetry lake: Iceberg tables generated from the Avro schemas (do not edit by hand).",
+        "LocationUri": f"{catalog.warehouse_uri()}/{catalog.namespace}",
     }
 
 
 def table_input(table: TableDefinition) -> dict[str, Any]:
-    """The Glue ``TableInput`` of a table (for ``CreateTable`` / ``UpdateTable``)."""
+    """The Glue ``TableInput`` of an Iceberg table as Glue shows it once created (columns, properties).
+
+    Iceberg's Glue catalog writes this shape at every commit (``table_type=ICEBERG``, the table properties as
+    parameters, the columns with their comments); ``metadata_location`` is added by the commit itself.
+    """
     return {
         "Name": table.name,
         "Description": table.description,
         "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE", **table.parameters},
-        "PartitionKeys": [{"Name": PARTITION_COLUMN, "Type": "string", "Comment": table.partition_comment}],
-        "StorageDescriptor": {
-            "Columns": [_glue_column(c) for c in table.columns],
-            "Location": table.location,
-            "InputFormat": INPUT_FORMAT,
-            "OutputFormat": OUTPUT_FORMAT,
-            "Compressed": False,
-            "StoredAsSubDirectories": False,
-            "SerdeInfo": {"SerializationLibrary": SERDE, "Parameters": {"serialization.format": "1"}},
-        },
+        "Parameters": {"table_type": "ICEBERG", **table.properties},
+        "StorageDescriptor": {"Columns": [_glue_column(c) for c in table.columns], "Location": table.location},
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from statistics import fmean
 from typing import Any
 
@@ -102,8 +102,10 @@ def emergencies_by_type_status(records: Records) -> list[tuple[Any, ...]]:
 
 
 def quarantine_by_reason(records: Records) -> list[tuple[Any, ...]]:
-    """Quarantined vehicle records per day (of quarantine) and reason."""
-    counts = Counter((r["ingested_at"].date().isoformat(), r["reason"]) for r in records.get("vehicle_quarantine", []))
+    """Quarantined vehicle records per UTC day (of quarantine) and reason."""
+    counts = Counter(
+        (r["ingested_at"].astimezone(UTC).date(), r["reason"]) for r in records.get("vehicle_quarantine", [])
+    )
     return [(d, reason, n) for (d, reason), n in sorted(counts.items())]
 
 

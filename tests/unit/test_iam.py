@@ -46,9 +46,9 @@ def allows(policy: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return granted
 
 
-def test_streaming_writer_reaches_only_its_lake_and_checkpoint_prefixes() -> None:
-    granted = allows(streaming_writer_policy(deployment_locations(SETTINGS)))
-    objects = {(a, r) for a, r, _ in granted if a != "s3:ListBucket"}
+def test_the_committing_writer_reaches_only_its_tables_and_its_lake_and_checkpoint_prefixes() -> None:
+    granted = allows(streaming_writer_policy(SETTINGS, deployment_locations(SETTINGS), TABLES))
+    objects = {(a, r) for a, r, _ in granted if a.startswith("s3:") and a != "s3:ListBucket"}
     assert objects == {
         (action, resource)
         for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
@@ -70,24 +70,43 @@ def test_streaming_writer_reaches_only_its_lake_and_checkpoint_prefixes() -> Non
             },
         )
     ]
-    assert not any(a.startswith("glue:") or a.startswith("athena:") for a, _, _ in granted)
+    base = "arn:aws:glue:eu-west-1:123456789012"
+    glue = {(a, r) for a, r, _ in granted if a.startswith("glue:")}
+    assert glue == {
+        ("glue:GetDatabase", f"{base}:catalog"),
+        ("glue:GetDatabase", f"{base}:database/smartcity"),
+        *(
+            (action, resource)
+            for action in ("glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable")
+            for resource in (
+                f"{base}:catalog",
+                f"{base}:database/smartcity",
+                *(f"{base}:table/smartcity/{t}" for t in TABLES),
+            )
+        ),
+    }
+    assert not any(a.startswith(("athena:", "glue:Delete", "glue:CreateDatabase")) for a, _, _ in granted)
 
 
-def test_catalog_applier_touches_only_its_database_and_its_tables() -> None:
-    granted = allows(catalog_applier_policy(SETTINGS, TABLES))
-    assert {a for a, _, _ in granted} == {
+def test_catalog_applier_touches_only_its_database_its_tables_and_their_metadata() -> None:
+    granted = allows(catalog_applier_policy(SETTINGS, deployment_locations(SETTINGS), TABLES))
+    assert {a for a, _, _ in granted if a.startswith("glue:")} == {
         "glue:GetDatabase",
         "glue:CreateDatabase",
         "glue:GetTable",
         "glue:CreateTable",
         "glue:UpdateTable",
-        "glue:GetPartitions",
-        "glue:BatchCreatePartition",
     }
     base = "arn:aws:glue:eu-west-1:123456789012"
     allowed = {f"{base}:catalog", f"{base}:database/smartcity", *(f"{base}:table/smartcity/{t}" for t in TABLES)}
-    assert {r for _, r, _ in granted} == allowed
-    assert not any(a.startswith("glue:Delete") for a, _, _ in granted)
+    assert {r for a, r, _ in granted if a.startswith("glue:")} == allowed
+    metadata = {f"arn:aws:s3:::acme-lake/telemetry/lake/smartcity/{t}/metadata/*" for t in TABLES}
+    assert {(a, r) for a, r, _ in granted if a in ("s3:GetObject", "s3:PutObject")} == {
+        (a, r) for a in ("s3:GetObject", "s3:PutObject") for r in metadata
+    }
+    (listing,) = [c for a, _, c in granted if a == "s3:ListBucket"]
+    assert "telemetry/lake/smartcity/vehicle/metadata/*" in listing["StringLike"]["s3:prefix"]
+    assert not any(a.startswith(("glue:Delete", "s3:Delete")) for a, _, _ in granted)
 
 
 def test_analyst_reads_the_lake_queries_and_writes_only_its_results() -> None:
@@ -102,17 +121,10 @@ def test_analyst_reads_the_lake_queries_and_writes_only_its_results() -> None:
     assert "s3:GetObject" not in {a for a, r, _ in granted if "checkpoints" in r}
 
 
-def test_redshift_spectrum_reads_its_database_and_the_lake_and_writes_nothing() -> None:
+def test_redshift_reads_its_database_and_the_lake_and_writes_nothing() -> None:
     granted = allows(spectrum_role_policy(SETTINGS))
     glue = {a for a, _, _ in granted if a.startswith("glue:")}
-    assert glue == {
-        "glue:GetDatabase",
-        "glue:GetTable",
-        "glue:GetTables",
-        "glue:GetPartition",
-        "glue:GetPartitions",
-        "glue:BatchGetPartition",
-    }
+    assert glue == {"glue:GetDatabase", "glue:GetTable", "glue:GetTables"}  # Iceberg: no partitions in Glue
     assert {r for a, r, _ in granted if a.startswith("glue:")} == {
         "arn:aws:glue:eu-west-1:123456789012:catalog",
         "arn:aws:glue:eu-west-1:123456789012:database/smartcity",

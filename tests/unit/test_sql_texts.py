@@ -9,7 +9,6 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from core.catalog import Catalog, load_catalog, project_root
-from core.lake import PARTITION_COLUMN
 from core.queries import QUERIES
 from core.tables import lake_tables
 from glue.render import render
@@ -21,7 +20,7 @@ from tests.parquet_lake import T0, write
 from tests.sql_texts import check_external_schema, parse_statements, sql_blocks
 
 DOCS = sorted([*(project_root() / "docs").glob("*.md"), project_root() / "README.md"])
-SETTINGS = dict(lake="s3a://acme-lake/telemetry/lake", account_id="123456789012", projection_start="2025-03-01")
+SETTINGS = dict(lake="s3a://acme-lake/telemetry/lake", account_id="123456789012")
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +43,15 @@ def test_every_athena_ddl_file_parses_and_declares_the_generated_table(rendered:
         assert statement.find(exp.Table).name == name  # type: ignore[union-attr]
         columns = [c.name for c in statement.this.expressions if isinstance(c, exp.ColumnDef)]
         assert columns == [c.name for c in table.columns]
-        assert statement.find(exp.PartitionedByProperty).find(exp.ColumnDef).name == PARTITION_COLUMN  # type: ignore[union-attr]
+        partitioned = statement.find(exp.PartitionedByProperty)
+        assert partitioned is not None and not partitioned.find(exp.ColumnDef), "hidden partitioning: no column"
+        assert isinstance(partitioned.this.expressions[0], exp.Day)
+        assert partitioned.find(exp.Column).name == table.partition_source  # type: ignore[union-attr]
         location = statement.find(exp.LocationProperty)
-        assert location is not None and location.this.name == table.location
+        assert location is not None and location.this.name == table.location + "/"
+        properties = {p.name: p.text("value") for p in statement.find_all(exp.Property) if p.name}
+        assert properties["table_type"] == "ICEBERG"
+        assert not statement.args.get("kind") == "EXTERNAL"
     statements = parse_statements((rendered / "athena" / "all.sql").read_text(), "athena")
     assert [s.kind for s in statements] == ["DATABASE", *("TABLE" for _ in tables)]
 
@@ -86,12 +91,25 @@ def test_a_broken_external_schema_is_caught(broken: str) -> None:
         parse_statements(broken, "redshift")
 
 
+def test_redshift_time_travel_is_checked_and_the_rest_parsed() -> None:
+    (statement,) = parse_statements(
+        "SELECT count(*) FROM smartcity.vehicle AS OF TIMESTAMP '2025-06-01 12:00:00' AS v "
+        "JOIN smartcity.gps AS OF TIMESTAMP (getdate() - interval '1 hour') AS g ON g.vehicle_id = v.vehicle_id",
+        "redshift",
+    )
+    assert [t.name for t in statement.find_all(exp.Table)] == ["vehicle", "gps"]
+
+
 @pytest.mark.parametrize(
     ("sql", "dialect"),
     [
+        ("SELECT count(*) FROM smartcity.vehicle AS OF TIMESTAMP 'last tuesday'", "redshift"),
+        ("SELECT count(*) FROM smartcity.vehicle AS OF TIMESTAMP (getdate( - 1)", "redshift"),
+        ("SELECT count(*) FROM smartcity.vehicle AS OF TIMESTAMP getdate()", "redshift"),
+        ("SELECT count(*) FROM smartcity.vehicle FOR TIMESTAMP OF TIMESTAMP '2025-06-01 00:00:00 UTC'", "athena"),
         ("SELECT round(avg(speed_kmh), 1 FROM smartcity.vehicle", "athena"),
         ("SELECT v.vehicle_id FROM smartcity.vehicle AS v WHERE", "redshift"),
-        ("CREATE EXTERNAL TABLE `t` (`a` string COMMENT 'x) STORED AS PARQUET", "athena"),
+        ("CREATE TABLE `t` (`a` string COMMENT 'x) PARTITIONED BY (day(`a`))", "athena"),
         ("VACUUM smartcity.vehicle TO 75 PERCENT", "duckdb"),  # not DuckDB: falls back to an unchecked Command
     ],
 )
@@ -128,3 +146,14 @@ def test_a_sql_block_without_a_dialect_is_refused(tmp_path: Path) -> None:
     page.write_text("# x\n\n```sql\nSELECT 1\n```\n")
     with pytest.raises(AssertionError, match="names no dialect"):
         sql_blocks(page)
+    page.write_text("# x\n\n```sql athena sample\nSELECT 1\n```\n")
+    with pytest.raises(AssertionError, match="only 'example' may follow"):
+        sql_blocks(page)
+
+
+def test_the_docs_show_time_travel_in_athena_and_redshift() -> None:
+    examples = [b for b in sql_blocks(project_root() / "docs" / "athena-queries.md") if b.example]
+    athena = " ".join(b.text for b in examples if b.dialect == "athena")
+    redshift = " ".join(b.text for b in examples if b.dialect == "redshift")
+    assert "FOR TIMESTAMP AS OF" in athena and "FOR VERSION AS OF" in athena
+    assert "AS OF TIMESTAMP" in redshift

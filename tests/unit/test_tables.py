@@ -5,28 +5,32 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from pyiceberg.types import StructType
 
 from core.catalog import Catalog, load_catalog, project_root
 from core.errors import CatalogError, ConfigError
-from core.lake import METADATA_FIELDS, QUARANTINE_FIELDS
-from glue.ddl import create_table_ddl
-from glue.render import render
+from core.iceberg import IcebergCatalog
+from core.lake import METADATA_FIELDS, QUARANTINE_FIELDS, LakeLocation
+from glue.ddl import athena_properties, create_table_ddl
+from glue.iceberg import iceberg_schema, partition_fields, partition_spec
+from glue.render import create_table_input, render
 from glue.settings import GlueSettings, storage_uri
 from glue.tables import (
-    INPUT_FORMAT,
-    OUTPUT_FORMAT,
-    SERDE,
+    TABLE_PROPERTIES,
+    database_input,
     entity_table,
     glue_columns,
+    quarantine_table,
     schema_fingerprint,
     table_definitions,
     table_input,
 )
 
-S3_SETTINGS = GlueSettings(lake="s3a://acme-lake/telemetry/lake", projection_start="2025-03-01")
+S3_SETTINGS = GlueSettings(lake="s3a://acme-lake/telemetry/lake")
 
 
 @pytest.fixture
@@ -52,15 +56,14 @@ def test_one_table_per_entity_and_one_per_quarantine(catalog: Catalog) -> None:
 
 def test_table_input_shape(catalog: Catalog) -> None:
     stream = catalog.get("vehicle")
-    payload = table_input(entity_table(stream, S3_SETTINGS, version=3))
+    table = entity_table(stream, S3_SETTINGS, version=3)
+    payload = table_input(table)
     descriptor = payload["StorageDescriptor"]
     assert payload["Name"] == "vehicle"
     assert payload["TableType"] == "EXTERNAL_TABLE"
-    assert payload["PartitionKeys"][0]["Name"] == "dt"
-    assert payload["PartitionKeys"][0]["Type"] == "string"
-    assert descriptor["Location"] == "s3://acme-lake/telemetry/lake/vehicle/"
-    assert descriptor["SerdeInfo"]["SerializationLibrary"] == SERDE
-    assert (descriptor["InputFormat"], descriptor["OutputFormat"]) == (INPUT_FORMAT, OUTPUT_FORMAT)
+    assert payload["Parameters"]["table_type"] == "ICEBERG"
+    assert "PartitionKeys" not in payload, "hidden partitioning: Glue has no partition key"
+    assert descriptor["Location"] == table.location == "s3://acme-lake/telemetry/lake/smartcity/vehicle"
     assert descriptor["Columns"] == glue_columns(stream)
     assert [c["Name"] for c in descriptor["Columns"]] == [*stream.field_names, *(f["name"] for f in METADATA_FIELDS)]
     by_name = {c["Name"]: c for c in descriptor["Columns"]}
@@ -72,40 +75,78 @@ def test_table_input_shape(catalog: Catalog) -> None:
     assert all(isinstance(v, str) for v in payload["Parameters"].values())
 
 
-def test_the_job_and_the_catalog_read_one_projection_start(catalog: Catalog, tmp_path: Path) -> None:
-    from streaming.settings import StreamingSettings
+def test_the_iceberg_schema_and_spec(catalog: Catalog) -> None:
+    table = entity_table(catalog.get("vehicle"), S3_SETTINGS, version=3)
+    schema = iceberg_schema(table.columns)
+    assert [f.name for f in schema.fields] == [c.name for c in table.columns]
+    assert all(not f.required for f in schema.fields), "every column optional: a removed field leaves NULLs"
+    assert str(schema.find_field("event_time").field_type) == "timestamptz"  # what Spark's TimestampType writes
+    assert str(schema.find_field("kafka_offset").field_type) == "long"
+    assert schema.find_field("speed_kmh").doc == "Speed over ground in km/h."
+    location = schema.find_field("location").field_type
+    assert isinstance(location, StructType)
+    assert [(f.name, str(f.field_type), f.required) for f in location.fields] == [
+        ("latitude", "double", False),
+        ("longitude", "double", False),
+    ]
+    ids = [f.field_id for f in schema.fields] + [f.field_id for f in location.fields]
+    assert len(ids) == len(set(ids))
+    (field,) = partition_spec(table, schema).fields
+    assert (field.source_id, str(field.transform), field.name) == (
+        schema.find_field("event_time").field_id,
+        "day",
+        "event_time_day",
+    )
+    quarantine = quarantine_table(catalog.get("vehicle"), S3_SETTINGS)
+    assert partition_fields(quarantine) == [("ingested_at", "day")]
 
-    env = {"TELEMETRY_PROJECTION_START": "2025-02-01", "TELEMETRY_HOME": str(tmp_path)}
-    table = entity_table(catalog.get("gps"), GlueSettings.from_env(env), version=1)
-    assert table_input(table)["Parameters"]["projection.dt.range"] == "2025-02-01,NOW+1DAYS"
-    assert StreamingSettings.from_env(env).projection_start == "2025-02-01"  # the job's first day
-    with pytest.raises(ConfigError, match="projection start must be a date"):
-        StreamingSettings.from_env({**env, "TELEMETRY_PROJECTION_START": "last year"})
 
-
-def test_partition_projection_and_provenance_parameters(catalog: Catalog) -> None:
+def test_iceberg_properties_and_provenance(catalog: Catalog) -> None:
     stream = catalog.get("weather")
-    parameters = table_input(entity_table(stream, S3_SETTINGS, version=7))["Parameters"]
-    assert parameters["classification"] == "parquet"
-    assert parameters["EXTERNAL"] == "TRUE"
-    assert parameters["projection.enabled"] == "true"
-    assert parameters["projection.dt.type"] == "date"
-    assert parameters["projection.dt.format"] == "yyyy-MM-dd"
-    assert parameters["projection.dt.range"] == "2025-03-01,NOW+1DAYS"
-    assert parameters["projection.dt.interval"] == "1"
-    assert parameters["projection.dt.interval.unit"] == "DAYS"
-    assert parameters["storage.location.template"] == "s3://acme-lake/telemetry/lake/weather/dt=${dt}/"
-    assert parameters["telemetry.subject"] == "weather_data-value"
-    assert parameters["telemetry.schema_version"] == "7"
-    assert parameters["telemetry.schema_fingerprint"] == schema_fingerprint(stream.schema)
-    assert parameters["telemetry.schema_fingerprint"].startswith("sha256:")
+    properties = entity_table(stream, S3_SETTINGS, version=7).properties
+    assert {k: properties[k] for k in TABLE_PROPERTIES} == dict(TABLE_PROPERTIES)
+    assert properties["write.format.default"] == "parquet"
+    assert properties["telemetry.subject"] == "weather_data-value"
+    assert properties["telemetry.schema_version"] == "7"
+    assert properties["telemetry.schema_fingerprint"] == schema_fingerprint(stream.schema)
+    assert properties["telemetry.schema_fingerprint"].startswith("sha256:")
+    assert properties["comment"].startswith(stream.model.doc)
+    assert not any(k.startswith("projection.") for k in properties), "no partition projection on Iceberg tables"
 
 
-def test_quarantine_table_reads_the_quarantine_folder(catalog: Catalog) -> None:
+def test_glue_create_table_input_carries_the_iceberg_definition(catalog: Catalog) -> None:
+    table = entity_table(catalog.get("vehicle"), S3_SETTINGS, version=3)
+    document = create_table_input("smartcity", table)
+    assert document["DatabaseName"] == "smartcity"
+    iceberg = document["OpenTableFormatInput"]["IcebergInput"]
+    assert (iceberg["MetadataOperation"], iceberg["Version"]) == ("CREATE", "2")
+    created = iceberg["CreateIcebergTableInput"]
+    assert created["Location"] == table.location
+    fields = {f["Name"]: f for f in created["Schema"]["Fields"]}
+    assert fields["event_time"]["Type"] == "timestamptz"
+    assert fields["location"]["Type"]["type"] == "struct"
+    assert fields["speed_kmh"]["Doc"] == "Speed over ground in km/h."
+    assert created["PartitionSpec"]["Fields"] == [
+        {"SourceId": fields["event_time"]["Id"], "Transform": "day", "Name": "event_time_day", "FieldId": 1000}
+    ]
+    assert created["Properties"] == dict(table.properties)
+
+
+def test_quarantine_table_lives_beside_the_entities(catalog: Catalog) -> None:
     tables = {t.name: table_input(t) for t in table_definitions(catalog, S3_SETTINGS)}
     quarantine = tables["traffic_quarantine"]
-    assert quarantine["StorageDescriptor"]["Location"] == "s3://acme-lake/telemetry/lake/_quarantine/traffic/"
+    assert quarantine["StorageDescriptor"]["Location"] == "s3://acme-lake/telemetry/lake/smartcity/traffic_quarantine"
     assert [c["Name"] for c in quarantine["StorageDescriptor"]["Columns"]] == [f["name"] for f in QUARANTINE_FIELDS]
+
+
+def test_table_locations_follow_the_catalog_and_the_database(catalog: Catalog, tmp_path: Path) -> None:
+    local = GlueSettings(lake=str(tmp_path / "lake"), database="city_dev")
+    table = entity_table(catalog.get("gps"), local, version=None)
+    assert table.location == (tmp_path / "lake" / "city_dev" / "gps").as_uri()
+    assert table.location == IcebergCatalog.from_env(
+        LakeLocation.parse(str(tmp_path / "lake")), "city_dev", {}
+    ).table_location("gps")
+    assert database_input(local)["LocationUri"] == (tmp_path / "lake" / "city_dev").as_uri()
 
 
 def test_fingerprint_changes_when_the_schema_changes_and_only_then(catalog: Catalog, tmp_path: Path) -> None:
@@ -114,6 +155,21 @@ def test_fingerprint_changes_when_the_schema_changes_and_only_then(catalog: Cata
     assert schema_fingerprint(evolved.get("vehicle").schema) == schema_fingerprint(catalog.get("vehicle").schema)
     columns = [c["Name"] for c in glue_columns(evolved.get("gps"))]
     assert columns.index("battery_pct") == len(evolved.get("gps").field_names) - 1  # before the metadata columns
+
+
+def test_a_partition_source_that_is_no_timestamp_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "schemas"
+    shutil.copytree(project_root() / "schemas", root)
+    path = root / "gps.avsc"
+    schema = json.loads(path.read_text())
+    for field in schema["fields"]:
+        if field["name"] == "event_time":
+            field["type"] = "string"
+    path.write_text(json.dumps(schema))
+    with pytest.raises(
+        CatalogError, match=r"table gps is partitioned by days\(event_time\), which must be a timestamp"
+    ):
+        entity_table(load_catalog(root).get("gps"), S3_SETTINGS, version=None)
 
 
 def test_a_field_named_like_the_partition_column_is_refused(tmp_path: Path) -> None:
@@ -157,24 +213,31 @@ def test_settings_come_from_the_environment(tmp_path: Path) -> None:
     assert GlueSettings.from_env({"TELEMETRY_LAKE": "/x", "AWS_CONFIG_FILE": os.devnull}).region is None
 
 
-def test_ddl_declares_columns_partition_storage_and_projection(catalog: Catalog) -> None:
+def test_ddl_declares_an_iceberg_table_with_hidden_partitioning(catalog: Catalog) -> None:
     table = entity_table(catalog.get("emergency"), S3_SETTINGS, version=1)
     ddl = create_table_ddl("smartcity", table)
-    assert ddl.startswith("CREATE EXTERNAL TABLE IF NOT EXISTS `smartcity`.`emergency` (\n")
+    assert ddl.startswith("CREATE TABLE IF NOT EXISTS `smartcity`.`emergency` (\n")  # Athena refuses EXTERNAL here
     assert "`location`" in ddl and "struct<latitude:double,longitude:double>" in ddl
     assert "`incident_type` string COMMENT 'Incident type; UNKNOWN for a symbol this reader does not know.'" in (
         " ".join(ddl.split())
     )
-    assert "PARTITIONED BY (`dt` string COMMENT" in ddl
-    assert "STORED AS PARQUET\nLOCATION 's3://acme-lake/telemetry/lake/emergency/'\n" in ddl
-    assert "'projection.dt.range'='2025-03-01,NOW+1DAYS'" in ddl
-    assert "'storage.location.template'='s3://acme-lake/telemetry/lake/emergency/dt=${dt}/'" in ddl
-    assert ddl.count("COMMENT") == len(table.columns) + 2  # every column, the table, the partition key
+    assert "PARTITIONED BY (day(`event_time`))\n" in ddl
+    assert "LOCATION 's3://acme-lake/telemetry/lake/smartcity/emergency/'\n" in ddl
+    assert "'table_type'='ICEBERG'" in ddl
+    assert "'format'='parquet'" in ddl and "'write_compression'='zstd'" in ddl
+    assert "'vacuum_max_snapshot_age_seconds'='432000'" in ddl  # history.expire.max-snapshot-age-ms in seconds
+    assert "projection" not in ddl and "STORED AS" not in ddl
+    assert ddl.count("COMMENT") == len(table.columns)
+    assert (
+        athena_properties(table)["vacuum_max_metadata_files_to_keep"]
+        == TABLE_PROPERTIES["write.metadata.previous-versions-max"]
+    )
 
 
 def test_ddl_escapes_quotes_in_docs(catalog: Catalog) -> None:
-    ddl = create_table_ddl("smartcity", entity_table(catalog.get("gps"), S3_SETTINGS, version=1))
-    assert "COMMENT 'A GPS fix from the vehicle\\'s receiver, with its accuracy. Data rules: " in ddl
+    table = entity_table(catalog.get("gps"), S3_SETTINGS, version=1)
+    quoted = replace(table, columns=(replace(table.columns[0], doc="The receiver's id."), *table.columns[1:]))
+    assert "COMMENT 'The receiver\\'s id.'" in create_table_ddl("smartcity", quoted)
 
 
 def test_render_writes_every_document_and_removes_stale_ones(catalog: Catalog, tmp_path: Path) -> None:
@@ -198,7 +261,13 @@ def test_render_writes_every_document_and_removes_stale_ones(catalog: Catalog, t
         "iam/public-access-block.json",
     } <= relative
     vehicle = json.loads((tmp_path / "build/glue/tables/vehicle.json").read_text())
-    assert vehicle["Parameters"]["telemetry.schema_version"] == "2"
+    assert vehicle["TableInput"]["Parameters"]["telemetry.schema_version"] == "2"
+    assert (
+        vehicle["OpenTableFormatInput"]["IcebergInput"]["CreateIcebergTableInput"]["Properties"][
+            "telemetry.schema_version"
+        ]
+        == "2"
+    )
     gps = json.loads((tmp_path / "build/glue/tables/gps.json").read_text())
-    assert gps["Parameters"]["telemetry.schema_version"] == "unregistered"
+    assert gps["TableInput"]["Parameters"]["telemetry.schema_version"] == "unregistered"
     assert not rendered.placeholder_lake
