@@ -201,6 +201,7 @@ def table_sources(
     read = cache or MetadataCache(iceberg)
     locations = metadata_locations(iceberg, tables)
     sources = {name: _source(name, location, read(location), at) for name, location in locations.items()}
+    read.keep_only(locations.values())
     if at is not None and at.snapshot_id is not None and not any(s.pinned for s in sources.values()):
         msg = (
             f"no table of the lake has snapshot {at.snapshot_id}; "
