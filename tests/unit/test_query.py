@@ -224,3 +224,32 @@ def test_make_query_hands_the_sql_over_exactly_as_typed(tmp_path: Path) -> None:
         f"$(shell touch {name})",
         "it's",
     ]
+
+
+def test_a_lake_on_s3_is_read_through_httpfs_at_the_endpoint_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from core.iceberg_tables import ensure_tables, open_catalog
+    from tests.iceberg_lake import arrow_rows
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+        boto3.client("s3").create_bucket(Bucket="telemetry-lake")
+        settings = LakeSqlSettings.from_env({"TELEMETRY_HOME": str(tmp_path)}, lake="s3a://telemetry-lake/lake")
+        catalog = load_catalog()
+        vehicle = entity_lake_table(catalog.get("vehicle"))
+        ensure_tables(settings.iceberg, [vehicle])
+        table = open_catalog(settings.iceberg).load_table(settings.iceberg.table_id("vehicle"))
+        table.append(arrow_rows(vehicle, [{"vehicle_id": "car-s3", "event_time": T0}] * 3))
+        assert table.metadata_location.startswith("s3://telemetry-lake/lake/smartcity/vehicle/metadata/")
+        con = connect(catalog, settings)
+        assert run_sql(con, "SELECT count(*), min(vehicle_id) FROM vehicle").rows == ((3, "car-s3"),)
+        assert run_sql(con, "SELECT count(*) FROM gps").rows == ((0,),)
+    finally:
+        server.stop()
