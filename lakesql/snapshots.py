@@ -235,7 +235,7 @@ def snapshot_rows(iceberg: IcebergCatalog, table: str) -> list[tuple[object, ...
             snapshot.snapshot_id,
             datetime.fromtimestamp(snapshot.timestamp_ms / 1000, UTC),
             summary.operation.value if summary else None,
-            *(int(c) if c is not None else None for c in counts),
+            *(int(c) if c is not None else 0 for c in counts),  # Iceberg leaves a count of 0 out of the summary
             snapshot.snapshot_id == metadata.current_snapshot_id,
         ))  # fmt: skip
     return rows
