@@ -19,7 +19,7 @@ from lakesql.engine import connect, run_sql, view_columns
 from lakesql.output import format_result
 from lakesql.queries import duckdb_sql, named_query
 from lakesql.settings import LakeSqlSettings
-from lakesql.snapshots import metadata_locations
+from lakesql.snapshots import ReadAt, metadata_locations, snapshot_rows
 from tests.evolution_cases import remove_field, schemas_with
 from tests.iceberg_lake import T0, lake_catalog, write
 
@@ -253,3 +253,11 @@ def test_a_lake_on_s3_is_read_through_httpfs_at_the_endpoint_of_the_environment(
         assert run_sql(con, "SELECT count(*) FROM gps").rows == ((0,),)
     finally:
         server.stop()
+
+
+def test_a_snapshot_from_before_a_column_was_added_still_reads(catalog: Catalog, lake: Path) -> None:
+    settings = LakeSqlSettings.from_env({}, lake=str(lake))
+    first = snapshot_rows(settings.iceberg, "gps")[0]
+    con = connect(catalog, settings, ReadAt(snapshot_id=int(str(first[0]))))
+    assert run_sql(con, "SELECT vehicle_id, altitude_m FROM gps").rows == (("car-a", None),)
+    assert ("altitude_m", "DOUBLE") in view_columns(con, "smartcity", "gps")
