@@ -13,7 +13,7 @@ from core.catalog import Catalog, load_catalog
 from core.errors import CatalogError, ConfigError
 from core.tables import entity_lake_table
 from lakesql.cli import main
-from lakesql.engine import connect, run_sql, table_counts
+from lakesql.engine import connect, position_counts, run_sql
 from lakesql.settings import LakeSqlSettings
 from lakesql.snapshots import ReadAt, snapshot_rows
 from tests.iceberg_lake import T0, append, arrow_rows, write
@@ -117,8 +117,11 @@ def test_a_reader_counts_every_row_once_while_the_files_are_rewritten(tmp_path: 
     again while DuckDB counts through fresh views: each count reads one snapshot, so it is always exact."""
     lake = tmp_path / "lake"
     vehicle = entity_lake_table(CATALOG.get("vehicle"))
-    batches = [arrow_rows(vehicle, [{"vehicle_id": f"car-{b}", "event_time": T0 + timedelta(hours=b)}] * 50)
-               for b in range(6)]  # fmt: skip
+    batches = [
+        arrow_rows(vehicle, [{"vehicle_id": "car", "event_time": T0 + timedelta(hours=b), "kafka_offset": b * 50 + i}
+                             for i in range(50)])
+        for b in range(6)
+    ]  # fmt: skip
     table = append(lake, vehicle, batches)
     settings = LakeSqlSettings.from_env({}, lake=str(lake))
     stop = threading.Event()
@@ -134,9 +137,9 @@ def test_a_reader_counts_every_row_once_while_the_files_are_rewritten(tmp_path: 
     counts = []
     try:
         while len(rewrites) < 3 or len(counts) < 5:
-            counts.append(table_counts(CATALOG, settings)["vehicle"])
+            counts.append(position_counts(CATALOG, settings)["vehicle"])
     finally:
         stop.set()
         writer.join()
-    assert set(counts) == {300}
+    assert set(counts) == {(300, 300)}  # every row, each once
     assert len(table.refresh().snapshots()) > 6 + 3  # the rewrites did commit while the reader counted
