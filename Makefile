@@ -21,7 +21,7 @@ endif
 CATALOG_ENDPOINT ?= http://127.0.0.1:5000
 
 .PHONY: help setup up down status clean demo produce stream show schema-lint schema-check schema-register \
-        schema-status schema-check-offline catalog catalog-render catalog-plan query dashboard test test-unit test-integration \
+        schema-status schema-check-offline catalog catalog-render catalog-plan query snapshots dashboard test test-unit test-integration \
         test-faults lint bench
 
 help:
@@ -87,8 +87,12 @@ else
 		AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1} $(PY) -m glue apply
 endif
 
-query: setup ## the named queries on the local lake with DuckDB (NAME=last-position for one, SQL="select ..." for your own)
-	@$(PY) -m lakesql query $(if $(NAME),--name $(NAME),) $(if $(value SQL),--sql-from-env,)
+query: setup ## the named queries on the lake with DuckDB (NAME=last-position for one, SQL="select ..." for your own; SNAPSHOT=id or AS_OF="2025-06-01 08:30" to time-travel)
+	@$(PY) -m lakesql query $(if $(NAME),--name $(NAME),) $(if $(value SQL),--sql-from-env,) \
+		$(if $(SNAPSHOT),--snapshot '$(SNAPSHOT)',) $(if $(AS_OF),--as-of '$(AS_OF)',)
+
+snapshots: setup ## a table's snapshots, which query SNAPSHOT= and AS_OF= can read (TABLE=vehicle)
+	@$(PY) -m lakesql snapshots $(or $(TABLE),vehicle)
 
 dashboard: setup ## Apache Superset on 127.0.0.1:8088 with the dashboards of the lake (first run installs it)
 	@$(PY) -m dashboards up

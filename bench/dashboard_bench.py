@@ -1,8 +1,9 @@
 """Dashboard query times over a lake of at least 1,000,000 vehicle rows: each chart, in DuckDB and through Superset.
 
-The lake is the journey simulator's output written as the streaming job lays it out (``tests/fleet_lake.py``):
+The lake is the journey simulator's output appended to the lake's Iceberg tables (``tests/fleet_lake.py``):
 one fleet's journey, copied with other vehicle ids and earlier times until the vehicle table holds
-``--vehicle-rows`` rows, in files of one micro-batch's size. Each chart's query then runs ``--runs``
+``--vehicle-rows`` rows, one commit per table and copy, in files of one micro-batch's size (as the job's
+files are before maintenance rewrites them). Each chart's query then runs ``--runs``
 times in DuckDB (the SQL of ``dashboards.checks``, on the same views Superset reads) and through
 Superset's chart data API (``python -m dashboards up`` on a free port, cache off), after one untimed
 warm-up run. Target: every chart's p95 under 1 s. The table goes to stdout and to the "## Dashboards"
@@ -25,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
+import pyarrow as pa
 import requests
 
 from core.catalog import Catalog, load_catalog, project_root
@@ -41,9 +42,13 @@ from producer.simulator import SimulationConfig
 sys.path.insert(0, str(project_root()))  # the lake writer of the tests, run as a script from bench/
 from produce_bench import write_section  # bench/ is the script's folder
 
-from tests.fleet_lake import fleet_rows, write_rows
+from core.iceberg_tables import DEFAULT_PROPERTIES
+from core.tables import entity_lake_table
+from tests.fleet_lake import fleet_rows
+from tests.iceberg_lake import arrow_rows, iceberg_table
 
 ROWS_PER_FILE = 2_000
+TARGET_SIZE = "write.target-file-size-bytes"
 
 
 def build_lake(lake: Path, catalog: Catalog, vehicle_rows: int, vehicles: int) -> dict[str, int]:
@@ -71,23 +76,37 @@ def build_lake(lake: Path, catalog: Catalog, vehicle_rows: int, vehicles: int) -
             ]
             for name, rows in journey.items()
         }
-        for name, count in write_rows(lake, catalog, moved, per_file=ROWS_PER_FILE).items():
-            totals[name] = totals.get(name, 0) + count
+        for name, rows in moved.items():
+            _append_in_small_files(lake, catalog, name, rows)
+            totals[name] = totals.get(name, 0) + len(rows)
         copy += 1
     return totals
 
 
-def compact(lake: Path) -> int:
-    """Rewrite each table's day into one file, as compaction would; returns the files left."""
-    for day in sorted({f.parent for f in lake.rglob("dt=*/*.parquet")}):
-        parts = sorted(day.glob("*.parquet"))
-        table = pq.read_table(parts, partitioning=None)
-        merged = day / "compacted.parquet.tmp"
-        pq.write_table(table, merged, row_group_size=256_000)
-        for part in parts:
-            part.unlink()
-        merged.rename(day / "part-00000.parquet")
-    return sum(1 for _ in lake.rglob("*.parquet"))
+def _append_in_small_files(lake: Path, catalog: Catalog, name: str, rows: list[dict[str, Any]]) -> None:
+    """One commit of ``rows``, in files of about :data:`ROWS_PER_FILE` rows (a small target file size for it)."""
+    table = entity_lake_table(catalog.get(name))
+    batch = arrow_rows(table, rows)
+    target = iceberg_table(lake, table)
+    small = max(1, batch.nbytes * ROWS_PER_FILE // max(1, batch.num_rows))
+    with target.transaction() as tx:
+        tx.set_properties({TARGET_SIZE: str(small)})
+    target.append(pa.Table.from_batches(batch.to_batches(max_chunksize=ROWS_PER_FILE)))
+    with target.transaction() as tx:
+        tx.set_properties({TARGET_SIZE: DEFAULT_PROPERTIES[TARGET_SIZE]})
+
+
+def data_files(lake: Path, catalog: Catalog) -> int:
+    """The data files of every entity table's current snapshot."""
+    return sum(len(iceberg_table(lake, entity_lake_table(s)).inspect.files()) for s in catalog.streams)
+
+
+def compact(lake: Path, catalog: Catalog) -> int:
+    """Rewrite every entity table's files in one commit each (files of the target size), as maintenance would."""
+    for stream in catalog.streams:
+        table = iceberg_table(lake, entity_lake_table(stream))
+        table.overwrite(table.scan().to_arrow())
+    return data_files(lake, catalog)
 
 
 def timings(run: Callable[[], Any], runs: int) -> tuple[float, float]:
@@ -142,7 +161,7 @@ def main() -> None:
     lake = home / "lake"
     started = time.monotonic()
     totals = build_lake(lake, catalog, args.vehicle_rows, args.vehicles)
-    files = sum(1 for _ in lake.rglob("*.parquet"))
+    files = data_files(lake, catalog)
     print(f"lake: {totals} in {files} files, written in {time.monotonic() - started:.0f}s")
     env = {"TELEMETRY_HOME": str(home), "TELEMETRY_LAKE": str(lake), "TELEMETRY_SUPERSET_PORT": str(_free_port())}
     api, settings = superset_api(env)
@@ -156,7 +175,7 @@ def main() -> None:
     try:
         for layout in range(2):
             if layout:
-                layouts.append(f"{compact(lake):,} files, one per table and day (compacted)")
+                layouts.append(f"{compact(lake, catalog):,} files, one per table and day (rewritten)")
                 time.sleep(6)  # the view watcher's turn, although the views need no change
             con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
             for title, chart in charts:

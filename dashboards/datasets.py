@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from core.lake import PARTITION_COLUMN
 from core.lake_types import Column, PrimitiveType, StructType
 from core.tables import LakeTable
 from dashboards.dialects import SqlDialect
@@ -111,7 +110,6 @@ def _table_columns(table: LakeTable, dialect: SqlDialect) -> Iterator[DatasetCol
             )
         else:
             yield DatasetColumn(column.name, duckdb_type(column.type), column.doc)
-    yield DatasetColumn(PARTITION_COLUMN, "VARCHAR", "Partition: date in UTC, YYYY-MM-DD.")
 
 
 def table_dataset(table: LakeTable, schema: str, dialect: SqlDialect) -> Dataset:

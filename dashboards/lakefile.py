@@ -1,11 +1,15 @@
 """The DuckDB file Superset reads: one view per lake table, the same views as ``make query``.
 
-Superset opens it read-only, one connection per query, so a new version replaces the file atomically
-(written beside it, then renamed) while queries keep reading the one they opened. The views read the
-table folders' Parquet files at query time, so new micro-batches show up without a rewrite; the file
-changes only when the views must: a table's first files, or a column no file had before. The watcher
-reads the footer of each file once (:class:`FileColumns`), so a turn costs a directory listing, not a
-read of every file of the lake.
+Each view scans its table's current snapshot (``iceberg_scan`` of the metadata file the Iceberg catalog
+points at, see :mod:`lakesql.snapshots`). A commit (a micro-batch of the job, a maintenance rewrite) is
+the catalog's switch to a new metadata file, so the watcher asks the catalog every few seconds (one
+SQLite query) and rewrites the file when a table's metadata file changed: a new snapshot reaches an
+open dashboard at its next refresh. It reads a metadata file once (:class:`~lakesql.snapshots.MetadataCache`).
+
+Superset opens the file read-only, one connection per query, so a new version replaces the file atomically
+(written beside it, then renamed) while queries keep reading the one they opened. Writing it installs the
+extensions the views need (:data:`lakesql.extensions.VIEW_EXTENSIONS`) from their packages, so Superset's
+DuckDB can load them by name, offline, before it locks itself to the lake's folder.
 """
 
 from __future__ import annotations
@@ -18,53 +22,29 @@ import threading
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from core.catalog import Catalog
-from core.errors import CatalogError
-from core.lake import PARTITION_COLUMN
-from core.tables import LakeTable
-from lakesql.engine import ColumnsOf, views_sql
+from core.errors import CatalogError, ConfigError
+from lakesql.engine import views_sql
+from lakesql.extensions import lake_duckdb
 from lakesql.settings import LakeSqlSettings
+from lakesql.snapshots import MetadataCache
 
-__all__ = ["FileColumns", "refresh_lake_file", "watch_lake"]
+__all__ = ["refresh_lake_file", "watch_lake"]
 
 log = logging.getLogger(__name__)
 
 
-class FileColumns:
-    """The columns of each table's files, reading a file's footer only the first time it is seen."""
-
-    def __init__(self, lake: Path) -> None:
-        self.lake = lake
-        self.known: dict[Path, tuple[str, ...]] = {}
-
-    def __call__(self, table: LakeTable) -> set[str] | None:
-        """The union of the columns of the table's files now (and ``dt``), or None when it has none."""
-        files = set((self.lake / table.path).glob(f"{PARTITION_COLUMN}=*/*.parquet"))
-        for gone in [f for f in self.known if f.is_relative_to(self.lake / table.path) and f not in files]:
-            del self.known[gone]
-        for new in files - self.known.keys():
-            try:
-                self.known[new] = tuple(pq.read_schema(new).names)
-            except (OSError, pa.ArrowInvalid) as exc:
-                msg = f"cannot read the Parquet footer of {new}: {exc}"
-                raise CatalogError(msg) from exc
-        if not files:
-            return None
-        return {PARTITION_COLUMN, *(name for f in files for name in self.known[f])}  # dt: from the folder names
-
-
 def refresh_lake_file(
-    catalog: Catalog, settings: LakeSqlSettings, path: Path, columns_of: ColumnsOf | None = None
+    catalog: Catalog, settings: LakeSqlSettings, path: Path, cache: MetadataCache | None = None
 ) -> bool:
-    """Rewrite ``path`` when the views of the lake as it is now differ from the file's; True when it did.
+    """Rewrite ``path`` when the views of the lake's current snapshots differ from the file's; True when it did.
 
     Raises:
-        CatalogError: the lake's files cannot be read or do not fit the schemas.
+        CatalogError: the catalog or a table's metadata cannot be read, or a view cannot be made.
+        ConfigError: an extension does not load.
     """
-    statements = views_sql(catalog, settings, columns_of)
+    statements = views_sql(catalog, settings, cache=cache)
     text = ";\n".join(statements) + ";\n"
     kept = path.with_name(path.name + ".sql")
     if path.exists() and kept.exists() and kept.read_text(encoding="utf-8") == text:
@@ -73,7 +53,7 @@ def refresh_lake_file(
     partial = path.with_name(path.name + ".new")
     partial.unlink(missing_ok=True)
     try:
-        con = duckdb.connect(str(partial))
+        con = lake_duckdb(str(partial))
         try:
             for statement in statements:
                 con.execute(statement)
@@ -88,20 +68,20 @@ def refresh_lake_file(
     return True
 
 
-def watch_lake(catalog: Catalog, settings: LakeSqlSettings, path: Path, interval: float = 5.0) -> None:
-    """Keep ``path`` up to date every ``interval`` seconds until SIGTERM or SIGINT.
+def watch_lake(catalog: Catalog, settings: LakeSqlSettings, path: Path, interval: float = 2.0) -> None:
+    """Keep ``path`` on the tables' current snapshots, looking every ``interval`` seconds, until SIGTERM or SIGINT.
 
-    A lake that cannot be read for a moment (a file being written) is tried again at the next turn.
+    A lake that cannot be read for a moment (the catalog busy with a commit) is tried again at the next turn.
     """
     stop = threading.Event()
-    columns_of = FileColumns(settings.lake.local_path)
+    cache = MetadataCache(settings.iceberg)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     while not stop.is_set():
         try:
-            if refresh_lake_file(catalog, settings, path, columns_of):
-                log.info("views of %s rewritten into %s", settings.lake.local_path, path)
-        except CatalogError as exc:
+            if refresh_lake_file(catalog, settings, path, cache):
+                log.info("views of %s rewritten into %s", settings.lake.catalog_uri(), path)
+        except (CatalogError, ConfigError) as exc:
             log.warning("%s; trying again in %.0fs", exc, interval)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait(interval)

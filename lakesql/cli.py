@@ -6,6 +6,9 @@ Examples::
     python -m lakesql query --name last-position     # the Athena text of docs/athena-queries.md
     python -m lakesql query --sql "SELECT count(*) FROM vehicle"
     python -m lakesql query --list
+    python -m lakesql query --sql "SELECT count(*) FROM vehicle" --as-of "2025-06-01 08:30:00"
+    python -m lakesql query --sql "SELECT count(*) FROM vehicle" --snapshot 4213412093134560012
+    python -m lakesql snapshots vehicle              # the snapshots time travel can read
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from rich.console import Console
 from core.catalog import load_catalog
 from core.cli import run_cli
 from core.errors import ConfigError
-from lakesql.engine import connect, run_sql
+from core.tables import lake_tables
+from lakesql.engine import QueryResult, connect, run_sql
 from lakesql.output import print_result
 from lakesql.queries import QUERIES, duckdb_sql, named_query
 from lakesql.settings import LakeSqlSettings
+from lakesql.snapshots import SNAPSHOT_COLUMNS, ReadAt, snapshot_rows
 
 __all__ = ["main", "parse_args"]
 
@@ -32,8 +37,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m lakesql", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     querying = commands.add_parser("query", help="SQL on the local lake with DuckDB")
-    querying.add_argument("--lake", help="lake folder (default TELEMETRY_LAKE or .local/lake)")
-    querying.add_argument("--database", help="schema of the views (default TELEMETRY_GLUE_DATABASE or smartcity)")
+    listing = commands.add_parser("snapshots", help="a table's snapshots (what --snapshot and --as-of can read)")
+    listing.add_argument("table", help="a table: vehicle, gps, ..., vehicle_quarantine, ...")
+    for command in (querying, listing):
+        command.add_argument("--lake", help="the lake (default TELEMETRY_LAKE or .local/lake)")
+        command.add_argument("--database", help="schema of the views (default TELEMETRY_GLUE_DATABASE or smartcity)")
     chosen = querying.add_mutually_exclusive_group()
     chosen.add_argument("--name", help=f"one named query: {', '.join(q.name for q in QUERIES)}")
     chosen.add_argument("--sql", help="your own SQL; tables are the entity names (vehicle, gps, ...)")
@@ -44,6 +52,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     chosen.add_argument("--list", action="store_true", help="list the named queries")
     querying.add_argument("--limit", type=int, default=50, help="rows to print per query (default 50)")
+    past = querying.add_mutually_exclusive_group()
+    past.add_argument("--snapshot", help="read the table holding this snapshot id at it (the others as they are now)")
+    past.add_argument(
+        "--as-of", help="read every table as it was at this time (ISO 8601; UTC unless an offset is given)"
+    )
     return parser.parse_args(argv)
 
 
@@ -51,6 +64,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = parse_args(argv)
     console = Console(soft_wrap=True)
+    if args.command == "snapshots":
+        settings = LakeSqlSettings.from_env(lake=args.lake, database=args.database)
+        names = [t.name for t in lake_tables(load_catalog())]
+        if args.table not in names:
+            msg = f"no table named {args.table!r}; known: {', '.join(names)}"
+            raise ConfigError(msg)
+        rows = tuple(snapshot_rows(settings.iceberg, args.table))
+        print_result(QueryResult(SNAPSHOT_COLUMNS, rows), f"snapshots of {settings.iceberg.table_id(args.table)}",
+                     limit=len(rows) or 1)  # fmt: skip
+        return 0
     if args.list:
         for query in QUERIES:
             console.print(f"{query.name:28} {query.title}", markup=False, highlight=False)
@@ -60,11 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.sql.strip():
             msg = '--sql-from-env: TELEMETRY_QUERY_SQL is empty; give the SQL in it (make query SQL="...")'
             raise ConfigError(msg)
+    at = ReadAt.parse(args.snapshot, args.as_of)
     settings = LakeSqlSettings.from_env(lake=args.lake, database=args.database)
-    lake = settings.lake.local_path
-    if not lake.is_dir():
-        console.print(f"note: the lake folder {lake} does not exist yet (run `make stream`); every table is empty")
-    con = connect(load_catalog(), settings)
+    if settings.lake.is_local and not settings.lake.local_path.is_dir():
+        console.print(f"note: the lake folder {settings.lake.path} does not exist yet (run `make stream`); "
+                      "every table is empty", markup=False, highlight=False)  # fmt: skip
+    con = connect(load_catalog(), settings, at)
     try:
         if args.sql:
             print_result(run_sql(con, args.sql), "your query", limit=args.limit)

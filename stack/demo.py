@@ -13,26 +13,23 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import duckdb
 from confluent_kafka import Consumer, TopicPartition
 
 from core.catalog import Catalog, load_catalog, project_root
 from core.cli import run_cli
 from core.errors import StackError
 from core.kafka_logs import librdkafka_logger
-from core.lake import QUARANTINE_DIR
 from core.queries import named_query
-from core.settings import ConnectionSettings, lake_location
-from lakesql.engine import connect, run_sql
+from core.settings import ConnectionSettings
+from lakesql.engine import connect, run_sql, table_counts
 from lakesql.queries import duckdb_sql
 from lakesql.settings import LakeSqlSettings
 from stack.cli import up
 from stack.demo_check import last_position_mismatches, read_topic
 from stack.services import MOTO_PORT, StackSettings
 
-__all__ = ["count_kafka_records", "count_lake_rows", "main"]
+__all__ = ["count_kafka_records", "main"]
 
 
 def _say(message: str) -> None:
@@ -67,16 +64,6 @@ def count_kafka_records(settings: ConnectionSettings, catalog: Catalog) -> dict[
     return counts
 
 
-def count_lake_rows(lake: Path, table: str) -> int:
-    """Rows of one lake table (0 when it has no file yet)."""
-    files = list((lake / table).glob("dt=*/*.parquet"))
-    if not files:
-        return 0
-    query = "select count(*) from read_parquet(?)"
-    row = duckdb.connect().execute(query, [[str(f) for f in files]]).fetchone()
-    return int(row[0]) if row else 0
-
-
 def main() -> int:
     """Run the demo; exit 1 when what landed differs from what was produced."""
     started = time.monotonic()
@@ -85,7 +72,6 @@ def main() -> int:
     _say("started" if up(stack_settings) else "already up")
     connection = ConnectionSettings.from_env()
     catalog = load_catalog()
-    lake = lake_location().local_path
     aws = {"AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL", f"http://127.0.0.1:{MOTO_PORT}")}
     for name, value in (("AWS_ACCESS_KEY_ID", "demo"), ("AWS_SECRET_ACCESS_KEY", "demo"), ("AWS_REGION", "us-east-1")):
         aws[name] = os.environ.get(name, value)
@@ -99,12 +85,12 @@ def main() -> int:
     _run("query the lake with DuckDB", "lakesql", "query", "--name", "last-position")
 
     produced = count_kafka_records(connection, catalog)
-    _say("\n==> rows landed vs records in Kafka")
+    _say("\n==> rows landed (each table's current snapshot) vs records in Kafka")
     _say(f"{'table':<10} {'in Kafka':>10} {'in lake':>10} {'quarantined':>12}")
     ok = True
+    counts = table_counts(catalog, LakeSqlSettings.from_env())
     for stream in catalog.streams:
-        landed = count_lake_rows(lake, stream.name)
-        quarantined = count_lake_rows(lake / QUARANTINE_DIR, stream.name)
+        landed, quarantined = counts[stream.name], counts[f"{stream.name}_quarantine"]
         ok &= landed + quarantined == produced[stream.name]
         _say(f"{stream.name:<10} {produced[stream.name]:>10} {landed:>10} {quarantined:>12}")
     ok &= _check_last_position(connection, catalog)

@@ -1,7 +1,7 @@
 """A day of the streaming job's micro-batch files, written fast: the layout compaction works on.
 
 One simulated journey gives each entity's rows (real simulator records with the job's metadata
-columns, typed as Spark writes them, see ``tests/parquet_lake.py``); they are laid out as the job
+columns, typed as Spark writes them, see ``tests/iceberg_lake.py``); they are laid out as the job
 commits them, one file per table and micro-batch, ``<table>/dt=<day>/part-b<N:012d>-00000.parquet``,
 with each batch's event times, Kafka offsets and ingestion time moved to its place in the day. The
 job's claim of each table and its checkpoint's commit log (``commits/<last batch done>``) are written
@@ -27,7 +27,7 @@ from producer.simulator import SimulationConfig
 from streaming.claim import CLAIM_FILE
 from streaming.sink import STAGING_DIR, part_name
 from tests.fleet_lake import fleet_rows
-from tests.parquet_lake import arrow_type
+from tests.iceberg_lake import arrow_type
 
 TRIGGER = timedelta(seconds=10)
 

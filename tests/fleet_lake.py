@@ -2,7 +2,8 @@
 
 For tests and benchmarks of what reads the lake (DuckDB views, dashboards): real records from the
 journey simulator with the job's metadata columns (topic, partition, offset, send and ingestion times,
-schema id), written as one Parquet file per table, day and micro-batch, fast and without Kafka or Spark.
+schema id), appended to the lake's Iceberg tables with pyiceberg (``tests/iceberg_lake.py``), fast and
+without Kafka or Spark.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from core.catalog import Catalog, load_catalog
 from core.tables import entity_lake_table
 from producer.simulator import SimulationConfig, simulate
-from tests.parquet_lake import write
+from tests.iceberg_lake import append, arrow_rows
 
 SEND_DELAY = timedelta(milliseconds=40)
 """Event time to the producer's send (Kafka timestamp)."""
@@ -50,19 +51,18 @@ def fleet_rows(
 
 
 def write_rows(
-    lake: Path, catalog: Catalog, rows: dict[str, list[dict[str, Any]]], *, per_file: int = 0
+    lake: Path, catalog: Catalog, rows: dict[str, list[dict[str, Any]]], *, per_batch: int = 0
 ) -> dict[str, int]:
-    """Write rows into ``lake``: one file per table, day and ``per_file`` rows (0: one file per day)."""
+    """Append rows to ``lake``'s tables: a commit (micro-batch) per table and ``per_batch`` rows (0: one per table)."""
     for name, table_rows in rows.items():
         table = entity_lake_table(catalog.get(name))
-        size = per_file or len(table_rows) or 1
-        for first in range(0, len(table_rows), size):
-            write(lake, table, table_rows[first : first + size])
+        size = per_batch or len(table_rows) or 1
+        append(lake, table, [arrow_rows(table, table_rows[i : i + size]) for i in range(0, len(table_rows), size)])
     return {name: len(table_rows) for name, table_rows in rows.items()}
 
 
 def write_fleet_lake(lake: Path, *, vehicles: int = 3, minutes: float = 10.0, end: datetime, seed: int = 42,
-                     emergency_probability: float = 0.02, per_file: int = 0,
+                     emergency_probability: float = 0.02, per_batch: int = 0,
                      catalog: Catalog | None = None) -> dict[str, int]:  # fmt: skip
     """A fleet's last ``minutes`` of driving, ending at ``end``, written into ``lake``; rows per table."""
     catalog = catalog or load_catalog()
@@ -70,7 +70,7 @@ def write_fleet_lake(lake: Path, *, vehicles: int = 3, minutes: float = 10.0, en
     config = SimulationConfig(vehicles=vehicles, seed=seed, start_time=end - timedelta(minutes=minutes),
                               step_seconds=step, max_steps=int(minutes * 60 / step),
                               emergency_probability=emergency_probability, camera_spacing_m=1_000.0)  # fmt: skip
-    return write_rows(lake, catalog, fleet_rows(config, catalog), per_file=per_file)
+    return write_rows(lake, catalog, fleet_rows(config, catalog), per_batch=per_batch)
 
 
 def latest(rows: Iterable[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:

@@ -36,7 +36,7 @@ from dashboards.settings import DashboardSettings
 from lakesql.engine import connect
 from lakesql.settings import LakeSqlSettings
 from tests.fleet_lake import write_fleet_lake
-from tests.parquet_lake import write
+from tests.iceberg_lake import write
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

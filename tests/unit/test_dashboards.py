@@ -21,6 +21,7 @@ from core.catalog import load_catalog, project_root
 from core.data_rules import stream_rules
 from core.errors import ConfigError
 from core.lake_types import StructType
+from core.sql import quote_literal
 from core.tables import entity_lake_table, lake_tables
 from dashboards.bundle import Bundle, build_bundle
 from dashboards.checks import check_sql, dataset_source
@@ -30,7 +31,7 @@ from dashboards.settings import DashboardSettings
 from lakesql.engine import connect
 from lakesql.settings import LakeSqlSettings
 from tests.fleet_lake import write_fleet_lake
-from tests.parquet_lake import T0, write
+from tests.iceberg_lake import T0, write
 
 CATALOG = load_catalog()
 URI = "duckdb:////tmp/lake.duckdb?access_mode=read_only"
@@ -210,20 +211,34 @@ def test_a_failed_install_or_start_step_is_one_line_naming_the_step_and_its_log(
         server._step(settings, "superset init", [sys.executable, "-c", "raise SystemExit(1)"])
 
 
-def test_the_watcher_reads_each_footer_once_and_gives_the_views_duckdb_would(tmp_path: Path) -> None:
-    from dashboards.lakefile import FileColumns
-    from lakesql.engine import views_sql
+def test_the_lake_file_follows_each_new_snapshot_and_superset_reads_it_offline(tmp_path: Path) -> None:
+    from dashboards.lakefile import refresh_lake_file
+    from lakesql.extensions import OFFLINE_CONFIG, VIEW_EXTENSIONS
+    from lakesql.snapshots import MetadataCache
 
-    settings = LakeSqlSettings.from_env({}, lake=str(tmp_path))
-    columns_of = FileColumns(tmp_path)
-    assert views_sql(CATALOG, settings, columns_of) == views_sql(CATALOG, settings)  # no lake yet
+    settings = LakeSqlSettings.from_env({}, lake=str(tmp_path / "lake"))
+    path = tmp_path / "superset" / "lake.duckdb"
+    cache = MetadataCache(settings.iceberg)
+
+    def superset_count() -> int:  # as Superset opens it: read-only, extensions by name, then locked to the lake
+        con = duckdb.connect(str(path), read_only=True, config=dict(OFFLINE_CONFIG))
+        for name in VIEW_EXTENSIONS:
+            con.execute(f"LOAD {name}")
+        con.execute(f"SET allowed_directories = [{quote_literal(str(tmp_path / 'lake'))}]")
+        con.execute("SET enable_external_access = false")
+        try:
+            return int(con.execute("SELECT count(*) FROM smartcity.gps").fetchall()[0][0])
+        finally:
+            con.close()
+
+    assert refresh_lake_file(CATALOG, settings, path, cache)  # no lake yet: empty views
+    assert superset_count() == 0
     gps = entity_lake_table(CATALOG.get("gps"))
-    write(tmp_path, gps, [{"event_time": T0, "vehicle_id": "a"}], drop=("altitude_m",))  # a file of an older version
-    assert views_sql(CATALOG, settings, columns_of) == views_sql(CATALOG, settings)
-    assert 'CAST(NULL AS DOUBLE) AS "altitude_m"' in "\n".join(views_sql(CATALOG, settings, columns_of))
-    write(tmp_path, gps, [{"event_time": T0, "vehicle_id": "b", "altitude_m": 3.0}])
-    assert views_sql(CATALOG, settings, columns_of) == views_sql(CATALOG, settings)
-    assert len(columns_of.known) == 2
-    for part in (tmp_path / "gps").rglob("*.parquet"):
-        part.unlink()
-    assert columns_of(gps) is None and not columns_of.known
+    write(tmp_path / "lake", gps, [{"event_time": T0, "vehicle_id": "a"}])
+    assert refresh_lake_file(CATALOG, settings, path, cache)
+    assert not refresh_lake_file(CATALOG, settings, path, cache)  # no commit since: the file stays
+    assert superset_count() == 1
+    write(tmp_path / "lake", gps, [{"event_time": T0, "vehicle_id": "b"}] * 2)  # a new snapshot
+    assert refresh_lake_file(CATALOG, settings, path, cache)
+    assert superset_count() == 3
+    assert len(cache.known) == 1  # the metadata of the current snapshot only, each read once

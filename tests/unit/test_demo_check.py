@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from stack.demo_check import last_position_mismatches
-from tests.parquet_lake import T0
+from tests.iceberg_lake import T0
 
 
 def sent(vehicle: str, minutes: int, latitude: float, speed: float) -> dict[str, Any]:

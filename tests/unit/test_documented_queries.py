@@ -24,7 +24,7 @@ from lakesql.cli import main
 from lakesql.engine import connect, run_sql
 from lakesql.queries import to_duckdb
 from lakesql.settings import LakeSqlSettings
-from tests.parquet_lake import T0, write
+from tests.iceberg_lake import T0, write
 from tests.query_expectations import assert_rows
 from tests.sql_texts import sql_blocks
 
@@ -88,7 +88,7 @@ def lake(catalog: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("documented") / "lake"
     tables = {t.name: t for t in lake_tables(catalog)}
     for name, rows in RECORDS.items():
-        write(root, tables[name], rows, day_of="ingested_at" if name.endswith("_quarantine") else "event_time")
+        write(root, tables[name], rows)
     return root
 
 

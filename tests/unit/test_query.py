@@ -1,4 +1,4 @@
-"""DuckDB views over a small Parquet lake laid out and typed as the streaming job writes it."""
+"""DuckDB views over a small Iceberg lake typed as the streaming job writes it: current snapshots and time travel."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ import duckdb
 import pytest
 
 from core.catalog import Catalog, load_catalog, project_root
-from core.errors import CatalogError, ConfigError
+from core.errors import CatalogError
 from core.tables import entity_lake_table, lake_tables
 from lakesql.cli import main
 from lakesql.engine import connect, run_sql, view_columns
 from lakesql.output import format_result
 from lakesql.queries import duckdb_sql, named_query
 from lakesql.settings import LakeSqlSettings
+from lakesql.snapshots import ReadAt, metadata_locations, snapshot_rows
 from tests.evolution_cases import remove_field, schemas_with
-from tests.parquet_lake import T0, write
+from tests.iceberg_lake import T0, lake_catalog, write
 
 
 @pytest.fixture
@@ -28,9 +29,15 @@ def catalog() -> Catalog:
     return load_catalog(project_root() / "schemas")
 
 
-@pytest.fixture
-def lake(tmp_path: Path, catalog: Catalog) -> Path:
-    root = tmp_path / "lake"
+@pytest.fixture(scope="module")
+def catalog_m() -> Catalog:
+    return load_catalog(project_root() / "schemas")
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory, catalog_m: Catalog) -> Path:
+    catalog = catalog_m
+    root = tmp_path_factory.mktemp("query") / "lake"
     tables = {t.name: t for t in lake_tables(catalog)}
 
     def at(minutes: float) -> datetime:
@@ -66,7 +73,7 @@ def lake(tmp_path: Path, catalog: Catalog) -> Path:
             },
         ],
     )
-    # An old gps file from before altitude_m existed, and a new one with it.
+    # A gps batch from before altitude_m existed, and one with it (the table evolved in between).
     write(root, tables["gps"], [{"vehicle_id": "car-a", "event_time": at(0)}], drop=("altitude_m",))
     write(root, tables["gps"], [{"vehicle_id": "car-a", "event_time": at(60 * 24), "altitude_m": 31.5}])
     write(
@@ -87,24 +94,23 @@ def test_views_have_the_generated_columns_and_types(catalog: Catalog, lake: Path
     assert described["event_time"] == "TIMESTAMP WITH TIME ZONE"
     assert described["location"] == "STRUCT(latitude DOUBLE, longitude DOUBLE)"
     assert described["kafka_offset"] == "BIGINT"
-    assert described["dt"] == "VARCHAR"
-    assert list(described) == [*catalog.get("vehicle").field_names, *list(described)[10:]]
-    assert list(described)[-1] == "dt"
+    assert list(described) == [c.name for c in entity_lake_table(catalog.get("vehicle")).columns]
+    assert "dt" not in described
 
 
-def test_views_type_every_column_exactly_as_the_parquet_files(catalog: Catalog, lake: Path) -> None:
+def test_views_type_every_column_exactly_as_the_iceberg_scan(catalog: Catalog, lake: Path) -> None:
     con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
     for table in ("vehicle", "emergency"):
-        files = str(lake / table / "dt=*" / "*.parquet")
-        in_files = con.execute("DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = false)", [files]).fetchall()
+        metadata = metadata_locations(lake_catalog(lake), [table])[table]
+        in_files = con.execute("DESCRIBE SELECT * FROM iceberg_scan(?)", [metadata]).fetchall()
         in_view = con.execute(f"DESCRIBE smartcity.{table}").fetchall()
-        assert [(r[0], r[1]) for r in in_view][:-1] == [(r[0], r[1]) for r in in_files]
+        assert [(r[0], r[1]) for r in in_view] == [(r[0], r[1]) for r in in_files]
 
 
-def test_an_old_file_without_a_newer_optional_column_reads_null(catalog: Catalog, lake: Path) -> None:
+def test_a_batch_written_before_a_column_was_added_reads_null(catalog: Catalog, lake: Path) -> None:
     con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
-    rows = run_sql(con, "SELECT dt, altitude_m FROM gps ORDER BY dt").rows
-    assert rows == (("2025-06-01", None), ("2025-06-02", 31.5))
+    rows = run_sql(con, "SELECT CAST(event_time AS DATE), altitude_m FROM gps ORDER BY 1").rows
+    assert [(str(day), altitude) for day, altitude in rows] == [("2025-06-01", None), ("2025-06-02", 31.5)]
 
 
 def test_a_column_no_file_has_yet_reads_null(tmp_path: Path, lake: Path) -> None:
@@ -119,7 +125,7 @@ def test_a_column_no_file_has_yet_reads_null(tmp_path: Path, lake: Path) -> None
     assert described["odometer_km"] == "DOUBLE"
 
 
-def test_a_table_without_files_is_an_empty_typed_view(catalog: Catalog, lake: Path) -> None:
+def test_a_table_without_snapshots_is_an_empty_typed_view(catalog: Catalog, lake: Path) -> None:
     con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
     assert run_sql(con, "SELECT count(*) FROM weather").rows == ((0,),)
     assert run_sql(con, "SELECT count(*) FROM traffic_quarantine").rows == ((0,),)
@@ -155,11 +161,6 @@ def test_user_sql_errors_are_one_line(catalog: Catalog, lake: Path) -> None:
     assert "\n" not in str(caught.value)
 
 
-def test_an_s3_lake_is_refused_with_a_pointer_to_athena(catalog: Catalog) -> None:
-    with pytest.raises(ConfigError, match="Athena"):
-        connect(catalog, LakeSqlSettings.from_env({}, lake="s3a://bucket/lake"))
-
-
 def test_results_print_as_a_table() -> None:
     text = format_result(
         run_sql(duckdb.connect(), "SELECT 'car-a' AS vehicle, 12.5 AS speed UNION ALL SELECT 'b', NULL"),
@@ -180,7 +181,7 @@ def test_cli_runs_a_named_query_and_user_sql(lake: Path, capsys: pytest.CaptureF
     assert "| 3 |" in out and "1 row" in out
 
 
-def test_a_column_removed_from_the_schema_stays_in_the_view_before_dt(catalog: Catalog, tmp_path: Path) -> None:
+def test_a_column_removed_from_the_schema_stays_in_the_view_last(catalog: Catalog, tmp_path: Path) -> None:
     root = tmp_path / "lake"
     write(root, entity_lake_table(catalog.get("vehicle")), [{"vehicle_id": "car-a", "event_time": T0, "model": "S"}])
     evolved = load_catalog(schemas_with(tmp_path / "schemas", remove_field))
@@ -189,7 +190,7 @@ def test_a_column_removed_from_the_schema_stays_in_the_view_before_dt(catalog: C
     con = connect(evolved, LakeSqlSettings.from_env({}, lake=str(root)))
     assert run_sql(con, "SELECT vehicle_id, model FROM vehicle ORDER BY 1").rows == (("car-a", "S"), ("car-b", None))
     names = [name for name, _ in view_columns(con, "smartcity", "vehicle")]
-    assert names[-2:] == ["model", "dt"]
+    assert names[-1] == "model" and "dt" not in names
 
 
 def test_make_query_hands_the_sql_over_exactly_as_typed(tmp_path: Path) -> None:
@@ -223,3 +224,40 @@ def test_make_query_hands_the_sql_over_exactly_as_typed(tmp_path: Path) -> None:
         f"$(shell touch {name})",
         "it's",
     ]
+
+
+def test_a_lake_on_s3_is_read_through_httpfs_at_the_endpoint_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from core.iceberg_tables import ensure_tables, open_catalog
+    from tests.iceberg_lake import arrow_rows
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+        boto3.client("s3").create_bucket(Bucket="telemetry-lake")
+        settings = LakeSqlSettings.from_env({"TELEMETRY_HOME": str(tmp_path)}, lake="s3a://telemetry-lake/lake")
+        catalog = load_catalog()
+        vehicle = entity_lake_table(catalog.get("vehicle"))
+        ensure_tables(settings.iceberg, [vehicle])
+        table = open_catalog(settings.iceberg).load_table(settings.iceberg.table_id("vehicle"))
+        table.append(arrow_rows(vehicle, [{"vehicle_id": "car-s3", "event_time": T0}] * 3))
+        assert table.metadata_location.startswith("s3://telemetry-lake/lake/smartcity/vehicle/metadata/")
+        con = connect(catalog, settings)
+        assert run_sql(con, "SELECT count(*), min(vehicle_id) FROM vehicle").rows == ((3, "car-s3"),)
+        assert run_sql(con, "SELECT count(*) FROM gps").rows == ((0,),)
+    finally:
+        server.stop()
+
+
+def test_a_snapshot_from_before_a_column_was_added_still_reads(catalog: Catalog, lake: Path) -> None:
+    settings = LakeSqlSettings.from_env({}, lake=str(lake))
+    first = snapshot_rows(settings.iceberg, "gps")[0]
+    con = connect(catalog, settings, ReadAt(snapshot_id=int(str(first[0]))))
+    assert run_sql(con, "SELECT vehicle_id, altitude_m FROM gps").rows == (("car-a", None),)
+    assert ("altitude_m", "DOUBLE") in view_columns(con, "smartcity", "gps")

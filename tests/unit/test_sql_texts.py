@@ -16,7 +16,8 @@ from glue.settings import GlueSettings
 from glue.tables import table_definitions
 from lakesql.engine import views_sql
 from lakesql.settings import LakeSqlSettings
-from tests.parquet_lake import T0, write
+from lakesql.snapshots import ReadAt, snapshot_rows
+from tests.iceberg_lake import T0, write
 from tests.sql_texts import check_external_schema, parse_statements, sql_blocks
 
 DOCS = sorted([*(project_root() / "docs").glob("*.md"), project_root() / "README.md"])
@@ -118,17 +119,20 @@ def test_a_syntax_error_or_an_unparsed_statement_fails(sql: str, dialect: str) -
         parse_statements(sql, dialect)
 
 
-def test_the_duckdb_views_parse_with_and_without_files(catalog: Catalog, tmp_path: Path) -> None:
+def test_the_duckdb_views_parse_with_and_without_snapshots(catalog: Catalog, tmp_path: Path) -> None:
     lake = tmp_path / "lake with 'quote"
     settings = LakeSqlSettings.from_env({}, lake=str(lake))
     empty = views_sql(catalog, settings)
     write(lake, {t.name: t for t in lake_tables(catalog)}["vehicle"], [{"vehicle_id": "a", "event_time": T0}])
-    with_files = views_sql(catalog, settings)
-    assert len(empty) == len(with_files) == 1 + len(lake_tables(catalog))
-    for statement in [*empty, *with_files]:
+    with_snapshot = views_sql(catalog, settings)
+    (snapshot,) = (s for s in snapshot_rows(settings.iceberg, "vehicle"))
+    pinned = views_sql(catalog, settings, ReadAt(snapshot_id=int(str(snapshot[0]))))
+    assert len(empty) == len(with_snapshot) == len(pinned) == 1 + len(lake_tables(catalog))
+    for statement in [*empty, *with_snapshot, *pinned]:
         (parsed,) = parse_statements(statement, "duckdb")
         assert isinstance(parsed, exp.Create)
-    assert "read_parquet" in with_files[1] and "read_parquet" not in empty[1]
+    assert "iceberg_scan" in with_snapshot[1] and "iceberg_scan" not in empty[1]
+    assert f"snapshot_from_id = {snapshot[0]}" in pinned[1]
 
 
 def test_every_sql_block_of_the_docs_names_its_dialect_and_parses() -> None:
