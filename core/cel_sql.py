@@ -27,6 +27,8 @@ from core.cel_types import Node
 __all__ = ["condition_sql", "violation_sql"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_INT64_MIN = -(2**63)
+_TIME_RANGE = ("timestamp_micros(-62135596800000000L)", "timestamp_micros(253402300799999999L)")
 _LOGIC = {"&&": "AND", "||": "OR"}
 _COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
 _NOW = "current_timestamp()"
@@ -73,8 +75,11 @@ def _compare(node: Node, root: str, now: str) -> str:
     left, right = node.args
     op = str(node.value)
     if op == "in":
-        items = ", ".join(_sql(i, root, now) for i in right.args)
-        return f"({_sql(left, root, now)} IN ({items}))" if items else "FALSE"
+        value = _sql(left, root, now)
+        items = ", ".join(_sql(i, root, now) for i in right.args)  # literals only (core.cel_subset)
+        found = f"({value} IN ({items}))" if items else f"(CASE WHEN {value} IS NOT NULL THEN FALSE END)"
+        # A null field is in no list (CEL); any other NULL is an error and stays NULL.
+        return f"coalesce({found}, FALSE)" if left.kind == "field" else found
     if op in ("==", "!=") and "null" in (left.type, right.type):
         other = right if left.type == "null" else left
         return f"({_sql(other, root, now)} IS {'NOT ' if op == '!=' else ''}NULL)"
@@ -82,8 +87,11 @@ def _compare(node: Node, root: str, now: str) -> str:
     nan = _nan(left, a) + _nan(right, b)
     if op in ("==", "!=") and (left.nullable or right.nullable):
         # CEL's null == null is true and null == 1.0 false: Spark's null-safe <=>, not = (which gives NULL).
+        # The side that is not a field or a literal is NULL only for an error, which must stay NULL.
         equal = f"(({a} <=> {b}){''.join(f' AND NOT {n}' for n in nan)})"
-        return equal if op == "==" else f"(NOT {equal})"
+        equal = equal if op == "==" else f"(NOT {equal})"
+        errors = [f"{sql} IS NULL" for side, sql in ((left, a), (right, b)) if side.kind not in ("field", "literal")]
+        return f"(CASE WHEN {' OR '.join(errors)} THEN NULL ELSE {equal} END)" if errors else equal
     if op == "!=" and nan:
         return f"(({a} <> {b}) OR {' OR '.join(nan)})"
     if op == "==" and nan:
@@ -102,10 +110,15 @@ def _sql(node: Node, root: str, now: str) -> str:
         return now
     if node.kind == "unary":
         operand = _sql(node.args[0], root, now)
-        return f"(NOT {operand})" if node.value == "!" else f"(- {operand})"
+        if node.value == "!":
+            return f"(NOT {operand})"
+        if node.type == "int":  # common-expression-language wraps -(-2^63) to itself; ANSI SQL would fail the batch
+            return f"(CASE WHEN {operand} = {_INT64_MIN}L THEN {operand} ELSE (- {operand}) END)"
+        return f"(- {operand})"
     if node.kind == "cond":
+        # A NULL condition (CEL's error) is an error, not the else branch.
         test, then, other = (_sql(a, root, now) for a in node.args)
-        return f"(CASE WHEN {test} THEN {then} ELSE {other} END)"
+        return f"(CASE WHEN {test} THEN {then} WHEN NOT {test} THEN {other} END)"
     if node.kind == "call":
         args = [_sql(a, root, now) for a in node.args]
         if node.value == "size":
@@ -116,7 +129,10 @@ def _sql(node: Node, root: str, now: str) -> str:
         return f"({left} {_LOGIC[str(node.value)]} {right})"
     if node.kind == "binary" and node.value in ("+", "-"):
         left, right = (_sql(a, root, now) for a in node.args)
-        return f"{'try_add' if node.value == '+' else 'try_subtract'}({left}, {right})"
+        result = f"{'try_add' if node.value == '+' else 'try_subtract'}({left}, {right})"
+        if node.type == "timestamp":  # CEL's timestamps end at the years 1 and 9999; Spark's go further
+            return f"(CASE WHEN {result} BETWEEN {_TIME_RANGE[0]} AND {_TIME_RANGE[1]} THEN {result} END)"
+        return result
     if node.kind == "binary":
         return _compare(node, root, now)
     msg = f"no Spark SQL for a CEL {node.kind} node"

@@ -14,6 +14,7 @@ zero, where CEL fails one record), macros, maps, indexing, conversions.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,7 @@ from lark import Token, Tree
 from core.cel_types import Node, Refused, field_type, refuse
 from core.errors import SchemaError
 
-__all__ = ["Node", "compile_rule", "field_paths"]
+__all__ = ["Node", "compile_rule", "field_paths", "variables"]
 
 _ENV = celpy.Environment()
 _COMPARE = {
@@ -102,6 +103,9 @@ class _Checker:
         t, a, b = self.node(test), self.node(then), self.node(other)
         if t.type != "bool" or a.type != b.type:
             refuse(f"c ? a : b needs a bool condition and branches of one type, got {t.type}, {a.type}, {b.type}")
+        if a.nullable or b.nullable:
+            # A null leaving a ternary could not be told from an error in Spark SQL, where both are NULL.
+            refuse("a branch of c ? a : b is an optional field: compare it inside the branch (c ? x == 1.0 : ...)")
         return Node("cond", a.type, (t, a, b))
 
     @staticmethod
@@ -115,6 +119,9 @@ class _Checker:
         if op == "in":
             if right.kind != "list" or right.value not in ([left.type], []):
                 refuse(f"'in' needs a list literal of {left.type} values on its right")
+            if any(item.kind != "literal" for item in right.args):
+                # Spark's IN is NULL for a null item where CEL's list membership is false: literals only.
+                refuse("'in' needs a list of literal values (no fields or expressions inside the list)")
             return Node("binary", "bool", (left, right), op)
         if op in ("==", "!=") and "null" in (left.type, right.type):
             other = right if left.type == "null" else left
@@ -141,6 +148,8 @@ class _Checker:
         if op.data == "unary_not" and operand.type == "bool":
             return Node("unary", "bool", (operand,), "!")
         if op.data == "unary_neg" and operand.type in ("int", "double"):
+            if operand.kind == "literal":
+                return Node("literal", operand.type, value=-operand.value)  # -90.0 is a number, not an operation
             return Node("unary", operand.type, (operand,), "-")
         refuse(f"{op.data} on {operand.type} is outside the rule subset")
 
@@ -188,6 +197,8 @@ class _Checker:
         if kind is None:
             refuse(f"literal {token!s} ({token.type}) is outside the rule subset")
         value = _ENV.program(_ENV.compile(str(token))).evaluate({})
+        if kind == "double" and not math.isfinite(float(value)):  # type: ignore[arg-type]  # a DoubleType
+            refuse(f"double literal {token!s} is beyond the range of a double (common-expression-language refuses it)")
         return Node("literal", kind, value=None if kind == "null" else _plain(value, kind))
 
 
@@ -242,3 +253,19 @@ def field_paths(node: Node) -> list[tuple[str, ...]]:
             out.append(current.value)
         stack[:0] = current.args
     return out
+
+
+def variables(expr: str) -> frozenset[str]:
+    """The variables ``expr`` reads (``message``, ``now``), found in its parse tree, not its text.
+
+    A name inside a string literal, a field name (``message.now``) or a function name is no variable.
+
+    Raises:
+        SchemaError: the expression is not valid CEL.
+    """
+    try:
+        tree = _ENV.compile(expr)
+    except celpy.CELParseError as exc:
+        msg = f"not valid CEL: {str(exc).strip().splitlines()[0]}"
+        raise SchemaError(msg) from exc
+    return frozenset(str(node.children[0]) for node in tree.iter_subtrees() if node.data == "ident")
