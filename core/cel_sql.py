@@ -1,7 +1,17 @@
 """A data rule's typed CEL tree (:mod:`core.cel_subset`) as a Spark SQL condition over a struct column.
 
 The streaming job checks rules with these conditions, inside the query's generated code: no Python
-runs per record. Where CEL and Spark SQL differ, the translation follows CEL:
+runs per record. SQL's NULL is CEL's error (SQL's three-valued ``AND``, ``OR`` and ``NOT`` treat it
+as CEL treats an error: ``false && error`` is false, ``true || error`` true, ``!error`` an error), and
+a field's NULL is also CEL's null where the subset lets a null be read (a field compared or looked up
+in a list directly). Where CEL and Spark SQL differ, the translation follows the reference
+(common-expression-language, see :mod:`core.cel_subset`), and tests/unit/test_rule_differential.py
+holds it to it:
+
+- a ternary whose condition is NULL (null or NaN ordered: an error) is NULL, not its else branch;
+- a null field is in no list (``coalesce(x IN (...), FALSE)``), where Spark's ``NULL IN`` is NULL;
+- ``-x`` of the smallest int64 is itself, as in the reference, where ANSI SQL fails the batch;
+- a timestamp moved beyond the years 1 to 9999 is NULL (an error), as in CEL;
 
 - NaN equals nothing (``!=`` is true when a side is NaN), where Spark's ``=`` has NaN equal to
   itself; and an ordering (``<``, ``>=``...) with NaN fails the rule however it is negated, as in
@@ -9,8 +19,9 @@ runs per record. Where CEL and Spark SQL differ, the translation follows CEL:
   ``!(x > 0.0)`` passes NaN in Confluent's clients: write ranges positively); Spark would sort NaN
   above every number;
 - ``x == null`` is ``IS NULL``, and ``==`` on an optional field is Spark's null-safe ``<=>`` (in
-  CEL, null equals null and nothing else); an ordering with a null field is an error in CEL (the
-  record fails the rule) and NULL in Spark, which :func:`violation_sql` counts as a failure too;
+  CEL, null equals null and nothing else), kept NULL when its other side is an error; an ordering
+  with a null field is an error in CEL (the record fails the rule) and NULL in Spark, which
+  :func:`violation_sql` counts as a failure too;
 - ``+`` and ``-`` overflow: an error in CEL, ``try_add``/``try_subtract`` give NULL in Spark
   (a failure again) instead of failing the whole batch as ANSI arithmetic would;
 - ``size()`` is for bytes only (``length``): for a string, CEL engines disagree (code points in the

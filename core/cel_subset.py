@@ -1,9 +1,21 @@
 """The subset of CEL that data rules may use: parsed by cel-python, type-checked against the Avro schema.
 
+A rule means what the reference evaluator, **common-expression-language** (``cel``, CEL in Rust),
+computes for it: true passes, false or an error fails the record. It is the reference rather than
+cel-python because the producer hands it every record its compiled check does not pass (there the
+reference is the verdict), because it is fast enough to judge the tens of thousands of generated
+records of the differential test (tests/unit/test_rule_differential.py) on every CI run, and because
+it follows the current spec on nulls (``null == 1.0`` is false, where cel-python raises). Its two
+departures from the spec are the platform's too: an ordering with NaN is an error (the spec: false),
+and ``-x`` of the smallest int64 wraps. The compiled Python (:mod:`core.cel_py`) and the Spark SQL
+(:mod:`core.cel_sql`) are optimisations held to it by that test.
+
 cel-python (``celpy``, the engine of confluent-kafka's CEL executor) parses the expression; this
 module turns its parse tree into a small typed tree, refusing what the subset leaves out, and checks
 every ``message.<field>`` against the schema. The subset is what maps one to one onto Spark SQL
-(:mod:`core.cel_sql`) and evaluates the same in every CEL engine: field selection on ``message``,
+(:mod:`core.cel_sql`), where one NULL stands for both CEL's null and CEL's error: so a null can
+only be read where it is a field's own value (no optional field as a ternary's branch, literals only
+in an ``in`` list, no field inside an optional record). It holds field selection on ``message``,
 ``now``, literals (int, double, string, bytes, bool, null), ``!``, ``&&``, ``||``, ``? :``,
 comparisons, ``in`` a list literal, ``+`` and ``-`` (numbers; a timestamp and a duration),
 ``size()`` of bytes, ``duration('…')``, ``timestamp('…')`` and a string's ``startsWith``, ``endsWith`` and
