@@ -12,7 +12,6 @@ holds it to it:
 - a null field is in no list (``coalesce(x IN (...), FALSE)``), where Spark's ``NULL IN`` is NULL;
 - ``-x`` of the smallest int64 is itself, as in the reference, where ANSI SQL fails the batch;
 - a timestamp moved beyond the years 1 to 9999 is NULL (an error), as in CEL;
-
 - NaN equals nothing (``!=`` is true when a side is NaN), where Spark's ``=`` has NaN equal to
   itself; and an ordering (``<``, ``>=``...) with NaN fails the rule however it is negated, as in
   common-expression-language, which raises there (the CEL spec, and cel-python, say false, so

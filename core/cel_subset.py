@@ -208,7 +208,10 @@ class _Checker:
         kind = _LITERAL_TYPES.get(token.type)
         if kind is None:
             refuse(f"literal {token!s} ({token.type}) is outside the rule subset")
-        value = _ENV.program(_ENV.compile(str(token))).evaluate({})
+        try:
+            value = _ENV.program(_ENV.compile(str(token))).evaluate({})
+        except celpy.CELEvalError as exc:  # an int literal beyond int64
+            refuse(f"literal {token!s} cannot be evaluated: {exc.args[0] if exc.args else exc}")
         if kind == "double" and not math.isfinite(float(value)):  # type: ignore[arg-type]  # a DoubleType
             refuse(f"double literal {token!s} is beyond the range of a double (common-expression-language refuses it)")
         return Node("literal", kind, value=None if kind == "null" else _plain(value, kind))

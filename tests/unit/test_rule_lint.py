@@ -76,6 +76,7 @@ _OPTIONAL = {
         ("message.x in [message.ox, 1.0]", "'in' needs a list of literal values"),
         ("message.loc.lat > 0.0", "loc is an optional record"),
         ("message.x < 1e999", "beyond the range of a double"),
+        ("message.x > 0.0 || 9223372036854775808 > 0", "literal 9223372036854775808 cannot be evaluated: overflow"),
     ],
 )
 def test_what_spark_sql_cannot_say_as_cel_does_is_outside_the_subset(expr: str, problem: str) -> None:
