@@ -12,6 +12,8 @@ holds it to it:
 - a null field is in no list (``coalesce(x IN (...), FALSE)``), where Spark's ``NULL IN`` is NULL;
 - ``-x`` of the smallest int64 is itself, as in the reference, where ANSI SQL fails the batch;
 - a timestamp moved beyond the years 1 to 9999 is NULL (an error), as in CEL;
+- an Avro ``int`` or ``float`` field is read as BIGINT or DOUBLE: CEL computes in int64 and double
+  (``x + x`` of an int32 field near its limit is no overflow);
 - NaN equals nothing (``!=`` is true when a side is NaN), where Spark's ``=`` has NaN equal to
   itself; and an ordering (``<``, ``>=``...) with NaN fails the rule however it is negated, as in
   common-expression-language, which raises there (the CEL spec, and cel-python, say false, so
@@ -38,6 +40,7 @@ __all__ = ["condition_sql", "violation_sql"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _INT64_MIN = -(2**63)
+_WIDE = {"int": "BIGINT", "double": "DOUBLE"}
 _TIME_RANGE = ("timestamp_micros(-62135596800000000L)", "timestamp_micros(253402300799999999L)")
 _LOGIC = {"&&": "AND", "||": "OR"}
 _COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
@@ -113,7 +116,9 @@ def _compare(node: Node, root: str, now: str) -> str:
 
 def _sql(node: Node, root: str, now: str) -> str:
     if node.kind == "field":
-        return ".".join([root, *(_quote_name(p) for p in node.value)])
+        column = ".".join([root, *(_quote_name(p) for p in node.value)])
+        # CEL has one int (int64) and one double: an Avro int or float would overflow or round in its own type.
+        return f"CAST({column} AS {_WIDE[node.type]})" if node.type in _WIDE else column
     if node.kind == "literal":
         return _literal(node)
     if node.kind == "now":
@@ -132,7 +137,7 @@ def _sql(node: Node, root: str, now: str) -> str:
     if node.kind == "call":
         args = [_sql(a, root, now) for a in node.args]
         if node.value == "size":
-            return f"length({args[0]})"
+            return f"CAST(length({args[0]}) AS BIGINT)"
         return f"{_STRING_CALLS[str(node.value)]}({', '.join(args)})"
     if node.kind == "binary" and node.value in _LOGIC:
         left, right = (_sql(a, root, now) for a in node.args)

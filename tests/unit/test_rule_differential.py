@@ -17,6 +17,7 @@ import io
 import json
 import math
 import random
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,12 +42,13 @@ _AVRO = {
     "int": "long",
     "int32": "int",
     "double": "double",
+    "float": "float",
     "string": "string",
     "bytes": "bytes",
     "enum": {"type": "enum", "name": "Status", "symbols": ["OK", "UNKNOWN", "A_B"], "default": "UNKNOWN"},
     "timestamp": {"type": "long", "logicalType": "timestamp-millis"},
 }
-_CEL_TYPE = {"int32": "int", "enum": "string"}
+_CEL_TYPE = {"int32": "int", "enum": "string", "float": "double"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Batch:
 _DOUBLES = [0.0, -0.0, 1.5, -90.0, 90.0, 0.1, 1e308, -1e308, 5e-324, math.nan, math.inf, -math.inf]
 _INTS = [0, 1, -1, 2, 5, 64, -500, INT64[0], INT64[1], INT64[0] + 1, INT64[1] - 1]
 _INT32 = [0, 1, -1, 5, 64, -(2**31), 2**31 - 1]
+_FLOATS = [0.0, -0.0, 1.5, -90.0, 0.1, 3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45]
+_FLOATS = [struct.unpack("<f", struct.pack("<f", v))[0] for v in _FLOATS] + [math.nan, math.inf, -math.inf]
 _STRINGS = ["", "a", "ab", "b", "é", "ÉTÉ", "日本", "\U0001f600", "UNKNOWN", "OK", "a'b", "image/png"]
 _BYTES = [b"", b"\x00", b"\x00\x01", b"\x01", b"\xff", b"\x89PNG\r\n\x1a\n"]
 _TIMES = [
@@ -106,6 +110,7 @@ _POOLS: dict[str, list[Any]] = {
     "int": _INTS,
     "int32": _INT32,
     "double": _DOUBLES,
+    "float": _FLOATS,  # what a float field holds: the producer's value as Avro stores it
     "string": _STRINGS,
     "enum": ["OK", "UNKNOWN", "A_B"],
     "bytes": _BYTES,
@@ -128,7 +133,7 @@ def _record(fields: tuple[Field, ...], rnd: random.Random, extra: dict[str, list
         if f.nullable and rnd.random() < 0.25:
             out[f.name] = None
             continue
-        pool = _POOLS[f.kind] + (extra.get(f.kind, []) if f.kind not in ("enum", "int32") else [])
+        pool = _POOLS[f.kind] + (extra.get(f.kind, []) if f.kind in ("int", "double") else [])
         out[f.name] = rnd.choice(pool)
     out["loc"] = {"lat": rnd.choice(_DOUBLES)}
     return out
@@ -320,6 +325,11 @@ _X = Field("x", "double", nullable=True)
 @given(batch=batches())
 @example(batch=Batch((_FLAG,), ("!message.flag",), ({"flag": None, "loc": {"lat": 0.0}},)))
 @example(batch=Batch((_OPT,), ("!(message.opt in ['a', 'b'])",), ({"opt": None, "loc": {"lat": 0.0}},)))
+@example(  # found by the test: Spark added two Avro ints in 32 bits, CEL in 64
+    batch=Batch(
+        (Field("n", "int32", nullable=False),), ("message.n + message.n < 0",), ({"n": -(2**31), "loc": {"lat": 0.0}},)
+    )
+)
 @example(
     batch=Batch(
         (_X,),
