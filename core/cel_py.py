@@ -18,9 +18,10 @@ caller asks the CEL engine. As with :mod:`core.cel_sql`, the places where Python
   the top (CEL's ``error || true`` is true, as Python's ``False or True``), Python's False for NaN
   gives the same verdict; under ``!``, a ternary's condition or a comparison of bools, NaN is
   undecided. ``==`` and ``!=`` are IEEE in both;
-- null: an ordering with null, a selection on null or a nested field missing from its dict are
-  errors in CEL, undecided here; a top-level field the record lacks is null, as the producer's CEL
-  activation gives it (``record.get``);
+- null: an ordering with null, a selection on null, a null optional bool read as a condition (``!``,
+  ``&&``, ``||``, a ternary's condition, the whole rule: Python's ``not None`` is True) or a nested
+  field missing from its dict are errors in CEL, undecided here; a top-level field the record lacks
+  is null, as the producer's CEL activation gives it (``record.get``);
 - int ``+``, ``-`` and negation outside int64 are errors in CEL (the engine wraps one negation):
   undecided, as is any other error where it is not read as false.
 
@@ -199,6 +200,8 @@ class _Source:
 
     def _compound(self, node: Node, positive: bool) -> str:
         args = [self.expr(a, _positive(node, i, positive)) for i, a in enumerate(node.args)]
+        if node.kind in ("unary", "cond") or (node.kind == "binary" and node.value in _LOGIC):
+            args = [_truth(a, text) for a, text in zip(node.args, args, strict=True)]
         if node.kind == "list":
             return f"({''.join(f'{a}, ' for a in args)})"
         if node.kind == "unary":
@@ -255,6 +258,16 @@ def _positive(parent: Node, index: int, positive: bool) -> bool:
     return positive and parent.kind == "cond" and index > 0
 
 
+def _truth(node: Node, text: str) -> str:
+    """An operand read as a condition: an optional bool field that is null is an error in CEL (``!null``).
+
+    Python's ``not None`` is True and ``None`` takes a ternary's else branch: undecided instead.
+    """
+    if node.kind == "field" and node.type == "bool" and node.nullable:
+        return f"({text} if {text} is not None else _undecided())"
+    return text
+
+
 def _reads_message(node: Node) -> bool:
     return node.kind == "field" or any(_reads_message(a) for a in node.args)
 
@@ -264,7 +277,7 @@ def predicate_source(rules: Sequence[Node], *, millis: frozenset[str] = frozense
     source = _Source(millis)
     for rule in rules:
         source.mark_ordered(rule)
-    checks = [source.expr(rule, positive=True) for rule in rules] or ["True"]
+    checks = [_truth(rule, source.expr(rule, positive=True)) for rule in rules] or ["True"]
     body = [*source.lines, f"return {' and '.join(checks)}"]
     return "def predicate(m, now):\n" + "".join(f"    {line}\n" for line in body), source.constants
 

@@ -1,16 +1,28 @@
 """A data rule's typed CEL tree (:mod:`core.cel_subset`) as a Spark SQL condition over a struct column.
 
 The streaming job checks rules with these conditions, inside the query's generated code: no Python
-runs per record. Where CEL and Spark SQL differ, the translation follows CEL:
+runs per record. SQL's NULL is CEL's error (SQL's three-valued ``AND``, ``OR`` and ``NOT`` treat it
+as CEL treats an error: ``false && error`` is false, ``true || error`` true, ``!error`` an error), and
+a field's NULL is also CEL's null where the subset lets a null be read (a field compared or looked up
+in a list directly). Where CEL and Spark SQL differ, the translation follows the reference
+(common-expression-language, see :mod:`core.cel_subset`), and tests/unit/test_rule_differential.py
+holds it to it:
 
+- a ternary whose condition is NULL (null or NaN ordered: an error) is NULL, not its else branch;
+- a null field is in no list (``coalesce(x IN (...), FALSE)``), where Spark's ``NULL IN`` is NULL;
+- ``-x`` of the smallest int64 is itself, as in the reference, where ANSI SQL fails the batch;
+- a timestamp moved beyond the years 1 to 9999 is NULL (an error), as in CEL;
+- an Avro ``int`` or ``float`` field is read as BIGINT or DOUBLE: CEL computes in int64 and double
+  (``x + x`` of an int32 field near its limit is no overflow);
 - NaN equals nothing (``!=`` is true when a side is NaN), where Spark's ``=`` has NaN equal to
   itself; and an ordering (``<``, ``>=``...) with NaN fails the rule however it is negated, as in
   common-expression-language, which raises there (the CEL spec, and cel-python, say false, so
   ``!(x > 0.0)`` passes NaN in Confluent's clients: write ranges positively); Spark would sort NaN
   above every number;
 - ``x == null`` is ``IS NULL``, and ``==`` on an optional field is Spark's null-safe ``<=>`` (in
-  CEL, null equals null and nothing else); an ordering with a null field is an error in CEL (the
-  record fails the rule) and NULL in Spark, which :func:`violation_sql` counts as a failure too;
+  CEL, null equals null and nothing else), kept NULL when its other side is an error; an ordering
+  with a null field is an error in CEL (the record fails the rule) and NULL in Spark, which
+  :func:`violation_sql` counts as a failure too;
 - ``+`` and ``-`` overflow: an error in CEL, ``try_add``/``try_subtract`` give NULL in Spark
   (a failure again) instead of failing the whole batch as ANSI arithmetic would;
 - ``size()`` is for bytes only (``length``): for a string, CEL engines disagree (code points in the
@@ -27,6 +39,9 @@ from core.cel_types import Node
 __all__ = ["condition_sql", "violation_sql"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_INT64_MIN = -(2**63)
+_WIDE = {"int": "BIGINT", "double": "DOUBLE"}
+_TIME_RANGE = ("timestamp_micros(-62135596800000000L)", "timestamp_micros(253402300799999999L)")
 _LOGIC = {"&&": "AND", "||": "OR"}
 _COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
 _NOW = "current_timestamp()"
@@ -73,8 +88,11 @@ def _compare(node: Node, root: str, now: str) -> str:
     left, right = node.args
     op = str(node.value)
     if op == "in":
-        items = ", ".join(_sql(i, root, now) for i in right.args)
-        return f"({_sql(left, root, now)} IN ({items}))" if items else "FALSE"
+        value = _sql(left, root, now)
+        items = ", ".join(_sql(i, root, now) for i in right.args)  # literals only (core.cel_subset)
+        found = f"({value} IN ({items}))" if items else f"(CASE WHEN {value} IS NOT NULL THEN FALSE END)"
+        # A null field is in no list (CEL); any other NULL is an error and stays NULL.
+        return f"coalesce({found}, FALSE)" if left.kind == "field" else found
     if op in ("==", "!=") and "null" in (left.type, right.type):
         other = right if left.type == "null" else left
         return f"({_sql(other, root, now)} IS {'NOT ' if op == '!=' else ''}NULL)"
@@ -82,8 +100,11 @@ def _compare(node: Node, root: str, now: str) -> str:
     nan = _nan(left, a) + _nan(right, b)
     if op in ("==", "!=") and (left.nullable or right.nullable):
         # CEL's null == null is true and null == 1.0 false: Spark's null-safe <=>, not = (which gives NULL).
+        # The side that is not a field or a literal is NULL only for an error, which must stay NULL.
         equal = f"(({a} <=> {b}){''.join(f' AND NOT {n}' for n in nan)})"
-        return equal if op == "==" else f"(NOT {equal})"
+        equal = equal if op == "==" else f"(NOT {equal})"
+        errors = [f"{sql} IS NULL" for side, sql in ((left, a), (right, b)) if side.kind not in ("field", "literal")]
+        return f"(CASE WHEN {' OR '.join(errors)} THEN NULL ELSE {equal} END)" if errors else equal
     if op == "!=" and nan:
         return f"(({a} <> {b}) OR {' OR '.join(nan)})"
     if op == "==" and nan:
@@ -95,28 +116,38 @@ def _compare(node: Node, root: str, now: str) -> str:
 
 def _sql(node: Node, root: str, now: str) -> str:
     if node.kind == "field":
-        return ".".join([root, *(_quote_name(p) for p in node.value)])
+        column = ".".join([root, *(_quote_name(p) for p in node.value)])
+        # CEL has one int (int64) and one double: an Avro int or float would overflow or round in its own type.
+        return f"CAST({column} AS {_WIDE[node.type]})" if node.type in _WIDE else column
     if node.kind == "literal":
         return _literal(node)
     if node.kind == "now":
         return now
     if node.kind == "unary":
         operand = _sql(node.args[0], root, now)
-        return f"(NOT {operand})" if node.value == "!" else f"(- {operand})"
+        if node.value == "!":
+            return f"(NOT {operand})"
+        if node.type == "int":  # common-expression-language wraps -(-2^63) to itself; ANSI SQL would fail the batch
+            return f"(CASE WHEN {operand} = {_INT64_MIN}L THEN {operand} ELSE (- {operand}) END)"
+        return f"(- {operand})"
     if node.kind == "cond":
+        # A NULL condition (CEL's error) is an error, not the else branch.
         test, then, other = (_sql(a, root, now) for a in node.args)
-        return f"(CASE WHEN {test} THEN {then} ELSE {other} END)"
+        return f"(CASE WHEN {test} THEN {then} WHEN NOT {test} THEN {other} END)"
     if node.kind == "call":
         args = [_sql(a, root, now) for a in node.args]
         if node.value == "size":
-            return f"length({args[0]})"
+            return f"CAST(length({args[0]}) AS BIGINT)"
         return f"{_STRING_CALLS[str(node.value)]}({', '.join(args)})"
     if node.kind == "binary" and node.value in _LOGIC:
         left, right = (_sql(a, root, now) for a in node.args)
         return f"({left} {_LOGIC[str(node.value)]} {right})"
     if node.kind == "binary" and node.value in ("+", "-"):
         left, right = (_sql(a, root, now) for a in node.args)
-        return f"{'try_add' if node.value == '+' else 'try_subtract'}({left}, {right})"
+        result = f"{'try_add' if node.value == '+' else 'try_subtract'}({left}, {right})"
+        if node.type == "timestamp":  # CEL's timestamps end at the years 1 and 9999; Spark's go further
+            return f"(CASE WHEN {result} BETWEEN {_TIME_RANGE[0]} AND {_TIME_RANGE[1]} THEN {result} END)"
+        return result
     if node.kind == "binary":
         return _compare(node, root, now)
     msg = f"no Spark SQL for a CEL {node.kind} node"

@@ -1,9 +1,21 @@
 """The subset of CEL that data rules may use: parsed by cel-python, type-checked against the Avro schema.
 
+A rule means what the reference evaluator, **common-expression-language** (``cel``, CEL in Rust),
+computes for it: true passes, false or an error fails the record. It is the reference rather than
+cel-python because the producer hands it every record its compiled check does not pass (there the
+reference is the verdict), because it is fast enough to judge the tens of thousands of generated
+records of the differential test (tests/unit/test_rule_differential.py) on every CI run, and because
+it follows the current spec on nulls (``null == 1.0`` is false, where cel-python raises). Its two
+departures from the spec are the platform's too: an ordering with NaN is an error (the spec: false),
+and ``-x`` of the smallest int64 wraps. The compiled Python (:mod:`core.cel_py`) and the Spark SQL
+(:mod:`core.cel_sql`) are optimisations held to it by that test.
+
 cel-python (``celpy``, the engine of confluent-kafka's CEL executor) parses the expression; this
 module turns its parse tree into a small typed tree, refusing what the subset leaves out, and checks
 every ``message.<field>`` against the schema. The subset is what maps one to one onto Spark SQL
-(:mod:`core.cel_sql`) and evaluates the same in every CEL engine: field selection on ``message``,
+(:mod:`core.cel_sql`), where one NULL stands for both CEL's null and CEL's error: so a null can
+only be read where it is a field's own value (no optional field as a ternary's branch, literals only
+in an ``in`` list, no field inside an optional record). It holds field selection on ``message``,
 ``now``, literals (int, double, string, bytes, bool, null), ``!``, ``&&``, ``||``, ``? :``,
 comparisons, ``in`` a list literal, ``+`` and ``-`` (numbers; a timestamp and a duration),
 ``size()`` of bytes, ``duration('…')``, ``timestamp('…')`` and a string's ``startsWith``, ``endsWith`` and
@@ -14,6 +26,7 @@ zero, where CEL fails one record), macros, maps, indexing, conversions.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +38,7 @@ from lark import Token, Tree
 from core.cel_types import Node, Refused, field_type, refuse
 from core.errors import SchemaError
 
-__all__ = ["Node", "compile_rule", "field_paths"]
+__all__ = ["Node", "compile_rule", "field_paths", "variables"]
 
 _ENV = celpy.Environment()
 _COMPARE = {
@@ -102,6 +115,9 @@ class _Checker:
         t, a, b = self.node(test), self.node(then), self.node(other)
         if t.type != "bool" or a.type != b.type:
             refuse(f"c ? a : b needs a bool condition and branches of one type, got {t.type}, {a.type}, {b.type}")
+        if a.nullable or b.nullable:
+            # A null leaving a ternary could not be told from an error in Spark SQL, where both are NULL.
+            refuse("a branch of c ? a : b is an optional field: compare it inside the branch (c ? x == 1.0 : ...)")
         return Node("cond", a.type, (t, a, b))
 
     @staticmethod
@@ -115,6 +131,9 @@ class _Checker:
         if op == "in":
             if right.kind != "list" or right.value not in ([left.type], []):
                 refuse(f"'in' needs a list literal of {left.type} values on its right")
+            if any(item.kind != "literal" for item in right.args):
+                # Spark's IN is NULL for a null item where CEL's list membership is false: literals only.
+                refuse("'in' needs a list of literal values (no fields or expressions inside the list)")
             return Node("binary", "bool", (left, right), op)
         if op in ("==", "!=") and "null" in (left.type, right.type):
             other = right if left.type == "null" else left
@@ -141,6 +160,8 @@ class _Checker:
         if op.data == "unary_not" and operand.type == "bool":
             return Node("unary", "bool", (operand,), "!")
         if op.data == "unary_neg" and operand.type in ("int", "double"):
+            if operand.kind == "literal":
+                return Node("literal", operand.type, value=-operand.value)  # -90.0 is a number, not an operation
             return Node("unary", operand.type, (operand,), "-")
         refuse(f"{op.data} on {operand.type} is outside the rule subset")
 
@@ -187,7 +208,12 @@ class _Checker:
         kind = _LITERAL_TYPES.get(token.type)
         if kind is None:
             refuse(f"literal {token!s} ({token.type}) is outside the rule subset")
-        value = _ENV.program(_ENV.compile(str(token))).evaluate({})
+        try:
+            value = _ENV.program(_ENV.compile(str(token))).evaluate({})
+        except celpy.CELEvalError as exc:  # an int literal beyond int64
+            refuse(f"literal {token!s} cannot be evaluated: {exc.args[0] if exc.args else exc}")
+        if kind == "double" and not math.isfinite(float(value)):  # type: ignore[arg-type]  # a DoubleType
+            refuse(f"double literal {token!s} is beyond the range of a double (common-expression-language refuses it)")
         return Node("literal", kind, value=None if kind == "null" else _plain(value, kind))
 
 
@@ -242,3 +268,19 @@ def field_paths(node: Node) -> list[tuple[str, ...]]:
             out.append(current.value)
         stack[:0] = current.args
     return out
+
+
+def variables(expr: str) -> frozenset[str]:
+    """The variables ``expr`` reads (``message``, ``now``), found in its parse tree, not its text.
+
+    A name inside a string literal, a field name (``message.now``) or a function name is no variable.
+
+    Raises:
+        SchemaError: the expression is not valid CEL.
+    """
+    try:
+        tree = _ENV.compile(expr)
+    except celpy.CELParseError as exc:
+        msg = f"not valid CEL: {str(exc).strip().splitlines()[0]}"
+        raise SchemaError(msg) from exc
+    return frozenset(str(node.children[0]) for node in tree.iter_subtrees() if node.data == "ident")

@@ -77,7 +77,9 @@ def _field_schema(record: RecordSchema, path: tuple[str, ...]) -> Schema:
     current: Schema = record
     for i, name in enumerate(path):
         if isinstance(current, UnionSchema):
-            current = next((b for b in current.schemas if b.type != "null"), current)
+            # CEL fails a selection on a null record where Spark gives NULL, which stands for CEL's null too.
+            where = ".".join(path[:i])
+            refuse(f"message.{'.'.join(path)}: {where} is an optional record; rules read fields of required records")
         if not isinstance(current, RecordSchema) or name not in current.fields_dict:
             where = ".".join(path[:i]) or "the record"
             known = ", ".join(current.fields_dict) if isinstance(current, RecordSchema) else "none (not a record)"

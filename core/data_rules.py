@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.catalog import Catalog
+from core.cel_subset import variables
 from core.errors import SchemaError
 
 __all__ = [
@@ -75,8 +76,15 @@ class DataRule:
 
     @property
     def portable(self) -> bool:
-        """Whether a Confluent client can evaluate it (it uses no platform variable such as ``now``)."""
-        return not any(re.search(rf"\b{v}\b", self.expr) for v in PLATFORM_VARIABLES)
+        """Whether a Confluent client can evaluate it: it parses and reads no platform variable such as ``now``.
+
+        Decided on the parse tree (:func:`core.cel_subset.variables`): ``now`` inside a string literal or
+        as a field name (``message.now``) is no variable.
+        """
+        try:
+            return not variables(self.expr) & PLATFORM_VARIABLES
+        except SchemaError:
+            return False
 
 
 def _rule(item: Any, where: str) -> DataRule:

@@ -5,8 +5,8 @@ The rules are the ones in the registered writer schema the producer writes with 
 of the stream is compiled into one Python predicate (:mod:`core.cel_py`) that decides a record as CEL
 does from the fields the rules read, with no conversion into CEL values. Only a record the predicate
 refuses or cannot decide (a value of another type than its field's, a null where a number belongs) goes
-to ``common-expression-language`` (CEL in Rust), which gives the verdict and, rule by rule, names the
-first rule broken and the fields it reads.
+to ``common-expression-language`` (CEL in Rust, the rules' reference evaluator: :mod:`core.cel_subset`),
+which gives the verdict and, rule by rule, names the first rule broken and the fields it reads.
 """
 
 from __future__ import annotations

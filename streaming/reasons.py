@@ -3,7 +3,8 @@
 Codes: ``null-value``, ``short-value``, ``bad-magic-byte`` (header), ``unknown-schema-id``,
 ``foreign-schema-id``, ``not-avro-schema`` (the id), ``undecodable-body``, ``trailing-bytes`` (the
 body), ``event-time-before-start``, ``event-time-future`` (a ``dt`` the catalog could not show), and
-``rule-violation: <rule>`` for a record that breaks a data rule of its writer schema
+``rule-violation: <rule>`` for a record that breaks a data rule of its writer schema, and
+``rule-unchecked`` for a record whose writer schema has a rule the job cannot check
 (:mod:`streaming.rule_sql`).
 """
 
@@ -18,7 +19,6 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from core.avro_model import non_null, parse_schema
-from core.data_rules import violation_reason
 from core.lake import FUTURE_DAYS
 from core.wire import HEADER_SIZE, MAGIC_BYTE
 from streaming.decode import (
@@ -33,7 +33,7 @@ from streaming.decode import (
     EntityPlan,
     decoded_column,
 )
-from streaming.rule_sql import writer_rule_checks
+from streaming.rule_sql import writer_rule_reasons
 
 __all__ = ["reason_column", "reason_foreign_id", "reason_not_avro", "reason_unknown_id", "required_fields"]
 
@@ -113,8 +113,8 @@ def reason_column(plan: EntityPlan) -> Column:
             ~decoded[_END_FIELD].eqNullSafe(F.lit(_END_MARK)), F.when(cut_short, undecodable).otherwise(trailing)
         )
         reason = _event_time_reasons(reason, plan)
-        for schema_id, rule, violated in writer_rule_checks(plan.writers, plan.reader_schema, _DECODED):
-            reason = reason.when((sid == F.lit(schema_id)) & F.expr(violated), F.lit(violation_reason(rule)))
+        for schema_id, text, applies in writer_rule_reasons(plan.writers, plan.reader_schema, _DECODED):
+            reason = reason.when((sid == F.lit(schema_id)) & F.expr(applies), F.lit(text))
     else:
         reason = reason.otherwise(_unknown_text(plan.subject))
     return reason

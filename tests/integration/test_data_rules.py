@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
@@ -114,8 +115,13 @@ def test_breaking_records_of_another_producer_are_quarantined_by_rule_and_the_go
     vehicle, traffic = CATALOG.get("vehicle"), CATALOG.get("traffic")
     before_rules = {k: v for k, v in vehicle.schema.items() if k != "rules"}
     old_id = register(registry, connection.subject(vehicle.subject), before_rules)  # version 1: no rules yet
-    ids = set_up_streams(registry, connection, [vehicle, traffic])  # version 2 of vehicle: with the rules
-    assert old_id != ids["vehicle"]
+    # Version 2: a field the latest version drops again, and a rule on it the job cannot check on the latest shape.
+    with_fleet = copy.deepcopy(before_rules)
+    with_fleet["fields"].append({"name": "fleet", "type": "string", "default": "", "doc": "The fleet."})
+    with_fleet["rules"] = [{"name": "fleet-named", "expr": "message.fleet != ''", "doc": "d", "onFailure": "ERROR"}]
+    fleet_id = register(registry, connection.subject(vehicle.subject), with_fleet)
+    ids = set_up_streams(registry, connection, [vehicle, traffic])  # version 3 of vehicle: with the rules
+    assert len({old_id, fleet_id, ids["vehicle"]}) == 3
 
     def framed(stream: str, record: dict[str, Any], schema_id: int | None = None) -> bytes:
         return frame(schema_id or ids[stream], avro_body(CATALOG.get(stream).schema, record))
@@ -131,7 +137,9 @@ def test_breaking_records_of_another_producer_are_quarantined_by_rule_and_the_go
         produce_raw(connection, connection.topic(CATALOG.get(stream).topic), messages)
     written_before = next(c for c in BREAKS if c.rule == "speed-in-range").record()
     before = frame(old_id, avro_body(before_rules, written_before))
-    produce_raw(connection, connection.topic(vehicle.topic), [(b"k", before)])
+    unchecked = frame(fleet_id, avro_body(with_fleet, {**good_records()["vehicle"], "fleet": "north"}))
+    produce_raw(connection, connection.topic(vehicle.topic), [(b"k", before), (b"k", unchecked)])
+    expected["vehicle"][unchecked] = "rule-unchecked"  # never skipped: quarantined with a reason of its own
 
     settings = job_settings(connection, tmp_path, available_now=True, entities="vehicle,traffic")
     run(settings, spark=shared_spark(), catalog=CATALOG)
@@ -158,7 +166,7 @@ def _reason(rule: str, record: dict[str, Any]) -> str:
 
 
 def _code(reason: str) -> str:
-    return reason.split(":")[0] if reason.startswith("event-time-") else reason
+    return reason.split(":")[0] if reason.startswith(("event-time-", "rule-unchecked")) else reason
 
 
 def test_the_producer_cli_refuses_a_journey_in_the_future_in_one_line_before_sending_anything(

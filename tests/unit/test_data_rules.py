@@ -105,6 +105,22 @@ def test_the_rule_set_sent_to_the_registry_holds_the_portable_rules_as_cel_condi
     }
 
 
+@pytest.mark.parametrize(
+    ("expr", "portable"),
+    [
+        ("message.event_time <= now + duration('24h')", False),
+        ("message.media_type != 'now'", True),  # "now" in a string literal is no variable
+        ("message.media_type != \"know now\" && message.event_time >= timestamp('2020-01-01T00:00:00Z')", True),
+        ("(now - duration('1h')) < message.event_time", False),
+        ("message.event_time >", False),  # no Confluent client can evaluate what does not parse
+    ],
+)
+def test_portability_is_decided_on_the_parsed_rule_not_its_text(expr: str, portable: bool) -> None:
+    rule = DataRule("r", expr, "d")
+    assert rule.portable is portable
+    assert (confluent_rule_set((rule,)) is not None) is portable
+
+
 # --- the rules property and its changes ---------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from typing import Any
 import pytest
 
 from core.catalog import project_root
+from core.cel_subset import compile_rule
+from core.errors import SchemaError
 from governance.lint import errors, lint_dir, lint_schemas
 
 SCHEMAS = project_root() / "schemas"
@@ -48,6 +51,37 @@ def test_an_expression_outside_the_subset_or_the_schema_fails_lint(expr: str, pr
     found = errors(lint_schemas(_with_rule(expr)))
     assert [(v.file, v.path, v.rule) for v in found] == [("vehicle.avsc", "rules.extra", "data-rule-expr")]
     assert problem in found[0].problem
+
+
+_OPTIONAL = {
+    "type": "record",
+    "name": "Opt",
+    "fields": [
+        {"name": "x", "type": "double"},
+        {"name": "ox", "type": ["null", "double"], "default": None},
+        {"name": "s", "type": "string"},
+        {
+            "name": "loc",
+            "type": ["null", {"type": "record", "name": "Loc", "fields": [{"name": "lat", "type": "double"}]}],
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("expr", "problem"),
+    [
+        # Where Spark's NULL could not tell CEL's null from CEL's error, the subset stops (the SQL would differ).
+        ("(message.x > 0.0 ? message.ox : 1.0) == 1.0", "a branch of c ? a : b is an optional field"),
+        ("message.x in [message.ox, 1.0]", "'in' needs a list of literal values"),
+        ("message.loc.lat > 0.0", "loc is an optional record"),
+        ("message.x < 1e999", "beyond the range of a double"),
+        ("message.x > 0.0 || 9223372036854775808 > 0", "literal 9223372036854775808 cannot be evaluated: overflow"),
+    ],
+)
+def test_what_spark_sql_cannot_say_as_cel_does_is_outside_the_subset(expr: str, problem: str) -> None:
+    with pytest.raises(SchemaError, match=re.escape(problem)):
+        compile_rule(expr, _OPTIONAL)
 
 
 def test_a_shared_rule_defined_differently_fails_lint() -> None:

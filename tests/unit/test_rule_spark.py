@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from typing import Any
@@ -14,6 +15,7 @@ from core.data_rules import violation_reason
 from core.wire import frame
 from streaming.decode import EntityPlan, with_header
 from streaming.rows import entity_frame
+from streaming.rule_sql import writer_rule_reasons
 from tests.rule_cases import BREAKS, PASSES
 
 CATALOG = load_catalog()
@@ -88,6 +90,52 @@ def test_a_rules_now_is_the_batchs_ingestion_time_so_a_replay_judges_the_same(sp
     plan = EntityPlan("vehicle", "t", "t-value", json.dumps(schema), writers={1: json.dumps(schema)})
     got = {r["kafka_offset"]: r["reason"] for r in entity_frame(with_header(kafka), plan).collect()}
     assert got == {0: violation_reason("event-time-not-future"), 1: None}
+
+
+# --- fail closed: a rule the job cannot check quarantines its writer's records --------------------------------
+
+
+def _with_dropped_field() -> dict[str, Any]:
+    """An earlier vehicle version with a field the latest dropped, and a rule that reads it."""
+    schema = copy.deepcopy(CATALOG.get("vehicle").schema)
+    schema["fields"].append({"name": "fleet", "type": "string", "default": "", "doc": "d"})
+    schema["rules"].append({"name": "fleet-named", "expr": "message.fleet != ''", "doc": "d", "onFailure": "ERROR"})
+    return schema
+
+
+def test_a_rule_the_latest_schema_cannot_check_is_never_skipped() -> None:
+    latest = json.dumps(CATALOG.get("vehicle").schema)
+    broken = {**CATALOG.get("vehicle").schema, "rules": [{"name": "Bad Name", "expr": "true", "doc": "d"}]}
+    writers = {1: json.dumps(_with_dropped_field()), 2: latest, 3: json.dumps(broken)}
+    got = writer_rule_reasons(writers, latest, "_decoded")
+    unchecked = [(sid, reason, sql) for sid, reason, sql in got if reason.startswith("rule-unchecked:")]
+    assert [(sid, sql) for sid, _, sql in unchecked] == [(1, "TRUE"), (3, "TRUE")]
+    assert "writer schema id 1: rule fleet-named on the latest schema: message.fleet" in unchecked[0][1]
+    assert "writer schema id 3: its rules cannot be read" in unchecked[1][1]
+    assert {reason for sid, reason, _ in got if sid == 2} == {
+        violation_reason(r["name"]) for r in CATALOG.get("vehicle").schema["rules"] if r["onFailure"] == "ERROR"
+    }
+
+
+@pytest.mark.slow
+def test_the_job_quarantines_every_record_of_a_writer_whose_rule_it_cannot_check(spark: Any) -> None:
+    latest = CATALOG.get("vehicle").schema
+    older = _with_dropped_field()
+    good = next(c for c in PASSES if c.stream == "vehicle").record()
+    values = [frame(1, _body(older, {**good, "fleet": "north"})), frame(2, _body(latest, good))]
+    now = dt.datetime.now(dt.UTC)
+    rows = [("t", 0, n, now, b"k", v, now) for n, v in enumerate(values)]
+    kafka = spark.createDataFrame(
+        rows,
+        "topic string, partition int, offset long, timestamp timestamp, key binary, value binary, "
+        "ingested_at timestamp",
+    )
+    plan = EntityPlan(
+        "vehicle", "t", "t-value", json.dumps(latest), writers={1: json.dumps(older), 2: json.dumps(latest)}
+    )
+    got = {r["kafka_offset"]: r["reason"] for r in entity_frame(with_header(kafka), plan).collect()}
+    assert got[1] is None
+    assert got[0].startswith("rule-unchecked: writer schema id 1: rule fleet-named on the latest schema")
 
 
 # --- the translation keeps CEL's meaning on the corners of the subset ---------------------------------------
