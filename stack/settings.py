@@ -50,6 +50,8 @@ class StackSettings:
     registry_heap: str = "512m"
     security: str = "plaintext"
     topic_prefix: str = ""
+    root: Path | None = None
+    """``TELEMETRY_HOME`` (``.local/``) when ``home`` is a folder inside it (the secured stack's default)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackSettings:
@@ -67,10 +69,11 @@ class StackSettings:
         if security not in SECURITY_MODES:
             msg = f"TELEMETRY_SECURITY must be one of {', '.join(SECURITY_MODES)}, got {security!r}"
             raise ConfigError(msg)
-        home = local_dir(env)
+        home = root = local_dir(env)
         if security != "plaintext" and not env_str(env, "TELEMETRY_HOME", ""):
             home = home / "secured"
         return cls(
+            root=root,
             brokers=brokers,
             home=home,
             timeout=float(env_int(env, "TELEMETRY_STACK_TIMEOUT", 180, minimum=10)),
@@ -79,6 +82,11 @@ class StackSettings:
             security=security,
             topic_prefix=env_str(env, "TELEMETRY_TOPIC_PREFIX", ""),
         )
+
+    @property
+    def private_dirs(self) -> tuple[Path, ...]:
+        """The folders only their owner may enter: ``TELEMETRY_HOME`` and the stack's own folder in it."""
+        return tuple(dict.fromkeys((self.root or self.home, self.home)))
 
     @property
     def secured(self) -> bool:
