@@ -83,4 +83,10 @@ def test_the_certificates_name_the_loopback_and_the_ca_key_is_not_kept(tmp_path:
     names = chain[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert ipaddress.IPv4Address("127.0.0.1") in names.get_values_for_type(x509.IPAddress)
     assert chain[0].issuer == x509.load_pem_x509_certificate(files.ca.read_bytes()).subject
-    assert ensure_tls(tmp_path) == files and files.ca.read_bytes() == (tmp_path / "tls" / "ca.pem").read_bytes()
+
+
+def test_a_restart_keeps_the_ca_and_the_nodes_key_and_certificate(tmp_path: Path) -> None:
+    files = ensure_tls(tmp_path)
+    first = {path: path.read_bytes() for path in (files.ca, files.node_keystore)}
+    assert ensure_tls(tmp_path) == files
+    assert {path: path.read_bytes() for path in (files.ca, files.node_keystore)} == first
