@@ -161,9 +161,13 @@ def registry_properties(home: Path, tls: TlsFiles) -> str:
         "apicurio.auth.role-based-authorization": "true",
         "apicurio.auth.role-source": "token",  # the roles of the authenticated identity: the embedded users' below
         "quarkus.security.users.embedded.plain-text": "true",
+        # Quarkus denies a method that no permission of a matched path names: every other one passes on to
+        # Apicurio's own checks.
         "quarkus.http.auth.permission.no-deletes.paths": "/*",
         "quarkus.http.auth.permission.no-deletes.methods": "DELETE",
         "quarkus.http.auth.permission.no-deletes.policy": "deny",
+        "quarkus.http.auth.permission.the-rest.paths": "/*",
+        "quarkus.http.auth.permission.the-rest.policy": "permit",
     }
     for principal, role in REGISTRY_ROLES.items():
         props[f"quarkus.security.users.embedded.users.{principal}"] = _password(home, principal)
