@@ -2,8 +2,8 @@
 
 ``TELEMETRY_SECURITY=sasl_ssl`` starts the secured stack (see :mod:`stack.secured`) on its own ports,
 each the plain stack's plus 100 (Kafka 9192-9194, controllers 19192-19194, registry 8181, its
-management 9181, moto 5100), and by default in ``<TELEMETRY_HOME>/secured``, so both stacks can run
-side by side.
+management 9181, moto 5100), and in ``<TELEMETRY_HOME>/secured``, so both stacks can run side by side,
+from one ``TELEMETRY_HOME`` too.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class StackSettings:
     security: str = "plaintext"
     topic_prefix: str = ""
     root: Path | None = None
-    """``TELEMETRY_HOME`` (``.local/``) when ``home`` is a folder inside it (the secured stack's default)."""
+    """``TELEMETRY_HOME`` (``.local/``) when ``home`` is a folder inside it (the secured stack's)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackSettings:
@@ -69,9 +69,9 @@ class StackSettings:
         if security not in SECURITY_MODES:
             msg = f"TELEMETRY_SECURITY must be one of {', '.join(SECURITY_MODES)}, got {security!r}"
             raise ConfigError(msg)
-        home = root = local_dir(env)
-        if security != "plaintext" and not env_str(env, "TELEMETRY_HOME", ""):
-            home = home / "secured"
+        root = local_dir(env)
+        # Always a folder of its own: the secured stack must never rewrite the plain one's configuration.
+        home = root / "secured" if security != "plaintext" else root
         return cls(
             root=root,
             brokers=brokers,

@@ -78,7 +78,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
     base |= {"TELEMETRY_HOME": str(home), "TELEMETRY_SECURITY": "sasl_ssl", "TELEMETRY_TOPIC_PREFIX": TOPIC_PREFIX}
     settings = StackSettings.from_env(base)
-    stale = home / "kafka" / "node-1" / "server.properties"
+    stale = settings.home / "kafka" / "node-1" / "server.properties"
     stale.parent.mkdir(parents=True)
     stale.write_text("# written by an earlier version\n")
     stale.chmod(0o644)
@@ -219,7 +219,7 @@ def test_every_file_holding_a_secret_is_owner_only_and_no_service_inherits_one(r
     assert {"kafka/node-1/server.properties", "registry/kafkasql.properties", "tls/kafka-node.pem"} <= names
     assert {f"secrets/{p}.password" for p in PRINCIPALS} <= names
     assert {str(p): oct(stat.S_IMODE(p.stat().st_mode)) for p in holding} == {str(p): "0o600" for p in holding}
-    for folder in (home, home / "secrets", home / "tls", home / "registry"):
+    for folder in (home.parent, home, home / "secrets", home / "tls", home / "registry"):
         assert oct(stat.S_IMODE(folder.stat().st_mode)) == "0o700", folder
     for service in services(registered.settings):
         environ = Path(f"/proc/{service.pid()}/environ").read_bytes()

@@ -24,7 +24,8 @@ def test_the_secured_stack_has_its_own_ports_and_folder(tmp_path: Path) -> None:
     default = StackSettings.from_env({"TELEMETRY_SECURITY": "sasl_ssl"})
     assert default.home.name == "secured"
     settings = StackSettings.from_env({"TELEMETRY_SECURITY": "SASL_SSL", "TELEMETRY_HOME": str(tmp_path)})
-    assert settings.home == tmp_path
+    assert settings.home == tmp_path / "secured"  # never the plain stack's folder, even in one TELEMETRY_HOME
+    assert settings.private_dirs == (tmp_path, tmp_path / "secured")
     assert settings.bootstrap_servers == "127.0.0.1:9192,127.0.0.1:9193,127.0.0.1:9194"
     assert settings.registry_url == "http://127.0.0.1:8181/apis/ccompat/v7"
     assert (settings.moto_port, settings.registry_management_port) == (5100, 9181)
