@@ -16,6 +16,7 @@ a DuckDB database.
 """
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ SUPERSET_WEBSERVER_TIMEOUT = 60
 
 _LAKE_DIRECTORIES = [d for d in os.environ.get("SUPERSET_LAKE_DIRECTORIES", "").split(os.pathsep) if d]
 _LAKE_EXTENSIONS = [e for e in os.environ.get("SUPERSET_LAKE_EXTENSIONS", "").split(",") if e]
+# Connections to one file share one DuckDB instance, and a dashboard opens several at once: one confines it.
+_CONFINING = threading.Lock()
 
 
 def _quoted(text: str) -> str:
@@ -50,18 +53,19 @@ def _lake_only(dbapi_connection: Any, _record: Any) -> None:
     if not type(dbapi_connection).__module__.startswith("duckdb"):
         return
     cursor = dbapi_connection.cursor()
-    cursor.execute("SELECT current_setting('lock_configuration'), current_setting('enable_external_access')")
-    locked, external = cursor.fetchone()
-    if locked:  # a connection to the same database instance (DuckDB shares one per file) locked it already
-        if external:
-            msg = "the lake's DuckDB database is locked with external access on; refusing it"
-            raise PermissionError(msg)
-        return
-    for name in _LAKE_EXTENSIONS:
-        cursor.execute(f"LOAD {name}")
-    cursor.execute(f"SET allowed_directories = [{', '.join(_quoted(d) for d in _LAKE_DIRECTORIES)}]")
-    cursor.execute("SET enable_external_access = false")
-    cursor.execute("SET lock_configuration = true")
+    with _CONFINING:
+        cursor.execute("SELECT current_setting('lock_configuration'), current_setting('enable_external_access')")
+        locked, external = cursor.fetchone()
+        if locked:  # another connection to the same instance confined it already
+            if external:
+                msg = "the lake's DuckDB database is locked with external access on; refusing it"
+                raise PermissionError(msg)
+            return
+        for name in _LAKE_EXTENSIONS:
+            cursor.execute(f"LOAD {name}")
+        cursor.execute(f"SET allowed_directories = [{', '.join(_quoted(d) for d in _LAKE_DIRECTORIES)}]")
+        cursor.execute("SET enable_external_access = false")
+        cursor.execute("SET lock_configuration = true")
 
 
 def SQL_QUERY_MUTATOR(sql: str, **kwargs: Any) -> str:  # the name Superset looks up
