@@ -76,7 +76,12 @@ class Secured:
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secured]:
     home = tmp_path_factory.mktemp("secured-home")
     base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
-    base |= {"TELEMETRY_HOME": str(home), "TELEMETRY_SECURITY": "sasl_ssl", "TELEMETRY_TOPIC_PREFIX": TOPIC_PREFIX}
+    base |= {
+        "TELEMETRY_HOME": str(home),
+        "TELEMETRY_SECURITY": "sasl_ssl",
+        "TELEMETRY_TOPIC_PREFIX": TOPIC_PREFIX,
+        "TELEMETRY_STACK_TIMEOUT": "360",
+    }  # a busy machine starts the registry slowly; `up` below waits 400 s
     settings = StackSettings.from_env(base)
     stale = settings.home / "kafka" / "node-1" / "server.properties"
     stale.parent.mkdir(parents=True)
