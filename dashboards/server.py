@@ -4,6 +4,9 @@
 first start, writes the lake's DuckDB file, imports the dashboards bundle (every start, so the
 dashboards always match the schemas), then starts Superset (gunicorn) and the view watcher as
 background processes with pid files in ``<home>/superset/``, like every other service of the stack.
+``<home>/superset/`` is 0700 and its secret key and admin password 0600. Each child gets only the
+variables it needs (:func:`core.secrets.child_env`): Superset its own, the lake's folders and, for
+Athena, the AWS ones; the watcher the settings of the lake; neither the admin password.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 import requests
@@ -21,14 +25,15 @@ import requests
 from core import procs
 from core.catalog import Catalog, project_root
 from core.errors import StackError
+from core.secrets import child_env, keep_private, private_dir
 from dashboards.bundle import build_bundle
 from dashboards.dialects import dialect
 from dashboards.install import ensure_superset
 from dashboards.lakefile import refresh_lake_file
-from dashboards.settings import HOST, DashboardSettings
+from dashboards.settings import DUCKDB_EXTENSIONS, HOST, DashboardSettings
 from lakesql.settings import LakeSqlSettings
 
-__all__ = ["admin_password", "is_up", "start", "status", "stop"]
+__all__ = ["admin_password", "is_up", "prepare_home", "start", "status", "stop", "watcher_env"]
 
 CONFIG = Path(__file__).with_name("superset_config.py")
 ADMIN_SCRIPT = Path(__file__).with_name("superset_admin.py")
@@ -36,28 +41,38 @@ IMPORT_SCRIPT = Path(__file__).with_name("superset_import.py")
 _PROCESSES = ("superset", "views")
 
 
-def _private_file(path: Path, make: str) -> str:
-    """The text kept in ``path``, written (owner-only) with ``make`` first if it does not exist."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(make)
-    return path.read_text(encoding="utf-8").strip()
+# What `python -m dashboards watch` reads: the lake, its catalog, the schemas, the log level; no secret.
+_WATCHER_VARIABLES = ("TELEMETRY_HOME", "TELEMETRY_LAKE", "TELEMETRY_GLUE_DATABASE", "TELEMETRY_SCHEMAS_DIR",
+                      "TELEMETRY_CATALOG", "TELEMETRY_CATALOG_DB", "TELEMETRY_LOG_LEVEL", "TELEMETRY_DASHBOARD_ENGINE",
+                      "TELEMETRY_SUPERSET_PORT", "TELEMETRY_PROJECTION_START")  # fmt: skip
+
+
+def prepare_home(settings: DashboardSettings) -> None:
+    """Superset's folder (0700, in a 0700 ``TELEMETRY_HOME``) with its secret key (0600, made once)."""
+    private_dir(settings.home.parent)
+    private_dir(settings.home)
+    keep_private(settings.home / "secret-key", partial(secrets.token_hex, 32))
 
 
 def admin_password(settings: DashboardSettings) -> str:
-    """The admin password: ``TELEMETRY_SUPERSET_PASSWORD``, else the one generated at first start."""
+    """The admin password: ``TELEMETRY_SUPERSET_PASSWORD``, else the one generated at first start (0600)."""
     if settings.password is not None:
         return settings.password.get()
-    return _private_file(settings.home / "admin-password", secrets.token_urlsafe(12))
+    return keep_private(settings.home / "admin-password", partial(secrets.token_urlsafe, 12))
 
 
 def _env(settings: DashboardSettings, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_SUPERSET_PASSWORD")}
-    env |= {"SUPERSET_HOME": str(settings.home), "SUPERSET_CONFIG_PATH": str(CONFIG), "TZ": "UTC",
-            "PYTHONUNBUFFERED": "1", "FLASK_APP": "superset.app:create_app()"}  # fmt: skip
-    return env | dict(extra or {})
+    """Superset's environment: its own variables, the lake's folders, and AWS's for Athena only."""
+    keep = ("AWS_*",) if settings.engine == "athena" else ()
+    lake = str(settings.lake.local_path) if settings.engine == "duckdb" else ""
+    return child_env(os.environ, keep, SUPERSET_HOME=str(settings.home), SUPERSET_CONFIG_PATH=str(CONFIG), TZ="UTC",
+                     PYTHONUNBUFFERED="1", FLASK_APP="superset.app:create_app()", SUPERSET_LAKE_DIRECTORIES=lake,
+                     SUPERSET_LAKE_EXTENSIONS=",".join(DUCKDB_EXTENSIONS), **(extra or {}))  # fmt: skip
+
+
+def watcher_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The view watcher's environment: the settings of the lake it reads, nothing secret."""
+    return child_env(env, _WATCHER_VARIABLES)
 
 
 def _step(settings: DashboardSettings, step: str, cmd: list[str], extra: Mapping[str, str] | None = None) -> None:
@@ -73,9 +88,8 @@ def _step(settings: DashboardSettings, step: str, cmd: list[str], extra: Mapping
 
 
 def _prepare(settings: DashboardSettings, catalog: Catalog) -> None:
-    settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_home(settings)
     installed = ensure_superset(settings.venv, settings.home / "install.log")
-    _private_file(settings.home / "secret-key", secrets.token_hex(32))
     superset = str(settings.venv / "bin" / "superset")
     initialized = settings.home / ".initialized"
     if installed or not initialized.exists() or not (settings.home / "superset.db").exists():
@@ -125,7 +139,7 @@ def start(settings: DashboardSettings, catalog: Catalog, *, timeout: float = 180
         refresh_lake_file(catalog, LakeSqlSettings(settings.lake, settings.database), settings.lake_file)
     if settings.engine == "duckdb" and procs.read_pid(_pid_file(settings, "views")) is None:
         procs.start([sys.executable, "-m", "dashboards", "watch"], pid_file=_pid_file(settings, "views"),
-                    log_file=settings.home / "views.log", env=os.environ, cwd=project_root())  # fmt: skip
+                    log_file=settings.home / "views.log", env=watcher_env(os.environ), cwd=project_root())  # fmt: skip
     log = settings.home / "superset.log"
     gunicorn = [str(settings.venv / "bin" / "gunicorn"), "--workers", "1", "--worker-class", "gthread", "--threads",
                 "8", "--timeout", "120", "--bind", f"{HOST}:{settings.port}", "superset.app:create_app()"]  # fmt: skip

@@ -19,10 +19,12 @@ from core.errors import ConfigError
 from core.lake import LakeLocation
 from core.settings import Secret, check_known, database_name, env_int, env_str, lake_location, local_dir
 
-__all__ = ["DashboardSettings"]
+__all__ = ["DUCKDB_EXTENSIONS", "DashboardSettings"]
 
 HOST = "127.0.0.1"
 ENGINES = ("duckdb", "athena")
+DUCKDB_EXTENSIONS: tuple[str, ...] = ()
+"""The DuckDB extensions the lake's views need, loaded by Superset before external access is turned off."""
 
 
 @dataclass(frozen=True)

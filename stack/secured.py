@@ -12,11 +12,17 @@ the controllers serve. ``StandardAuthorizer`` denies whatever no ACL allows. The
 
 Passwords are random, made once into ``<TELEMETRY_HOME>/secrets/<principal>.password`` (0600); they
 reach Kafka's storage tool through a Java argument file, never a command line that ``ps`` shows.
+
+The registry takes HTTP basic authentication with the same principals and passwords (Apicurio's
+``quarkus.http.auth.basic`` with Quarkus' embedded users, and its role-based authorization): the
+``operator`` may register versions and set a subject's compatibility (``sr-developer``), the ``producer``
+and ``streaming`` may only read (``sr-readonly``), nobody may change the global rules (``sr-admin``, which
+no principal has), anonymous requests are refused, and every ``DELETE`` is denied to everyone (a Quarkus
+HTTP permission: Apicurio's own ``apicurio.rest.deletion.*`` switches do not cover its Confluent API).
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
@@ -33,12 +39,14 @@ from confluent_kafka.admin import (
 from core.catalog import Stream
 from core.errors import StackError
 from core.kafka_logs import librdkafka_logger
+from core.secrets import keep_private, private_dir
 from core.settings import ConnectionSettings, jaas_quote
 from stack.tls import TlsFiles
 
 __all__ = [
     "MECHANISM",
     "PRINCIPALS",
+    "REGISTRY_ROLES",
     "REGISTRY_TOPICS",
     "acl_bindings",
     "apply_acls",
@@ -52,6 +60,8 @@ __all__ = [
 MECHANISM = "SCRAM-SHA-512"
 PRINCIPALS = ("broker", "operator", "producer", "streaming", "registry")
 REGISTRY_TOPICS = ("kafkasql-journal", "kafkasql-snapshots", "registry-events")
+REGISTRY_ROLES = {"operator": "sr-developer", "producer": "sr-readonly", "streaming": "sr-readonly"}
+"""The registry users and their Apicurio roles: ``sr-developer`` reads and writes, ``sr-readonly`` reads."""
 _SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule"
 _O = AclOperation
 
@@ -61,14 +71,8 @@ def password_file(home: Path, principal: str) -> Path:
     if principal not in PRINCIPALS:
         msg = f"unknown principal {principal!r}; the secured stack has {', '.join(PRINCIPALS)}"
         raise StackError(msg)
-    folder = home / "secrets"
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    path = folder / f"{principal}.password"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(24))
+    path = private_dir(home / "secrets") / f"{principal}.password"
+    keep_private(path, lambda: secrets.token_urlsafe(24))
     return path
 
 
@@ -127,11 +131,24 @@ def client_settings(
         "TELEMETRY_KAFKA_SASL_PASSWORD_FILE": str(password_file(home, principal)),
         "TELEMETRY_KAFKA_SSL_CA_LOCATION": str(home / "tls" / "ca.pem"),
         **({"TELEMETRY_TOPIC_PREFIX": prefix} if prefix else {}),
+        **(_registry_login(home, principal) if principal in REGISTRY_ROLES else {}),
+    }
+
+
+def _registry_login(home: Path, principal: str) -> dict[str, str]:
+    # The local registry serves plain http on loopback only: basic auth there is allowed on purpose.
+    return {
+        "TELEMETRY_REGISTRY_USER": principal,
+        "TELEMETRY_REGISTRY_PASSWORD_FILE": str(password_file(home, principal)),
+        "TELEMETRY_REGISTRY_ALLOW_INSECURE_AUTH": "1",
     }
 
 
 def registry_properties(home: Path, tls: TlsFiles) -> str:
-    """Apicurio's Kafka client settings for its kafkasql storage (``apicurio.kafka.common.*``), as a file's text."""
+    """Apicurio's settings of the secured stack, as a file's text (it holds passwords: write it private).
+
+    Its Kafka client for the kafkasql storage (``apicurio.kafka.common.*``), and who may use its API.
+    """
     props = {
         "apicurio.kafka.common.security.protocol": "SASL_SSL",
         "apicurio.kafka.common.sasl.mechanism": MECHANISM,
@@ -140,7 +157,21 @@ def registry_properties(home: Path, tls: TlsFiles) -> str:
         "apicurio.kafka.common.ssl.truststore.location": str(tls.ca),
         # Apicurio blanks this unless given; keep the Java client's default: check the broker's name.
         "apicurio.kafka.common.ssl.endpoint.identification.algorithm": "https",
+        "quarkus.http.auth.basic": "true",
+        "apicurio.auth.role-based-authorization": "true",
+        "apicurio.auth.role-source": "token",  # the roles of the authenticated identity: the embedded users' below
+        "quarkus.security.users.embedded.plain-text": "true",
+        # Quarkus denies a method that no permission of a matched path names: every other one passes on to
+        # Apicurio's own checks.
+        "quarkus.http.auth.permission.no-deletes.paths": "/*",
+        "quarkus.http.auth.permission.no-deletes.methods": "DELETE",
+        "quarkus.http.auth.permission.no-deletes.policy": "deny",
+        "quarkus.http.auth.permission.the-rest.paths": "/*",
+        "quarkus.http.auth.permission.the-rest.policy": "permit",
     }
+    for principal, role in REGISTRY_ROLES.items():
+        props[f"quarkus.security.users.embedded.users.{principal}"] = _password(home, principal)
+        props[f"quarkus.security.users.embedded.roles.{principal}"] = role
     return "".join(f"{k}={_properties_value(v)}\n" for k, v in props.items())
 
 

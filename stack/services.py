@@ -20,12 +20,22 @@ import requests
 
 from core import procs
 from core.errors import StackError
+from core.secrets import child_env, private_dir, write_private
 from core.settings import jvm_dir
 from stack.secured import broker_properties, registry_properties, scram_arguments
 from stack.settings import HOST, MOTO_PORT, StackSettings
 from stack.tls import ensure_tls, tls_files
 
-__all__ = ["MOTO_PORT", "Service", "StackSettings", "new_cluster_id", "prepare_kafka", "registry_caught_up", "services"]
+__all__ = [
+    "MOTO_PORT",
+    "Service",
+    "StackSettings",
+    "new_cluster_id",
+    "prepare_kafka",
+    "registry_caught_up",
+    "services",
+    "write_kafka_configs",
+]
 
 
 @dataclass(frozen=True)
@@ -129,25 +139,39 @@ def new_cluster_id() -> str:
             return text
 
 
-def prepare_kafka(settings: StackSettings) -> None:
-    """Write each node's configuration and format its storage once (a kept cluster keeps its id)."""
+def write_kafka_configs(settings: StackSettings) -> list[Path]:
+    """Write the stack's folders (0700), certificates (secured) and each node's configuration (0600); runs nothing.
+
+    Returns:
+        Each node's ``server.properties``, in node order.
+    """
+    for folder in settings.private_dirs:
+        private_dir(folder)
     base = settings.home / "kafka"
-    cluster_file = base / "cluster.id"
     base.mkdir(parents=True, exist_ok=True)
+    cluster_file = base / "cluster.id"
     if not cluster_file.exists():
         cluster_file.write_text(new_cluster_id())
-    cluster_id = cluster_file.read_text().strip()
     (base / "log4j2.properties").write_text(_LOG4J2)
-    classpath = f"{_need(jvm_dir('kafka'))}/*"
     if settings.secured:
         ensure_tls(settings.home)
+    configs = []
     for node in range(settings.brokers):
-        node_dir = base / f"node-{node + 1}"
-        data_dir = node_dir / "data"
-        config = node_dir / "server.properties"
-        node_dir.mkdir(parents=True, exist_ok=True)
-        config.write_text(_kafka_properties(settings, node, data_dir))
-        if (data_dir / "meta.properties").exists():
+        config = base / f"node-{node + 1}" / "server.properties"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        # The secured one holds the brokers' password; an earlier, wider file is replaced, not reused.
+        configs.append(write_private(config, _kafka_properties(settings, node, config.parent / "data")))
+    return configs
+
+
+def prepare_kafka(settings: StackSettings) -> None:
+    """Write each node's configuration and format its storage once (a kept cluster keeps its id)."""
+    configs = write_kafka_configs(settings)
+    base = settings.home / "kafka"
+    cluster_id = (base / "cluster.id").read_text().strip()
+    classpath = f"{_need(jvm_dir('kafka'))}/*"
+    for node, config in enumerate(configs):
+        if (config.parent / "data" / "meta.properties").exists():
             continue
         arguments = ["format", f"--cluster-id={cluster_id}", "-c", str(config)]  # "=": an id may start with "-"
         if settings.secured:
@@ -160,14 +184,12 @@ def prepare_kafka(settings: StackSettings) -> None:
 
 def _storage_tool(classpath: str, base: Path, arguments: list[str]) -> subprocess.CompletedProcess[str]:
     """Run Kafka's storage tool with its arguments in a Java argument file: SCRAM passwords never show in ``ps``."""
-    argfile = base / "storage-tool.args"
-    fd = os.open(argfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write("\n".join(f'"{a}"' for a in ["kafka.tools.StorageTool", *arguments]) + "\n")
+    lines = [f'"{a}"' for a in ["kafka.tools.StorageTool", *arguments]]
+    argfile = write_private(base / "storage-tool.args", "\n".join(lines) + "\n")
     try:
         return subprocess.run(
             [_java(), "-cp", classpath, f"-Dlog4j2.configurationFile={base / 'log4j2.properties'}", f"@{argfile}"],
-            capture_output=True, text=True, check=False,
+            capture_output=True, text=True, check=False, env=child_env(os.environ),
         )  # fmt: skip
     finally:
         argfile.unlink(missing_ok=True)
@@ -177,19 +199,15 @@ def prepare_registry(settings: StackSettings) -> Path | None:
     """The secured registry's Kafka client settings file (0600; it holds its password), or None on the plain stack."""
     if not settings.secured:
         return None
-    path = settings.home / "registry" / "kafkasql.properties"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(registry_properties(settings.home, tls_files(settings.home)))
-    return path
+    path = private_dir(settings.home / "registry") / "kafkasql.properties"
+    return write_private(path, registry_properties(settings.home, tls_files(settings.home)))
 
 
 def services(settings: StackSettings) -> list[Service]:
     """The stack's processes in start order (Kafka nodes, then the registry, then moto)."""
     state = settings.home / "run"
     base = settings.home / "kafka"
-    env = dict(os.environ)
+    env = child_env(os.environ)  # the services read their settings from files and the variables named here
     found: list[Service] = []
     for node in range(settings.brokers):
         found.append(
@@ -224,10 +242,13 @@ def services(settings: StackSettings) -> list[Service]:
         "QUARKUS_MANAGEMENT_PORT": str(settings.registry_management_port),
         "APICURIO_STORAGE_KIND": "kafkasql",
         "APICURIO_KAFKASQL_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "APICURIO_REST_DELETION_ARTIFACT_ENABLED": "true",
-        "APICURIO_REST_DELETION_ARTIFACT_VERSION_ENABLED": "true",
-        "APICURIO_REST_DELETION_GROUP_ENABLED": "true",
     }
+    if not settings.secured:  # the plain stack's tests clean up after themselves; the secured one refuses deletes
+        registry_env |= {
+            "APICURIO_REST_DELETION_ARTIFACT_ENABLED": "true",
+            "APICURIO_REST_DELETION_ARTIFACT_VERSION_ENABLED": "true",
+            "APICURIO_REST_DELETION_GROUP_ENABLED": "true",
+        }
     found.append(
         Service(
             name="registry",
@@ -260,9 +281,10 @@ def services(settings: StackSettings) -> list[Service]:
 
 
 def registry_ready(settings: StackSettings) -> bool:
-    """Whether the registry answers its Confluent API."""
+    """Whether the registry answers its Confluent API (the secured one: to the operator)."""
+    auth = settings.connection("operator").registry_auth() if settings.secured else None
     try:
-        return requests.get(f"{settings.registry_url}/subjects", timeout=2).status_code == 200
+        return requests.get(f"{settings.registry_url}/subjects", timeout=2, auth=auth).status_code == 200
     except requests.RequestException:
         return False
 

@@ -2,8 +2,8 @@
 
 ``TELEMETRY_SECURITY=sasl_ssl`` starts the secured stack (see :mod:`stack.secured`) on its own ports,
 each the plain stack's plus 100 (Kafka 9192-9194, controllers 19192-19194, registry 8181, its
-management 9181, moto 5100), and by default in ``<TELEMETRY_HOME>/secured``, so both stacks can run
-side by side.
+management 9181, moto 5100), and in ``<TELEMETRY_HOME>/secured``, so both stacks can run side by side,
+from one ``TELEMETRY_HOME`` too.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class StackSettings:
     registry_heap: str = "512m"
     security: str = "plaintext"
     topic_prefix: str = ""
+    root: Path | None = None
+    """``TELEMETRY_HOME`` (``.local/``) when ``home`` is a folder inside it (the secured stack's)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackSettings:
@@ -67,10 +69,11 @@ class StackSettings:
         if security not in SECURITY_MODES:
             msg = f"TELEMETRY_SECURITY must be one of {', '.join(SECURITY_MODES)}, got {security!r}"
             raise ConfigError(msg)
-        home = local_dir(env)
-        if security != "plaintext" and not env_str(env, "TELEMETRY_HOME", ""):
-            home = home / "secured"
+        root = local_dir(env)
+        # Always a folder of its own: the secured stack must never rewrite the plain one's configuration.
+        home = root / "secured" if security != "plaintext" else root
         return cls(
+            root=root,
             brokers=brokers,
             home=home,
             timeout=float(env_int(env, "TELEMETRY_STACK_TIMEOUT", 180, minimum=10)),
@@ -79,6 +82,11 @@ class StackSettings:
             security=security,
             topic_prefix=env_str(env, "TELEMETRY_TOPIC_PREFIX", ""),
         )
+
+    @property
+    def private_dirs(self) -> tuple[Path, ...]:
+        """The folders only their owner may enter: ``TELEMETRY_HOME`` and the stack's own folder in it."""
+        return tuple(dict.fromkeys((self.root or self.home, self.home)))
 
     @property
     def secured(self) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from core.secrets import private_dir, write_private
 
 __all__ = ["NODE_NAME", "TlsFiles", "ensure_tls", "tls_files"]
 
@@ -38,12 +39,6 @@ class TlsFiles:
     def principal(self) -> str:
         """The nodes' Kafka principal on a mutual-TLS listener."""
         return f"User:CN={NODE_NAME}"
-
-
-def _private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -93,19 +88,18 @@ def ensure_tls(home: Path) -> TlsFiles:
     The CA's private key is not kept: nothing else is ever signed with it, so there is no key to steal
     that could mint a certificate the stack trusts. ``make clean`` removes the folder and a new CA follows.
     """
-    folder = home / "tls"
+    private_dir(home / "tls")
     files = tls_files(home)
     if files.ca.exists() and files.node_keystore.exists():
+        files.node_keystore.chmod(0o600)  # a key kept from an earlier version may be wider
         return files
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = _cert("telemetry-local-ca", ca_key, None, ca_key)
     node_key = ec.generate_private_key(ec.SECP256R1())
     node = _cert(NODE_NAME, node_key, ca.subject, ca_key)
     # Kafka's PEM keystore: the private key, then the certificate chain.
-    _private(files.node_keystore, _key_pem(node_key) + node.public_bytes(serialization.Encoding.PEM)
-             + ca.public_bytes(serialization.Encoding.PEM))  # fmt: skip
+    chain = node.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
+    write_private(files.node_keystore, _key_pem(node_key) + chain)
     files.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     return files
 

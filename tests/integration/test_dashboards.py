@@ -10,8 +10,8 @@ the open fleet dashboard by itself.
 
 from __future__ import annotations
 
-import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -42,6 +42,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CATALOG = load_catalog()
 CHROMIUM = "/usr/bin/chromium"
+ADMIN_PASSWORD = secrets.token_urlsafe(12)  # given in the environment: no child but the admin step may see it
 SHOTS = project_root() / "build" / "dashboards"
 BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -68,7 +69,7 @@ class Running:
 
     @property
     def password(self) -> str:
-        return (self.settings.home / "admin-password").read_text().strip()
+        return ADMIN_PASSWORD
 
 
 def _free_port() -> int:
@@ -86,16 +87,16 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     home = tmp_path_factory.mktemp("dashboards home")  # a space in the path, on purpose
     lake = home / "lake"
-    env = {"TELEMETRY_HOME": str(home), "TELEMETRY_LAKE": str(lake), "TELEMETRY_SUPERSET_PORT": str(_free_port())}
+    env = {"TELEMETRY_HOME": str(home), "TELEMETRY_LAKE": str(lake), "TELEMETRY_SUPERSET_PORT": str(_free_port()),
+           "TELEMETRY_SUPERSET_PASSWORD": ADMIN_PASSWORD}  # fmt: skip
     started = time.monotonic()
     result = _cli(env, "up")
     assert result.returncode == 0, result.stdout + result.stderr
     print(f"superset up from a fresh metadata database in {time.monotonic() - started:.0f}s")  # noqa: T201
     settings = DashboardSettings.from_env({**os.environ, **env})
-    assert settings.url in result.stdout and "admin-password" in result.stdout
+    assert settings.url in result.stdout and "the password: TELEMETRY_SUPERSET_PASSWORD" in result.stdout
     api = requests.Session()
-    password = (settings.home / "admin-password").read_text().strip()
-    login = {"username": "admin", "password": password, "provider": "db", "refresh": False}
+    login = {"username": "admin", "password": ADMIN_PASSWORD, "provider": "db", "refresh": False}
     token = api.post(f"{settings.url}/api/v1/security/login", json=login, timeout=30).json()["access_token"]
     api.headers["Authorization"] = f"Bearer {token}"
     bundle = build_bundle(CATALOG, settings.database, DUCKDB, settings.sqlalchemy_uri)
@@ -277,4 +278,28 @@ def test_status_reports_superset_and_the_view_watcher(superset: Running) -> None
     lines = result.stdout.splitlines()
     assert lines[0].split()[:2] == ["superset", "up"] and superset.settings.url in lines[0]
     assert lines[1].split()[:2] == ["views", "up"]
-    assert json.dumps(superset.settings.password) == "null"  # nothing set in the environment: the kept password
+    for line in lines[:2]:  # Superset and the view watcher: neither inherits the admin password
+        environ = Path(f"/proc/{line.split()[-1]}/environ").read_bytes()
+        assert ADMIN_PASSWORD.encode() not in environ and b"TELEMETRY_SUPERSET_PASSWORD" not in environ, line
+
+
+def test_sql_lab_reads_the_lake_and_no_other_file(superset: Running) -> None:
+    url = superset.settings.url
+    database = superset.api.get(f"{url}/api/v1/database/", timeout=30).json()["result"][0]["id"]
+    csrf = superset.api.get(f"{url}/api/v1/security/csrf_token/", timeout=30).json()["result"]
+
+    def run(sql: str) -> requests.Response:
+        body = {"database_id": database, "sql": sql, "runAsync": False}
+        return superset.api.post(f"{url}/api/v1/sqllab/execute/", json=body, headers={"X-CSRFToken": csrf},
+                                 timeout=60)  # fmt: skip
+
+    lake = run(f"select count(*) as n from glob('{superset.lake}/**')")
+    assert lake.status_code == 200, lake.text[:500]
+    for outside in ("/etc/passwd", superset.settings.home / "secret-key"):
+        refused = run(f"select * from read_text('{outside}')")
+        assert refused.status_code != 200 and "Cannot access file" in refused.text, refused.text[:500]
+        assert "root:" not in refused.text
+    planted = superset.lake / "planted.csv"  # DuckDB may write where it may read: Superset lets only queries through
+    written = run(f"copy (select 1 as a) to '{planted}'")
+    assert written.status_code != 200 and "COPY statements are refused" in written.text, written.text[:500]
+    assert not planted.exists()

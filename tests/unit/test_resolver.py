@@ -95,6 +95,14 @@ def test_429_and_5xx_are_retried_with_backoff_then_answered(registry: tuple[Regi
 
 def test_a_404_is_not_retried_and_a_lasting_5xx_fails_the_batch(registry: tuple[Registry, str]) -> None:
     state, url = registry
+    resolver = _resolver(url, refresh=3600)
+    resolver.plan("vehicle", "t_vehicle_data", SUBJECT, [7])  # id 7 is nobody's: the registry answers 404
+    assert state.calls["/schemas/ids/7"] == 1
+    state.failures = [404]  # a subject not registered (yet): the first look-up fails at once, untried again
+    with pytest.raises(RegistryError, match="has no registered version"):
+        _resolver(url).plan("vehicle", "t_vehicle_data", SUBJECT)
+    assert state.calls[f"/subjects/{SUBJECT}/versions/latest"] == 2  # one by each resolver
+    state.calls.clear()
     state.failures = [503] * 4
     with pytest.raises(RegistryError, match="HTTP 503"):
         _resolver(url).plan("vehicle", "t_vehicle_data", SUBJECT)

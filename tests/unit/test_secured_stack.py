@@ -24,7 +24,8 @@ def test_the_secured_stack_has_its_own_ports_and_folder(tmp_path: Path) -> None:
     default = StackSettings.from_env({"TELEMETRY_SECURITY": "sasl_ssl"})
     assert default.home.name == "secured"
     settings = StackSettings.from_env({"TELEMETRY_SECURITY": "SASL_SSL", "TELEMETRY_HOME": str(tmp_path)})
-    assert settings.home == tmp_path
+    assert settings.home == tmp_path / "secured"  # never the plain stack's folder, even in one TELEMETRY_HOME
+    assert settings.private_dirs == (tmp_path, tmp_path / "secured")
     assert settings.bootstrap_servers == "127.0.0.1:9192,127.0.0.1:9193,127.0.0.1:9194"
     assert settings.registry_url == "http://127.0.0.1:8181/apis/ccompat/v7"
     assert (settings.moto_port, settings.registry_management_port) == (5100, 9181)
@@ -83,4 +84,10 @@ def test_the_certificates_name_the_loopback_and_the_ca_key_is_not_kept(tmp_path:
     names = chain[0].extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert ipaddress.IPv4Address("127.0.0.1") in names.get_values_for_type(x509.IPAddress)
     assert chain[0].issuer == x509.load_pem_x509_certificate(files.ca.read_bytes()).subject
-    assert ensure_tls(tmp_path) == files and files.ca.read_bytes() == (tmp_path / "tls" / "ca.pem").read_bytes()
+
+
+def test_a_restart_keeps_the_ca_and_the_nodes_key_and_certificate(tmp_path: Path) -> None:
+    files = ensure_tls(tmp_path)
+    first = {path: path.read_bytes() for path in (files.ca, files.node_keystore)}
+    assert ensure_tls(tmp_path) == files
+    assert {path: path.read_bytes() for path in (files.ca, files.node_keystore)} == first
