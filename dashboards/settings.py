@@ -18,12 +18,13 @@ from core.catalog import project_root
 from core.errors import ConfigError
 from core.lake import LakeLocation
 from core.settings import Secret, check_known, database_name, env_int, env_str, lake_location, local_dir
+from lakesql.extensions import VIEW_EXTENSIONS
 
 __all__ = ["DUCKDB_EXTENSIONS", "DashboardSettings"]
 
 HOST = "127.0.0.1"
 ENGINES = ("duckdb", "athena")
-DUCKDB_EXTENSIONS: tuple[str, ...] = ()
+DUCKDB_EXTENSIONS: tuple[str, ...] = VIEW_EXTENSIONS
 """The DuckDB extensions the lake's views need, loaded by Superset before external access is turned off."""
 
 
