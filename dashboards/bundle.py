@@ -18,11 +18,12 @@ import yaml
 
 from core.catalog import Catalog
 from core.tables import lake_tables
-from dashboards.boards import REFRESH_SECONDS, Dashboard, dashboards
+from dashboards.boards import REFRESH_SECONDS, Dashboard, Filter, dashboards
 from dashboards.charts import Chart, form_data, query_context
 from dashboards.datasets import Dataset, DatasetColumn, stable_uuid, table_dataset
 from dashboards.derived import derived_datasets
 from dashboards.dialects import SqlDialect
+from dashboards.fleet import FleetStatus
 
 __all__ = ["DATABASE_NAME", "Bundle", "build_bundle"]
 
@@ -128,7 +129,7 @@ class Bundle:
 def _column(column: DatasetColumn) -> dict[str, Any]:
     return {
         "column_name": column.name,
-        "verbose_name": None,
+        "verbose_name": column.label or None,
         "is_dttm": column.is_dttm,
         "is_active": True,
         "type": column.type,
@@ -155,6 +156,43 @@ def _chart(chart: Chart) -> dict[str, Any]:
         "uuid": chart.uuid,
         "version": _VERSION,
         "dataset_uuid": chart.dataset.uuid,
+    }
+
+
+def _chart_numbers(dashboard: Dashboard) -> dict[str, int]:
+    """Each chart's number in the bundle's layout (Superset's importer maps them to the imported charts' ids)."""
+    return {c.key: n for n, c in enumerate(dashboard.charts, start=1)}
+
+
+def _native_filter(dashboard: Dashboard, f: Filter) -> dict[str, Any]:
+    numbers = _chart_numbers(dashboard)
+    common = {
+        "id": f"NATIVE_FILTER-{stable_uuid('filter', f'{dashboard.key}:{f.key}')[:8]}",
+        "name": f.name,
+        "type": "NATIVE_FILTER",
+        "description": "",
+        "cascadeParentIds": [],
+        "scope": {"rootPath": ["ROOT_ID"], "excluded": [numbers[k] for k in f.excluded]},
+    }
+    if not f.column:
+        return common | {
+            "filterType": "filter_time",
+            "targets": [{}],
+            "controlValues": {"enableEmptyFilter": False},
+            "defaultDataMask": {"extraFormData": {"time_range": f.default}, "filterState": {"value": f.default}},
+        }
+    dataset_uuid = f.dataset.uuid if f.dataset is not None else ""
+    return common | {
+        "filterType": "filter_select",
+        "targets": [{"datasetUuid": dataset_uuid, "column": {"name": f.column}}],
+        "controlValues": {
+            "enableEmptyFilter": False,
+            "defaultToFirstItem": False,
+            "multiSelect": True,
+            "searchAllOptions": False,
+            "inverseSelection": False,
+        },
+        "defaultDataMask": {"extraFormData": {}, "filterState": {}},
     }
 
 
@@ -216,8 +254,8 @@ def _dashboard(dashboard: Dashboard) -> dict[str, Any]:
             "shared_label_colors": [],
             "map_label_colors": {},
             "color_scheme_domain": [],
-            "cross_filters_enabled": False,
-            "native_filter_configuration": [],
+            "cross_filters_enabled": True,
+            "native_filter_configuration": [_native_filter(dashboard, f) for f in dashboard.filters],
             "chart_configuration": {},
             "global_chart_configuration": {},
             "default_filters": "{}",
@@ -226,9 +264,15 @@ def _dashboard(dashboard: Dashboard) -> dict[str, Any]:
     }
 
 
-def build_bundle(catalog: Catalog, schema: str, dialect: SqlDialect, sqlalchemy_uri: str) -> Bundle:
-    """The bundle for the lake's tables in ``schema``, read through ``sqlalchemy_uri`` in ``dialect``."""
+def build_bundle(
+    catalog: Catalog, schema: str, dialect: SqlDialect, sqlalchemy_uri: str, status: FleetStatus | None = None
+) -> Bundle:
+    """The bundle for the lake's tables in ``schema``, read through ``sqlalchemy_uri`` in ``dialect``.
+
+    ``status`` sets when a vehicle counts as moving or silent (the documented defaults when None).
+    """
+    status = status or FleetStatus()
     datasets = [table_dataset(t, schema, dialect) for t in lake_tables(catalog)]
-    datasets += derived_datasets(catalog, schema, dialect)
+    datasets += derived_datasets(catalog, schema, dialect, status)
     by_key = {d.key: d for d in datasets}
-    return Bundle(sqlalchemy_uri, dialect, tuple(datasets), tuple(dashboards(by_key, dialect)))
+    return Bundle(sqlalchemy_uri, dialect, tuple(datasets), tuple(dashboards(by_key, dialect, status)))

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from core.lake import PARTITION_COLUMN
 from core.lake_types import Column, PrimitiveType, StructType
 from core.tables import LakeTable
 from dashboards.dialects import SqlDialect
@@ -40,12 +39,14 @@ class DatasetColumn:
         type: its DuckDB type (Superset shows it and derives temporal and numeric columns from it).
         description: what it holds (the Avro doc for a schema field).
         expression: SQL of a calculated column, or None for a column of the table or query.
+        label: what charts and filters call it (with its unit), or empty to show ``name``.
     """
 
     name: str
     type: str
     description: str
     expression: str | None = None
+    label: str = ""
 
     @property
     def is_dttm(self) -> bool:
@@ -111,7 +112,6 @@ def _table_columns(table: LakeTable, dialect: SqlDialect) -> Iterator[DatasetCol
             )
         else:
             yield DatasetColumn(column.name, duckdb_type(column.type), column.doc)
-    yield DatasetColumn(PARTITION_COLUMN, "VARCHAR", "Partition: date in UTC, YYYY-MM-DD.")
 
 
 def table_dataset(table: LakeTable, schema: str, dialect: SqlDialect) -> Dataset:

@@ -112,7 +112,7 @@ def test_a_renamed_schema_field_breaks_the_bundle_not_the_dashboard(tmp_path: Pa
             (schemas / path.name).write_text(text)
     catalog = load_catalog(schemas)
     renamed = build_bundle(catalog, "smartcity", DUCKDB, URI)
-    metrics = {m.sql for c in renamed.charts if c.dataset.key == "vehicle" for m in c.metrics}
+    metrics = {m.sql for c in renamed.charts if c.key == "speed-over-time" for m in c.metrics}
     assert "AVG(speed_kmh)" in metrics and "speed_kmh" not in {c.name for c in _dataset(renamed, "vehicle").columns}
     lake = tmp_path / "lake"
     write(lake, entity_lake_table(catalog.get("vehicle")), [{"event_time": T0, "vehicle_id": "car-a"}])
@@ -139,8 +139,10 @@ def test_with_no_lake_yet_every_chart_query_answers_with_no_rows_not_an_error(tm
     con = connect(CATALOG, LakeSqlSettings.from_env({}, lake=str(tmp_path / "nothing-yet")))
     for chart in bundle().charts:
         rows = con.execute(check_sql(chart, DUCKDB)).fetchall()
-        if chart.viz == "deck_geojson":  # the named places are on the map from the start
-            assert {r[0] for r in rows} == {"place"}, chart.key
+        if chart.viz == "deck_geojson":  # the basemap (land and towns) is on the map from the start
+            assert {r[0] for r in rows} == {"land", "town"}, chart.key
+        elif chart.key == "incidents-active":  # a sentence, not an empty chart
+            assert rows == [("No active incidents: nothing is going on, so the map shows none.",)]
         elif chart.dataset.key == "data_rules":  # the contract is in the schemas, not the lake
             assert len(rows) == sum(len(r) for r in stream_rules(CATALOG).values()) > 0
         else:
