@@ -87,7 +87,7 @@ def _line(key: str, title: str, ds: Dataset, metric: Metric, description: str, *
         "markerSize": 3,
         # An empty minute is a gap (averages) or a zero (counts), never a line across it.
         "resample_rule": "1T",
-        "resample_method": kw.pop("resample", "asis"),
+        "resample_method": kw.pop("resample", "asfreq"),
     }
     return Chart(
         key,
@@ -103,7 +103,12 @@ def _line(key: str, title: str, ds: Dataset, metric: Metric, description: str, *
     )
 
 
-def _time_filter(excluded: tuple[str, ...] = (), default: str = "Last day") -> Filter:
+LAST_DAY = 'DATEADD(DATETIME("now"), -1, day) : now'
+"""The last 24 hours up to now (Superset's "Last day" is yesterday, which leaves today's data out)."""
+LAST_3_HOURS = 'DATEADD(DATETIME("now"), -3, hour) : now'
+
+
+def _time_filter(excluded: tuple[str, ...] = (), default: str = LAST_DAY) -> Filter:
     return Filter("time", f"Event time ({TIME_ZONE})", default=default, excluded=excluded)
 
 
@@ -133,12 +138,11 @@ def _fleet(ds: Mapping[str, Dataset], status: FleetStatus) -> Dashboard:
         "Each vehicle's latest report (event time): its status, how long ago, speed and heading. Click a vehicle to "
         "filter the speed chart to it.",
         groupby=("vehicle", "status", "last_seen_ago", "heading"),
-        metrics=(Metric("Speed (km/h)", "MAX(speed_kmh)"), Metric("Seconds since", "MIN(age_s)")),
-        order_by=(("Seconds since", True),),
+        metrics=(Metric("Speed (km/h)", "MAX(speed_kmh)"),),
+        order_by=(("Speed (km/h)", False),),
         width=4,
         height=90,
-        settings=_TABLE | {"column_config": {"Speed (km/h)": {"d3NumberFormat": ",.0f"},
-                                             "Seconds since": {"d3NumberFormat": ",d"}}},
+        settings=_TABLE | {"column_config": {"Speed (km/h)": {"d3NumberFormat": ",.0f"}}},
     )  # fmt: skip
     return Dashboard(
         "fleet",
@@ -178,7 +182,8 @@ def _fleet(ds: Mapping[str, Dataset], status: FleetStatus) -> Dashboard:
         ),
         filters=(
             _time_filter(
-                excluded=("fleet-map", "fleet-moving", "fleet-idle", "fleet-silent", "fleet-size", "latest-positions")
+                default=LAST_3_HOURS,
+                excluded=("fleet-map", "fleet-moving", "fleet-idle", "fleet-silent", "fleet-size", "latest-positions"),
             ),
             Filter(
                 "vehicle",
@@ -215,7 +220,7 @@ def _incidents(ds: Mapping[str, Dataset]) -> Dashboard:
                     "How many incidents are going on, in a sentence (none is a normal state, not a missing chart).",
                     columns=("summary",),
                     width=12,
-                    height=12,
+                    height=22,
                     settings=_TABLE,
                 ),
             ),
@@ -342,7 +347,7 @@ def _cameras(ds: Mapping[str, Dataset]) -> Dashboard:
                     "table",
                     cams,
                     "Each camera's latest snapshot (a PNG from the lake), 240 px wide; click one to open it full size.",
-                    columns=("snapshot", "camera_id", "taken_at", "vehicle_id"),
+                    columns=("snapshot", "camera_id", "taken_at", "vehicle"),
                     order_by=(("taken_at", False),),
                     row_limit=48,
                     settings=_TABLE | {"allow_render_html": True, "page_length": 0},
@@ -495,7 +500,7 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
                 ),
             ),
         ),
-        filters=(Filter("time", f"Ingestion time ({TIME_ZONE})", default="Last day", excluded=("data-rules",)),),
+        filters=(Filter("time", f"Ingestion time ({TIME_ZONE})", default=LAST_DAY, excluded=("data-rules",)),),
     )
 
 

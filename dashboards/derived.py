@@ -49,19 +49,21 @@ def incident_latest(schema: str, d: SqlDialect) -> Dataset:
 FROM {d.table(schema, "emergency")}
 GROUP BY incident_id"""
     columns = (
-        DatasetColumn("incident_id", "VARCHAR", "The incident."),
-        DatasetColumn("incident_type", "VARCHAR", "Its type (accident, fire, medical...)."),
-        DatasetColumn("status", "VARCHAR", "Its latest status."),
-        DatasetColumn("active", "BOOLEAN", f"Whether its latest status is one of {', '.join(ACTIVE_STATUSES)}."),
+        DatasetColumn("incident_id", "VARCHAR", "The incident.", label="Incident"),
+        DatasetColumn("incident_type", "VARCHAR", "Its type (accident, fire, medical...).", label="Type"),
+        DatasetColumn("status", "VARCHAR", "Its latest status.", label="Status"),
+        DatasetColumn(
+            "active", "BOOLEAN", f"Whether its latest status is one of {', '.join(ACTIVE_STATUSES)}.", label="Active"
+        ),
         DatasetColumn("first_reported", _TS, "Event time of its first report, UTC."),
         DatasetColumn("last_update", _TS, "Event time of its latest report, UTC."),
         DatasetColumn("vehicle_id", "VARCHAR", "The vehicle that reported it last."),
         DatasetColumn(
             "vehicle", "VARCHAR", "The first six characters of that vehicle's id (its short id).", label="Vehicle"
         ),
-        DatasetColumn("latitude", "DOUBLE", "Latitude of its latest report."),
-        DatasetColumn("longitude", "DOUBLE", "Longitude of its latest report."),
-        DatasetColumn("description", "VARCHAR", "Its latest description."),
+        DatasetColumn("latitude", "DOUBLE", "Latitude of its latest report.", label="Latitude"),
+        DatasetColumn("longitude", "DOUBLE", "Longitude of its latest report.", label="Longitude"),
+        DatasetColumn("description", "VARCHAR", "Its latest description.", label="Description"),
     )
     return Dataset("incident_latest", "Each incident at its latest status.", columns, "last_update", schema, sql)
 
@@ -99,8 +101,8 @@ def incident_summary(schema: str, d: SqlDialect) -> Dataset:
     active
 FROM (SELECT count(*) AS active FROM ({incident_latest(schema, d).sql}) AS incidents WHERE active) AS counted"""
     columns = (
-        DatasetColumn("summary", "VARCHAR", "The number of active incidents, as a sentence.", label="Active incidents"),
-        DatasetColumn("active", "BIGINT", "Incidents whose latest status is active.", label="Active incidents"),
+        DatasetColumn("summary", "VARCHAR", "The number of active incidents, as a sentence.", label="Right now"),
+        DatasetColumn("active", "BIGINT", "Incidents whose latest status is active.", label="Active"),
     )
     return Dataset("incident_summary", "How many incidents are going on.", columns, None, schema, sql)
 
@@ -113,23 +115,25 @@ def camera_latest(schema: str, d: SqlDialect) -> Dataset:
     max_by({_snapshot_html(d)}, event_time) AS snapshot,
     max_by(media_type, event_time) AS media_type,
     max_by(vehicle_id, event_time) AS vehicle_id,
+    upper(substr(max_by(vehicle_id, event_time), 1, 6)) AS vehicle,
     max_by({d.column("location", "latitude")}, event_time) AS latitude,
     max_by({d.column("location", "longitude")}, event_time) AS longitude,
     count(*) AS snapshots
 FROM {d.table(schema, "traffic")}
 GROUP BY camera_id"""
     columns = (
-        DatasetColumn("camera_id", "VARCHAR", "The traffic camera."),
+        DatasetColumn("camera_id", "VARCHAR", "The traffic camera.", label="Camera"),
         DatasetColumn("taken_at", _TS, "Event time of its latest snapshot, UTC."),
         DatasetColumn("snapshot_base64", "VARCHAR", "Its latest snapshot, base64 (an image of media_type)."),
         DatasetColumn(
             "snapshot", "VARCHAR", "Its latest snapshot, shown large; click to open it full size.", label="Snapshot"
         ),
         DatasetColumn("media_type", "VARCHAR", "Media type of the snapshot (image/png)."),
-        DatasetColumn("vehicle_id", "VARCHAR", "The vehicle that passed it last."),
-        DatasetColumn("latitude", "DOUBLE", "Latitude of the camera."),
-        DatasetColumn("longitude", "DOUBLE", "Longitude of the camera."),
-        DatasetColumn("snapshots", "BIGINT", "Snapshots received from it."),
+        DatasetColumn("vehicle_id", "VARCHAR", "The vehicle that passed it last.", label="Vehicle id"),
+        DatasetColumn("vehicle", "VARCHAR", "The first six characters of that vehicle's id.", label="Vehicle"),
+        DatasetColumn("latitude", "DOUBLE", "Latitude of the camera.", label="Latitude"),
+        DatasetColumn("longitude", "DOUBLE", "Longitude of the camera.", label="Longitude"),
+        DatasetColumn("snapshots", "BIGINT", "Snapshots received from it.", label="Snapshots"),
     )
     return Dataset("camera_latest", "The latest snapshot of each camera.", columns, "taken_at", schema, sql)
 

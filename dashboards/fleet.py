@@ -16,7 +16,6 @@ from core.sql import quote_literal
 from dashboards.basemap import basemap_features
 from dashboards.datasets import Dataset, DatasetColumn
 from dashboards.dialects import SqlDialect
-from dashboards.maplayer import marker_svg
 
 __all__ = [
     "MAP_COLUMNS",
@@ -33,7 +32,7 @@ __all__ = [
 _TS = "TIMESTAMP WITH TIME ZONE"
 STATUS_COLORS = {"moving": (0, 158, 115), "idle": (230, 159, 0), "silent": (120, 120, 120)}
 """Marker colour per status: green, orange, grey (told apart by people with the common colour blindness)."""
-TRACK_COLORS = ((31, 119, 180), (204, 121, 167), (86, 180, 233), (148, 103, 189), (213, 94, 0), (0, 114, 178))
+TRACK_COLORS = ((31, 119, 180), (148, 103, 189), (86, 180, 233), (204, 121, 167), (0, 114, 178), (140, 86, 75))
 """Track colour per vehicle, in the order of their ids: none is a status colour."""
 _ARROWS = "↑↗→↘↓↙←↖"
 
@@ -151,6 +150,11 @@ def _json_text(expression: str) -> str:
     return f"replace(replace({expression}, '\\', '\\\\'), '\"', '\\\"')"
 
 
+def _text(expression: str) -> str:
+    """SQL: an expression as text, empty rather than NULL (a NULL would void the whole feature)."""
+    return f"coalesce(CAST({expression} AS VARCHAR), '')"
+
+
 def feature_sql(
     geometry: str,
     coordinates: str,
@@ -166,7 +170,7 @@ def feature_sql(
     more = "".join(f"',\"{k}\":' || {v} || " for k, v in (properties or {}).items())
     extra = ""
     if tooltip:
-        pairs = " || ',' || ".join(f"'\"{k}\":\"' || {_json_text(v)} || '\"'" for k, v in tooltip.items())
+        pairs = " || ',' || ".join(f"'\"{k}\":\"' || {_json_text(_text(v))} || '\"'" for k, v in tooltip.items())
         extra = f"',\"extraProps\":{{' || {pairs} || '}}' || "
     return (
         f'\'{{"type":"Feature","geometry":{{"type":"{geometry}","coordinates":\' || {coordinates} || '
@@ -207,6 +211,29 @@ MAP_COLUMNS = (
 )
 
 
+ARROW_KM = 9.0
+"""Half the length of a vehicle's arrow: about 13 px at the map's first zoom (Superset's maps size shapes in
+metres; icons sized in pixels would need its JavaScript controls, which its content security policy blocks)."""
+_ARROW = ((0.0, 1.0), (0.65, -0.8), (0.0, -0.35), (-0.65, -0.8), (0.0, 1.0))
+"""The arrow's corners, (east, north) in units of ARROW_KM, pointing north."""
+
+
+def _arrow(lat: str, lon: str, heading: str) -> str:
+    """SQL: a closed ring of [lon,lat] pairs drawing an arrow at (lat, lon) pointing along ``heading``."""
+    h = f"radians(coalesce({heading}, 0))"
+    corners = []
+    for x, y in _ARROW:
+        east = f"({x} * cos({h}) + {y} * sin({h})) * {ARROW_KM}"
+        north = f"({y} * cos({h}) - {x} * sin({h})) * {ARROW_KM}"
+        corners.append(_point(f"({lat} + {north} / 111.32)", f"({lon} + {east} / (111.32 * cos(radians({lat}))))"))
+    return "'[[' || " + " || ',' || ".join(corners) + " || ']]'"
+
+
+def _cell() -> str:
+    """Vehicles in one cell (about 37 km by 140 km) share one label: labels drawn over each other cannot be read."""
+    return "round(latitude * 3), round(longitude * 0.5)"
+
+
 def fleet_map(schema: str, d: SqlDialect, status: FleetStatus) -> Dataset:
     """Map features: the basemap, each vehicle's track over the last hour and its latest position by status."""
     vehicle = d.table(schema, "vehicle")
@@ -216,10 +243,12 @@ def fleet_map(schema: str, d: SqlDialect, status: FleetStatus) -> Dataset:
     tooltip = {"vehicle": "vehicle", "make and model": "make || ' ' || model",
                "speed": "CAST(CAST(round(speed_kmh) AS BIGINT) AS VARCHAR) || ' km/h'", "status": "status",
                "last report": "last_seen_ago"}  # fmt: skip
-    icons = " ".join(f"WHEN '{s}' THEN {quote_literal(json.dumps(marker_svg(c)))}" for s, c in STATUS_COLORS.items())
-    properties = {"marker": f"CASE status {icons} END", "heading": "CAST(coalesce(direction_deg, 0) AS VARCHAR)",
-                  "slot": "CAST(slot AS VARCHAR)"}  # fmt: skip
-    marker = feature_sql("Point", _point("latitude", "longitude"), "vehicle", _status_color(), tooltip, properties)
+    arrow = feature_sql("Polygon", _arrow("latitude", "longitude", "direction_deg"), "''", _status_color(), tooltip)
+    label = (
+        "CASE WHEN slot > 0 THEN '' WHEN together > 1 THEN vehicle || ' +' || CAST(together - 1 AS VARCHAR) "
+        "|| ' more' ELSE vehicle END"
+    )
+    marker = feature_sql("Point", _point("latitude", "longitude"), label, _status_color(), tooltip)
     sql = f"""WITH minutes AS (
     SELECT vehicle_id, max(event_time) AS seen_at, max_by({lat}, event_time) AS lat, max_by({lon}, event_time) AS lon
     FROM {vehicle} WHERE event_time >= current_timestamp - INTERVAL '1' HOUR
@@ -235,8 +264,11 @@ def fleet_map(schema: str, d: SqlDialect, status: FleetStatus) -> Dataset:
 UNION ALL
 SELECT 'track' AS layer, vehicle_id AS label, feature FROM tracks
 UNION ALL
+SELECT 'vehicle' AS layer, vehicle AS label, {arrow} AS feature FROM latest
+UNION ALL
 SELECT 'vehicle' AS layer, vehicle AS label, {marker} AS feature
-FROM (SELECT *, row_number() OVER (PARTITION BY round(latitude, 1), round(longitude, 1) ORDER BY vehicle) - 1 AS slot
+FROM (SELECT *, row_number() OVER (PARTITION BY {_cell()} ORDER BY vehicle) - 1 AS slot,
+             count(*) OVER (PARTITION BY {_cell()}) AS together
       FROM latest) AS placed"""
     return Dataset("fleet_map", "The fleet on a map: basemap, the last hour's tracks and latest positions by status.",
                    MAP_COLUMNS, None, schema, sql)  # fmt: skip
