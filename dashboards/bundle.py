@@ -257,7 +257,17 @@ def _dashboard(dashboard: Dashboard) -> dict[str, Any]:
             "cross_filters_enabled": True,
             "native_filter_configuration": [_native_filter(dashboard, f) for f in dashboard.filters],
             "chart_configuration": {},
-            "global_chart_configuration": {},
+            # Cross-filters reach every chart but the maps, whose datasets hold the basemap (no vehicle column).
+            "global_chart_configuration": {
+                "scope": {
+                    "rootPath": ["ROOT_ID"],
+                    "excluded": [
+                        n
+                        for k, n in _chart_numbers(dashboard).items()
+                        if k in {c.key for c in dashboard.charts if c.viz == "deck_geojson"}
+                    ],
+                }
+            },
             "default_filters": "{}",
         },
         "version": _VERSION,
