@@ -18,12 +18,13 @@ import yaml
 
 from core.catalog import Catalog
 from core.tables import lake_tables
-from dashboards.boards import REFRESH_SECONDS, Dashboard, Filter, dashboards
+from dashboards.boards import dashboards
 from dashboards.charts import Chart, form_data, query_context
 from dashboards.datasets import Dataset, DatasetColumn, stable_uuid, table_dataset
 from dashboards.derived import derived_datasets
 from dashboards.dialects import SqlDialect
 from dashboards.fleet import FleetStatus
+from dashboards.layout import REFRESH_SECONDS, Dashboard, Filter
 
 __all__ = ["DATABASE_NAME", "Bundle", "build_bundle"]
 

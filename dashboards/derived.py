@@ -16,7 +16,8 @@ from core.data_rules import stream_rules
 from core.sql import quote_literal
 from dashboards.datasets import Dataset, DatasetColumn
 from dashboards.dialects import SqlDialect
-from dashboards.fleet import MAP_COLUMNS, FleetStatus, feature_sql, fleet_map, journey, place_rows, vehicle_latest
+from dashboards.fleet import MAP_COLUMNS, FleetStatus, feature_sql, fleet_map, place_rows, vehicle_latest
+from dashboards.journey import journey, journey_incidents, journey_map, journey_weather
 
 __all__ = ["derived_datasets"]
 
@@ -206,6 +207,9 @@ def data_rules(schema: str, d: SqlDialect, catalog: Catalog) -> Dataset:
 
 _PER_SCHEMA: tuple[Callable[[str, SqlDialect], Dataset], ...] = (
     journey,
+    journey_map,
+    journey_weather,
+    journey_incidents,
     incident_latest,
     incident_summary,
     incident_map,

@@ -24,9 +24,9 @@ __all__ = [
     "FleetStatus",
     "feature_sql",
     "fleet_map",
-    "journey",
     "place_rows",
     "vehicle_latest",
+    "vehicle_name",
 ]
 
 _TS = "TIMESTAMP WITH TIME ZONE"
@@ -272,22 +272,3 @@ FROM (SELECT *, row_number() OVER (PARTITION BY {_cell()} ORDER BY vehicle) - 1 
       FROM latest) AS placed"""
     return Dataset("fleet_map", "The fleet on a map: basemap, the last hour's tracks and latest positions by status.",
                    MAP_COLUMNS, None, schema, sql)  # fmt: skip
-
-
-def journey(schema: str, d: SqlDialect) -> Dataset:
-    """One row per vehicle report with what an operator looks at along a journey (event time, speed, place)."""
-    sql = f"""SELECT {vehicle_name("vehicle_id", "make", "model")} AS vehicle,
-    event_time,
-    speed_kmh,
-    {d.column("location", "latitude")} AS latitude,
-    {d.column("location", "longitude")} AS longitude
-FROM {d.table(schema, "vehicle")}"""
-    columns = (
-        DatasetColumn("vehicle", "VARCHAR", "Make, model and the first six characters of its id.", label="Vehicle"),
-        DatasetColumn("event_time", _TS, "When the report happened, UTC.", label="Time (UTC)"),
-        DatasetColumn("speed_kmh", "DOUBLE", "Speed, km/h.", label="Speed (km/h)"),
-        DatasetColumn("latitude", "DOUBLE", "Latitude.", label="Latitude"),
-        DatasetColumn("longitude", "DOUBLE", "Longitude.", label="Longitude"),
-    )
-    return Dataset("journey", "Every report of every vehicle, by name, for a journey's charts.", columns, "event_time",
-                   schema, sql)  # fmt: skip

@@ -120,7 +120,8 @@ def browser() -> Iterator[Browser]:
 
 
 def _logged_in(browser: Browser, running: Running) -> Page:
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    # Tall enough for every chart to be in view: Superset draws only the charts in view (and drops those it left).
+    page = browser.new_page(viewport={"width": 1600, "height": 2400})
     page.goto(f"{running.settings.url}/login/")
     page.fill("input#username", "admin")
     page.fill("input#password", running.password)

@@ -50,7 +50,7 @@ def test_the_bundle_holds_one_database_every_dataset_chart_and_the_five_dashboar
     assert content["metadata.yaml"]["type"] == "Dashboard"
     assert [n for n in content if n.startswith("databases/")] == ["databases/telemetry_lake.yaml"]
     dashboards = {c["slug"]: c for n, c in content.items() if n.startswith("dashboards/")}
-    assert set(dashboards) == {"fleet", "incidents", "conditions", "cameras", "pipeline-health"}
+    assert set(dashboards) == {"fleet", "journey", "incidents", "conditions", "cameras", "pipeline-health"}
     assert all(d["metadata"]["refresh_frequency"] <= 10 for d in dashboards.values())
     datasets = {c["uuid"] for n, c in content.items() if n.startswith("datasets/")}
     charts = {c["uuid"]: c for n, c in content.items() if n.startswith("charts/")}
