@@ -1,7 +1,7 @@
 """Superset's import bundle (a ZIP of YAML files), generated from the schemas and the catalog.
 
 The bundle holds one database (the lake: DuckDB locally, Athena for a lake on S3), a dataset per lake
-table and per derived query, the charts and the five dashboards, each with a stable uuid, so importing
+table and per derived query, the charts and the six dashboards, each with a stable uuid, so importing
 it again updates everything in place. Nothing in it is clicked together by hand.
 """
 

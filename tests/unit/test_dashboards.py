@@ -45,7 +45,7 @@ def files(b: Bundle) -> dict[str, Any]:
         return {n.split("/", 1)[1]: yaml.safe_load(archive.read(n)) for n in archive.namelist()}
 
 
-def test_the_bundle_holds_one_database_every_dataset_chart_and_the_five_dashboards() -> None:
+def test_the_bundle_holds_one_database_every_dataset_chart_and_the_six_dashboards() -> None:
     content = files(bundle())
     assert content["metadata.yaml"]["type"] == "Dashboard"
     assert [n for n in content if n.startswith("databases/")] == ["databases/telemetry_lake.yaml"]
