@@ -114,7 +114,7 @@ def journey_board(ds: Mapping[str, Dataset]) -> Dashboard:
                     "deck_geojson",
                     ds["journey_map"],
                     f"The vehicle's track, a segment a minute, coloured by its speed band ({bands}), over the last "
-                    "three hours of its reports; hover a segment for its time and speed.",
+                    "three hours of its reports; hover a segment for its speed.",
                     columns=("layer", "label", "feature"),
                     settings=map_settings(),
                     width=7,

@@ -69,8 +69,8 @@ def journey_map(schema: str, d: SqlDialect) -> Dataset:
     lat, lon = d.column("location", "latitude"), d.column("location", "longitude")
     point = "'[' || CAST({1} AS VARCHAR) || ',' || CAST({0} AS VARCHAR) || ']'"
     segment = f"'[' || {point.format('lat0', 'lon0')} || ',' || {point.format('lat', 'lon')} || ']'"
-    tooltip = {"vehicle": "vehicle", "time (UTC)": "CAST(minute AS VARCHAR)",
-               "speed": "CAST(CAST(round(speed) AS BIGINT) AS VARCHAR) || ' km/h'"}  # fmt: skip
+    # No time in the tooltip: a timestamp as text follows the session's time zone, which differs between clients.
+    tooltip = {"vehicle": "vehicle", "speed": "CAST(CAST(round(speed) AS BIGINT) AS VARCHAR) || ' km/h'"}
     feature = feature_sql("LineString", segment, "''", _band_color(), tooltip)
     sql = f"""WITH names AS (
 {_names(schema, d)}
