@@ -56,8 +56,8 @@ GROUP BY incident_id"""
         DatasetColumn(
             "active", "BOOLEAN", f"Whether its latest status is one of {', '.join(ACTIVE_STATUSES)}.", label="Active"
         ),
-        DatasetColumn("first_reported", _TS, "Event time of its first report, UTC."),
-        DatasetColumn("last_update", _TS, "Event time of its latest report, UTC."),
+        DatasetColumn("first_reported", _TS, "Event time of its first report, UTC.", label="First reported (UTC)"),
+        DatasetColumn("last_update", _TS, "Event time of its latest report, UTC.", label="Last update (UTC)"),
         DatasetColumn("vehicle_id", "VARCHAR", "The vehicle that reported it last."),
         DatasetColumn(
             "vehicle", "VARCHAR", "The first six characters of that vehicle's id (its short id).", label="Vehicle"
@@ -124,7 +124,7 @@ FROM {d.table(schema, "traffic")}
 GROUP BY camera_id"""
     columns = (
         DatasetColumn("camera_id", "VARCHAR", "The traffic camera.", label="Camera"),
-        DatasetColumn("taken_at", _TS, "Event time of its latest snapshot, UTC."),
+        DatasetColumn("taken_at", _TS, "Event time of its latest snapshot, UTC.", label="Taken (UTC)"),
         DatasetColumn("snapshot_base64", "VARCHAR", "Its latest snapshot, base64 (an image of media_type)."),
         DatasetColumn(
             "snapshot", "VARCHAR", "Its latest snapshot, shown large; click to open it full size.", label="Snapshot"
