@@ -1,183 +1,54 @@
-"""The five dashboards and their charts: fleet, incidents, conditions, cameras and pipeline health.
+"""The dashboards: fleet and journey (:mod:`dashboards.fleet_boards`), incidents, conditions, cameras, pipeline.
 
-Each dashboard refreshes itself every :data:`REFRESH_SECONDS`. Charts name dataset columns only; the
-contract tests hold those names to the datasets, and the datasets to the lake.
+Each dashboard refreshes itself every :data:`~dashboards.layout.REFRESH_SECONDS`. Charts name dataset columns
+only; the contract tests hold those names to the datasets, and the datasets to the lake.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from core.places import PLACES
-from dashboards.charts import TILES, Chart, Metric
-from dashboards.datasets import Dataset, stable_uuid
-from dashboards.derived import ACTIVE_STATUSES, RECENT_LANDED, RECENT_SENT, RULE_VIOLATION
+from dashboards.charts import Chart, Metric
+from dashboards.datasets import Dataset
+from dashboards.derived import ACTIVE_STATUSES, RECENT_LANDED, RULE_VIOLATION
 from dashboards.dialects import SqlDialect
+from dashboards.fleet import FleetStatus
+from dashboards.fleet_boards import fleet_board, journey_board
+from dashboards.layout import COUNT, COUNT_FORMAT, LAST_DAY, TABLE, TIME_ZONE, Dashboard, Filter, bar, line, time_filter
+from dashboards.maplayer import map_settings
 
-__all__ = ["REFRESH_SECONDS", "Dashboard", "dashboards"]
-
-REFRESH_SECONDS = 10
-COUNT = Metric("rows", "COUNT(*)")
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    """A dashboard: its title, slug and rows of charts (each row's widths add up to at most 12)."""
-
-    key: str
-    title: str
-    description: str
-    rows: tuple[tuple[Chart, ...], ...]
-
-    @property
-    def uuid(self) -> str:
-        """Its stable uuid."""
-        return stable_uuid("dashboard", self.key)
-
-    @property
-    def charts(self) -> tuple[Chart, ...]:
-        """Its charts, row by row."""
-        return tuple(c for row in self.rows for c in row)
-
-
-def _map_settings(label_size: int = 14) -> dict[str, Any]:
-    lats = [lat for lat, _ in PLACES.values()]
-    lons = [lon for _, lon in PLACES.values()]
-    return {
-        "geojson": "feature",
-        "filled": True,
-        "stroked": True,
-        "extruded": False,
-        "point_radius_scale": 120,
-        "line_width": 3,
-        "line_width_unit": "pixels",
-        "fill_color_picker": {"r": 220, "g": 40, "b": 40, "a": 1},
-        "stroke_color_picker": {"r": 30, "g": 110, "b": 200, "a": 1},
-        "enable_labels": True,
-        "label_property_name": "name",
-        "label_size": label_size,
-        "label_size_unit": "pixels",
-        "label_color": {"r": 20, "g": 20, "b": 20, "a": 1},
-        "mapbox_style": TILES,
-        "autozoom": False,
-        "viewport": {
-            "latitude": (min(lats) + max(lats)) / 2,
-            "longitude": (min(lons) + max(lons)) / 2,
-            "zoom": 6.3,
-            "bearing": 0,
-            "pitch": 0,
-        },
-    }
-
-
-def _line(key: str, title: str, ds: Dataset, metric: Metric, description: str, **kw: Any) -> Chart:
-    settings: Mapping[str, Any] = {
-        "show_legend": True,
-        "rich_tooltip": True,
-        "x_axis_time_format": "%H:%M",
-        "markerEnabled": True,
-        "markerSize": 3,
-    }
-    return Chart(
-        key,
-        title,
-        "echarts_timeseries_line",
-        ds,
-        description,
-        x_axis=kw.pop("x_axis", "event_time"),
-        time_grain=kw.pop("time_grain", "PT1M"),
-        metrics=(metric,),
-        settings=settings,
-        **kw,
-    )
-
-
-def _fleet(ds: Mapping[str, Dataset]) -> Dashboard:
-    recent = "last_report >= current_timestamp - INTERVAL '1' MINUTE"
-    return Dashboard(
-        "fleet",
-        "Fleet, live",
-        "Where each vehicle is, where it went, and how fast.",
-        (
-            (
-                Chart(
-                    "fleet-map",
-                    "Fleet map: latest positions, tracks and places",
-                    "deck_geojson",
-                    ds["fleet_map"],
-                    "Each vehicle's latest position (red, labelled), its track (blue, a point a minute) and the "
-                    "route's named places (grey, labelled).",
-                    columns=("layer", "label", "feature"),
-                    settings=_map_settings(),
-                    width=8,
-                    height=90,
-                ),
-                Chart(
-                    "vehicles-last-minute",
-                    "Vehicles reporting in the last minute",
-                    "big_number_total",
-                    ds["vehicle_latest"],
-                    "Vehicles whose latest report was sent less than a minute ago.",
-                    metrics=(Metric("vehicles", "COUNT(*)"),),
-                    where=recent,
-                    width=4,
-                    height=25,
-                    settings={"subheader": "sent a report in the last minute", "y_axis_format": "SMART_NUMBER"},
-                ),
-            ),
-            (
-                _line(
-                    "speed-over-time",
-                    "Speed over time per vehicle, last hour",
-                    ds["vehicle"],
-                    Metric("avg speed km/h", "AVG(speed_kmh)"),
-                    "Average speed per minute of event time, per vehicle, over the reports sent in the last hour.",
-                    groupby=("vehicle_id",),
-                    where=RECENT_SENT,
-                    width=6,
-                ),
-                Chart(
-                    "latest-positions",
-                    "Latest position of each vehicle",
-                    "table",
-                    ds["vehicle_latest"],
-                    "Each vehicle's latest report: where, how fast, and when it was sent.",
-                    columns=(
-                        "vehicle_id",
-                        "last_report",
-                        "last_seen",
-                        "latitude",
-                        "longitude",
-                        "speed_kmh",
-                        "make",
-                        "model",
-                    ),
-                    order_by=(("last_report", False),),
-                    width=6,
-                ),
-            ),
-        ),
-    )
+__all__ = ["dashboards"]
 
 
 def _incidents(ds: Mapping[str, Dataset]) -> Dashboard:
     return Dashboard(
         "incidents",
         "Incidents",
-        "Emergencies reported by the fleet, and the ones still going on.",
+        f"Emergencies reported by the fleet, and the ones still going on. Times are event times, {TIME_ZONE}.",
         (
             (
                 Chart(
+                    "incidents-active",
+                    "Active incidents now",
+                    "table",
+                    ds["incident_summary"],
+                    "How many incidents are going on, in a sentence (none is a normal state, not a missing chart).",
+                    columns=("summary",),
+                    width=12,
+                    height=22,
+                    settings=TABLE,
+                ),
+            ),
+            (
+                Chart(
                     "incident-map",
-                    "Active incidents",
+                    "Active incidents (orange) on the map",
                     "deck_geojson",
                     ds["incident_map"],
-                    f"Incidents whose latest status is {', '.join(ACTIVE_STATUSES)} (orange, labelled with type and "
-                    "status), with the named places.",
+                    f"Incidents whose latest status is {', '.join(ACTIVE_STATUSES)}, labelled with type and status; "
+                    "hover one for its description.",
                     columns=("layer", "label", "feature"),
-                    settings=_map_settings(),
+                    settings=map_settings(),
                     width=6,
                     height=70,
                 ),
@@ -186,41 +57,33 @@ def _incidents(ds: Mapping[str, Dataset]) -> Dashboard:
                     "Latest incidents",
                     "table",
                     ds["incident_latest"],
-                    "Every incident at its latest status, newest first.",
-                    columns=("last_update", "incident_type", "status", "active", "vehicle_id", "description"),
+                    f"Every incident at its latest status, newest first ({TIME_ZONE}).",
+                    columns=("last_update", "incident_type", "status", "active", "vehicle", "description"),
                     order_by=(("last_update", False),),
                     row_limit=100,
                     width=6,
                     height=70,
+                    settings=TABLE,
                 ),
             ),
             (
-                Chart(
+                bar(
                     "incidents-by-type",
-                    "Emergency reports by type over time",
-                    "echarts_timeseries_bar",
+                    "Emergency reports by type, per minute",
                     ds["emergency"],
-                    "Emergency reports per minute of event time, by incident type.",
-                    x_axis="event_time",
-                    time_grain="PT1M",
-                    groupby=("incident_type",),
-                    metrics=(COUNT,),
-                    settings={"stack": True, "show_legend": True},
+                    "incident_type",
+                    "Emergency reports per minute of event time, by incident type; a minute with none is 0.",
                 ),
-                Chart(
+                bar(
                     "incidents-by-status",
-                    "Emergency reports by status over time",
-                    "echarts_timeseries_bar",
+                    "Emergency reports by status, per minute",
                     ds["emergency"],
-                    "Emergency reports per minute of event time, by the status they report.",
-                    x_axis="event_time",
-                    time_grain="PT1M",
-                    groupby=("status",),
-                    metrics=(COUNT,),
-                    settings={"stack": True, "show_legend": True},
+                    "status",
+                    "Emergency reports per minute of event time, by the status they report; a minute with none is 0.",
                 ),
             ),
         ),
+        filters=(time_filter(excluded=("incidents-active", "incident-map")),),
     )
 
 
@@ -229,31 +92,38 @@ def _conditions(ds: Mapping[str, Dataset]) -> Dashboard:
     return Dashboard(
         "conditions",
         "Conditions",
-        "Weather along the route, as the vehicles report it.",
+        f"Weather along the route, as the vehicles report it. Times are event times, {TIME_ZONE}.",
         (
             (
-                _line(
+                line(
                     "temperature",
-                    "Temperature along the route",
+                    "Temperature along the route (°C)",
                     weather,
                     Metric("avg temperature °C", "AVG(temperature_c)"),
-                    "Average temperature the fleet reports, per minute.",
+                    "Average temperature the fleet reports, per minute of event time.",
+                    y_title="temperature (°C)",
+                    y_format=",.1f",
                 ),
-                _line(
+                line(
                     "precipitation",
-                    "Precipitation along the route",
+                    "Precipitation along the route (mm)",
                     weather,
                     Metric("avg precipitation mm", "AVG(precipitation_mm)"),
-                    "Average precipitation the fleet reports, per minute.",
+                    "Average precipitation the fleet reports, per minute of event time.",
+                    y_title="precipitation (mm)",
+                    y_format=",.1f",
                 ),
             ),
             (
-                _line(
+                line(
                     "air-quality",
-                    "Air quality along the route",
+                    "Air quality along the route (AQI, 0-500: higher is worse)",
                     weather,
                     Metric("max AQI", "MAX(air_quality_index)"),
-                    "Highest air quality index the fleet reports, per minute.",
+                    "Highest air quality index (US EPA scale: 0-50 good, 51-100 moderate, over 150 unhealthy) the "
+                    "fleet reports, per minute of event time.",
+                    y_title="AQI",
+                    y_format=",d",
                 ),
                 Chart(
                     "conditions-now",
@@ -268,10 +138,14 @@ def _conditions(ds: Mapping[str, Dataset]) -> Dashboard:
                         Metric("avg wind km/h", "AVG(wind_speed_kmh)"),
                     ),
                     order_by=(("rows", False),),
+                    settings=TABLE | {"column_config": {"rows": {"d3NumberFormat": COUNT_FORMAT},
+                                                         "avg temperature °C": {"d3NumberFormat": ",.1f"},
+                                                         "avg wind km/h": {"d3NumberFormat": ",.0f"}}},
                 ),
             ),
         ),
-    )
+        filters=(time_filter(),),
+    )  # fmt: skip
 
 
 def _cameras(ds: Mapping[str, Dataset]) -> Dashboard:
@@ -279,7 +153,7 @@ def _cameras(ds: Mapping[str, Dataset]) -> Dashboard:
     return Dashboard(
         "cameras",
         "Cameras",
-        "The latest snapshot of each traffic camera the fleet passed.",
+        f"The latest snapshot of each traffic camera the fleet passed. Times are event times, {TIME_ZONE}.",
         (
             (
                 Chart(
@@ -287,11 +161,11 @@ def _cameras(ds: Mapping[str, Dataset]) -> Dashboard:
                     "Latest snapshot of each camera",
                     "table",
                     cams,
-                    "Each camera's latest snapshot as the image it is (a PNG from the lake, shown inline).",
-                    columns=("snapshot_html", "camera_id", "taken_at", "vehicle_id"),
+                    "Each camera's latest snapshot (a PNG from the lake), 240 px wide; click one to open it full size.",
+                    columns=("snapshot", "camera_id", "taken_at", "vehicle"),
                     order_by=(("taken_at", False),),
                     row_limit=48,
-                    settings={"allow_render_html": True, "page_length": 0},
+                    settings=TABLE | {"allow_render_html": True, "page_length": 0},
                     width=8,
                     height=90,
                 ),
@@ -305,9 +179,11 @@ def _cameras(ds: Mapping[str, Dataset]) -> Dashboard:
                     order_by=(("taken_at", False),),
                     width=4,
                     height=90,
+                    settings=TABLE,
                 ),
             ),
         ),
+        filters=(time_filter(),),
     )
 
 
@@ -324,15 +200,20 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
         "What the streaming job lands, rejects and how fast.",
         (
             (
-                _line(
+                line(
                     "rows-per-minute",
                     "Rows landed per table per minute, last hour",
                     rows,
                     COUNT,
-                    "Rows written per minute of ingestion time, per table, over the last hour.",
+                    "Rows written per minute of ingestion time (when the job wrote them: this dashboard is about the "
+                    "pipeline), per table, over the last hour; a minute with none is 0.",
                     x_axis="ingested_at",
                     groupby=("table_name",),
                     where=RECENT_LANDED,
+                    x_title=f"ingestion time ({TIME_ZONE})",
+                    y_title="rows per minute",
+                    y_format=COUNT_FORMAT,
+                    resample="zerofill",
                 ),
                 Chart(
                     "quarantine-by-reason",
@@ -343,6 +224,14 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
                     groupby=("table_name", "reason_code"),
                     metrics=(COUNT,),
                     order_by=(("rows", False),),
+                    settings=TABLE
+                    | {
+                        "column_config": {
+                            "rows": {"d3NumberFormat": COUNT_FORMAT},
+                            "p50 latency ms": {"d3NumberFormat": ",.0f"},
+                            "p95 latency ms": {"d3NumberFormat": ",.0f"},
+                        }
+                    },
                 ),
             ),
             (
@@ -357,6 +246,14 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
                     where=RECENT_LANDED,
                     metrics=latency,
                     order_by=(("rows", False),),
+                    settings=TABLE
+                    | {
+                        "column_config": {
+                            "rows": {"d3NumberFormat": COUNT_FORMAT},
+                            "p50 latency ms": {"d3NumberFormat": ",.0f"},
+                            "p95 latency ms": {"d3NumberFormat": ",.0f"},
+                        }
+                    },
                 ),
                 Chart(
                     "rule-violations",
@@ -368,6 +265,14 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
                     metrics=(COUNT, Metric("last seen", "MAX(ingested_at)")),
                     where=f"reason_code = '{RULE_VIOLATION}'",
                     order_by=(("rows", False),),
+                    settings=TABLE
+                    | {
+                        "column_config": {
+                            "rows": {"d3NumberFormat": COUNT_FORMAT},
+                            "p50 latency ms": {"d3NumberFormat": ",.0f"},
+                            "p95 latency ms": {"d3NumberFormat": ",.0f"},
+                        }
+                    },
                 ),
             ),
             (
@@ -384,6 +289,14 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
                         Metric("last written", "MAX(ingested_at)"),
                     ),
                     order_by=(("rows", False),),
+                    settings=TABLE
+                    | {
+                        "column_config": {
+                            "rows": {"d3NumberFormat": COUNT_FORMAT},
+                            "p50 latency ms": {"d3NumberFormat": ",.0f"},
+                            "p95 latency ms": {"d3NumberFormat": ",.0f"},
+                        }
+                    },
                 ),
             ),
             (
@@ -396,15 +309,17 @@ def _health(ds: Mapping[str, Dataset], d: SqlDialect) -> Dashboard:
                     "breaks one, the job quarantines it as rule-violation: <rule>.",
                     columns=("table_name", "rule", "expression", "doc", "on_failure"),
                     row_limit=500,
+                    settings=TABLE,
                     width=12,
                     height=70,
                 ),
             ),
         ),
+        filters=(Filter("time", f"Ingestion time ({TIME_ZONE})", default=LAST_DAY, excluded=("data-rules",)),),
     )
 
 
-def dashboards(datasets: Mapping[str, Dataset], d: SqlDialect) -> list[Dashboard]:
-    """The five dashboards over ``datasets`` (by key)."""
-    return [_fleet(datasets), _incidents(datasets), _conditions(datasets), _cameras(datasets),
-            _health(datasets, d)]  # fmt: skip
+def dashboards(datasets: Mapping[str, Dataset], d: SqlDialect, status: FleetStatus) -> list[Dashboard]:
+    """The dashboards over ``datasets`` (by key)."""
+    fleet = [fleet_board(datasets, status), journey_board(datasets)]
+    return [*fleet, _incidents(datasets), _conditions(datasets), _cameras(datasets), _health(datasets, d)]

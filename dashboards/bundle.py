@@ -1,7 +1,7 @@
 """Superset's import bundle (a ZIP of YAML files), generated from the schemas and the catalog.
 
 The bundle holds one database (the lake: DuckDB locally, Athena for a lake on S3), a dataset per lake
-table and per derived query, the charts and the five dashboards, each with a stable uuid, so importing
+table and per derived query, the charts and the six dashboards, each with a stable uuid, so importing
 it again updates everything in place. Nothing in it is clicked together by hand.
 """
 
@@ -18,11 +18,13 @@ import yaml
 
 from core.catalog import Catalog
 from core.tables import lake_tables
-from dashboards.boards import REFRESH_SECONDS, Dashboard, dashboards
+from dashboards.boards import dashboards
 from dashboards.charts import Chart, form_data, query_context
 from dashboards.datasets import Dataset, DatasetColumn, stable_uuid, table_dataset
 from dashboards.derived import derived_datasets
 from dashboards.dialects import SqlDialect
+from dashboards.fleet import FleetStatus
+from dashboards.layout import REFRESH_SECONDS, Dashboard, Filter
 
 __all__ = ["DATABASE_NAME", "Bundle", "build_bundle"]
 
@@ -128,7 +130,7 @@ class Bundle:
 def _column(column: DatasetColumn) -> dict[str, Any]:
     return {
         "column_name": column.name,
-        "verbose_name": None,
+        "verbose_name": column.label or None,
         "is_dttm": column.is_dttm,
         "is_active": True,
         "type": column.type,
@@ -155,6 +157,43 @@ def _chart(chart: Chart) -> dict[str, Any]:
         "uuid": chart.uuid,
         "version": _VERSION,
         "dataset_uuid": chart.dataset.uuid,
+    }
+
+
+def _chart_numbers(dashboard: Dashboard) -> dict[str, int]:
+    """Each chart's number in the bundle's layout (Superset's importer maps them to the imported charts' ids)."""
+    return {c.key: n for n, c in enumerate(dashboard.charts, start=1)}
+
+
+def _native_filter(dashboard: Dashboard, f: Filter) -> dict[str, Any]:
+    numbers = _chart_numbers(dashboard)
+    common = {
+        "id": f"NATIVE_FILTER-{stable_uuid('filter', f'{dashboard.key}:{f.key}')[:8]}",
+        "name": f.name,
+        "type": "NATIVE_FILTER",
+        "description": "",
+        "cascadeParentIds": [],
+        "scope": {"rootPath": ["ROOT_ID"], "excluded": [numbers[k] for k in f.excluded]},
+    }
+    if not f.column:
+        return common | {
+            "filterType": "filter_time",
+            "targets": [{}],
+            "controlValues": {"enableEmptyFilter": False},
+            "defaultDataMask": {"extraFormData": {"time_range": f.default}, "filterState": {"value": f.default}},
+        }
+    dataset_uuid = f.dataset.uuid if f.dataset is not None else ""
+    return common | {
+        "filterType": "filter_select",
+        "targets": [{"datasetUuid": dataset_uuid, "column": {"name": f.column}}],
+        "controlValues": {
+            "enableEmptyFilter": False,
+            "defaultToFirstItem": False,
+            "multiSelect": True,
+            "searchAllOptions": False,
+            "inverseSelection": False,
+        },
+        "defaultDataMask": {"extraFormData": {}, "filterState": {}},
     }
 
 
@@ -216,19 +255,35 @@ def _dashboard(dashboard: Dashboard) -> dict[str, Any]:
             "shared_label_colors": [],
             "map_label_colors": {},
             "color_scheme_domain": [],
-            "cross_filters_enabled": False,
-            "native_filter_configuration": [],
+            "cross_filters_enabled": True,
+            "native_filter_configuration": [_native_filter(dashboard, f) for f in dashboard.filters],
             "chart_configuration": {},
-            "global_chart_configuration": {},
+            # Cross-filters reach every chart but the maps, whose datasets hold the basemap (no vehicle column).
+            "global_chart_configuration": {
+                "scope": {
+                    "rootPath": ["ROOT_ID"],
+                    "excluded": [
+                        n
+                        for k, n in _chart_numbers(dashboard).items()
+                        if k in {c.key for c in dashboard.charts if c.viz == "deck_geojson"}
+                    ],
+                }
+            },
             "default_filters": "{}",
         },
         "version": _VERSION,
     }
 
 
-def build_bundle(catalog: Catalog, schema: str, dialect: SqlDialect, sqlalchemy_uri: str) -> Bundle:
-    """The bundle for the lake's tables in ``schema``, read through ``sqlalchemy_uri`` in ``dialect``."""
+def build_bundle(
+    catalog: Catalog, schema: str, dialect: SqlDialect, sqlalchemy_uri: str, status: FleetStatus | None = None
+) -> Bundle:
+    """The bundle for the lake's tables in ``schema``, read through ``sqlalchemy_uri`` in ``dialect``.
+
+    ``status`` sets when a vehicle counts as moving or silent (the documented defaults when None).
+    """
+    status = status or FleetStatus()
     datasets = [table_dataset(t, schema, dialect) for t in lake_tables(catalog)]
-    datasets += derived_datasets(catalog, schema, dialect)
+    datasets += derived_datasets(catalog, schema, dialect, status)
     by_key = {d.key: d for d in datasets}
-    return Bundle(sqlalchemy_uri, dialect, tuple(datasets), tuple(dashboards(by_key, dialect)))
+    return Bundle(sqlalchemy_uri, dialect, tuple(datasets), tuple(dashboards(by_key, dialect, status)))

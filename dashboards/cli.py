@@ -56,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"Superset is up{took}: {settings.url}")
         password = "TELEMETRY_SUPERSET_PASSWORD" if settings.password else f"cat {settings.home / 'admin-password'}"
         _say(f"  log in as admin; the password: {password}")
-        bundle = build_bundle(catalog, settings.database, dialect(settings.engine), settings.sqlalchemy_uri)
+        bundle = build_bundle(
+            catalog, settings.database, dialect(settings.engine), settings.sqlalchemy_uri, settings.fleet
+        )
         for board in bundle.dashboards:
             _say(f"  {board.title:<16} {settings.url}/superset/dashboard/{board.key}/")
         return 0
@@ -72,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bundle":
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        bundle = build_bundle(catalog, settings.database, dialect(settings.engine), settings.sqlalchemy_uri)
+        bundle = build_bundle(
+            catalog, settings.database, dialect(settings.engine), settings.sqlalchemy_uri, settings.fleet
+        )
         out.write_bytes(bundle.zip_bytes())
         _say(f"wrote {out}: {len(bundle.datasets)} datasets, {len(bundle.charts)} charts, "
              f"{len(bundle.dashboards)} dashboards ({settings.engine})")  # fmt: skip

@@ -39,12 +39,14 @@ class DatasetColumn:
         type: its DuckDB type (Superset shows it and derives temporal and numeric columns from it).
         description: what it holds (the Avro doc for a schema field).
         expression: SQL of a calculated column, or None for a column of the table or query.
+        label: what charts and filters call it (with its unit), or empty to show ``name``.
     """
 
     name: str
     type: str
     description: str
     expression: str | None = None
+    label: str = ""
 
     @property
     def is_dttm(self) -> bool:

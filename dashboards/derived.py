@@ -13,113 +13,24 @@ from collections.abc import Callable
 
 from core.catalog import Catalog
 from core.data_rules import stream_rules
-from core.places import PLACES, place_title
 from core.sql import quote_literal
 from dashboards.datasets import Dataset, DatasetColumn
 from dashboards.dialects import SqlDialect
+from dashboards.fleet import MAP_COLUMNS, FleetStatus, feature_sql, fleet_map, place_rows, vehicle_latest
+from dashboards.journey import journey, journey_incidents, journey_map, journey_weather
 
 __all__ = ["derived_datasets"]
 
 _TS = "TIMESTAMP WITH TIME ZONE"
-PLACE_COLOR = "[70,70,70,255]"
-TRACK_COLOR = "[30,110,200,255]"
-VEHICLE_COLOR = "[220,40,40,255]"
-INCIDENT_COLOR = "[235,140,0,255]"
+INCIDENT_COLOR = "'[213,94,0,255]'"
 RULE_VIOLATION = "rule-violation"
 """The quarantine reason code of a record that breaks a data rule: ``rule-violation: <rule>``."""
 ACTIVE_STATUSES = ("REPORTED", "DISPATCHED", "ON_SCENE")
 """Incident statuses that mean the incident is still going on (RESOLVED ends it; UNKNOWN is not counted)."""
 
 
-def _json_text(expression: str) -> str:
-    """A text expression made safe inside a JSON string (backslashes and quotes escaped)."""
-    return f"replace(replace({expression}, '\\', '\\\\'), '\"', '\\\"')"
-
-
-def _point(lat: str, lon: str) -> str:
-    return f"'[' || CAST({lon} AS VARCHAR) || ',' || CAST({lat} AS VARCHAR) || ']'"
-
-
-def _feature(geometry_type: str, coordinates: str, label: str, color_key: str, color: str) -> str:
-    """SQL building one GeoJSON Feature as text: a geometry and the properties the map's layer reads."""
-    return (
-        f'\'{{"type":"Feature","geometry":{{"type":"{geometry_type}","coordinates":\' || {coordinates} || '
-        f'\'}},"properties":{{"name":"\' || {_json_text(label)} || \'","{color_key}":{color}}}}}\''
-    )
-
-
-def _places_sql() -> str:
-    rows = ", ".join(f"({quote_literal(place_title(n))}, {lat}, {lon})" for n, (lat, lon) in PLACES.items())
-    feature = _feature("Point", _point("lat", "lon"), "name", "fillColor", PLACE_COLOR)
-    return (
-        f"SELECT 'place' AS layer, name AS label, {feature} AS feature\nFROM (VALUES {rows}) AS places (name, lat, lon)"
-    )
-
-
-_MAP_COLUMNS = (
-    DatasetColumn("layer", "VARCHAR", "What the feature shows: place, track, vehicle or incident."),
-    DatasetColumn("label", "VARCHAR", "The place's name, the vehicle's id or the incident's type."),
-    DatasetColumn("feature", "VARCHAR", "The feature as GeoJSON (a Point or a LineString, WGS84)."),
-)
-
-
-RECENT_SENT = "kafka_timestamp >= current_timestamp - INTERVAL '1' HOUR"
-"""Reports sent in the last hour, by the producer's clock (event times may be simulated ahead of it)."""
 RECENT_LANDED = "ingested_at >= current_timestamp - INTERVAL '1' HOUR"
-"""Rows the streaming job wrote in the last hour."""
-
-
-def fleet_map(schema: str, d: SqlDialect) -> Dataset:
-    """Map features: the named places, each vehicle's latest position and its track over the last hour's reports."""
-    vehicle = d.table(schema, "vehicle")
-    lat, lon = d.column("location", "latitude"), d.column("location", "longitude")
-    track = _feature("LineString", f"'[' || {d.ordered_join(_point('lat', 'lon'), 'seen_at')} || ']'", "''",
-                     "strokeColor", TRACK_COLOR)  # fmt: skip
-    latest = _feature("Point", _point("lat", "lon"), "substr(vehicle_id, 1, 8)", "fillColor", VEHICLE_COLOR)
-    sql = f"""WITH positions AS (
-    SELECT vehicle_id, event_time, kafka_timestamp, {lat} AS lat, {lon} AS lon FROM {vehicle}
-), minutes AS (
-    SELECT vehicle_id, max(event_time) AS seen_at, max_by(lat, event_time) AS lat, max_by(lon, event_time) AS lon
-    FROM positions WHERE {RECENT_SENT} GROUP BY vehicle_id, date_trunc('minute', event_time)
-), latest AS (
-    SELECT vehicle_id, max_by(lat, event_time) AS lat, max_by(lon, event_time) AS lon FROM positions GROUP BY vehicle_id
-)
-{_places_sql()}
-UNION ALL
-SELECT 'track' AS layer, vehicle_id AS label, {track} AS feature FROM minutes GROUP BY vehicle_id HAVING count(*) > 1
-UNION ALL
-SELECT 'vehicle' AS layer, vehicle_id AS label, {latest} AS feature FROM latest"""
-    return Dataset("fleet_map", "The fleet on a map: named places, latest positions and the last hour's tracks.",
-                   _MAP_COLUMNS, None, schema, sql)  # fmt: skip
-
-
-def vehicle_latest(schema: str, d: SqlDialect) -> Dataset:
-    """One row per vehicle: where it was last, how fast, and when it last reported."""
-    sql = f"""SELECT vehicle_id,
-    max(event_time) AS last_seen,
-    max(kafka_timestamp) AS last_report,
-    max_by({d.column("location", "latitude")}, event_time) AS latitude,
-    max_by({d.column("location", "longitude")}, event_time) AS longitude,
-    max_by(speed_kmh, event_time) AS speed_kmh,
-    max_by(direction_deg, event_time) AS direction_deg,
-    max_by(make, event_time) AS make,
-    max_by(model, event_time) AS model,
-    count(*) AS events
-FROM {d.table(schema, "vehicle")}
-GROUP BY vehicle_id"""
-    columns = (
-        DatasetColumn("vehicle_id", "VARCHAR", "The vehicle."),
-        DatasetColumn("last_seen", _TS, "Event time of its latest report, UTC."),
-        DatasetColumn("last_report", _TS, "When its latest report was sent (Kafka timestamp), UTC."),
-        DatasetColumn("latitude", "DOUBLE", "Latitude of its latest position."),
-        DatasetColumn("longitude", "DOUBLE", "Longitude of its latest position."),
-        DatasetColumn("speed_kmh", "DOUBLE", "Speed at its latest report, km/h."),
-        DatasetColumn("direction_deg", "DOUBLE", "Heading at its latest report, degrees from north."),
-        DatasetColumn("make", "VARCHAR", "Manufacturer."),
-        DatasetColumn("model", "VARCHAR", "Model."),
-        DatasetColumn("events", "BIGINT", "Reports received from it."),
-    )
-    return Dataset("vehicle_latest", "The latest state of each vehicle.", columns, "last_seen", schema, sql)
+"""Rows the streaming job wrote in the last hour (pipeline health is about when rows land, not when they happened)."""
 
 
 def incident_latest(schema: str, d: SqlDialect) -> Dataset:
@@ -132,22 +43,28 @@ def incident_latest(schema: str, d: SqlDialect) -> Dataset:
     min(event_time) AS first_reported,
     max(event_time) AS last_update,
     max_by(vehicle_id, event_time) AS vehicle_id,
+    upper(substr(max_by(vehicle_id, event_time), 1, 6)) AS vehicle,
     max_by({d.column("location", "latitude")}, event_time) AS latitude,
     max_by({d.column("location", "longitude")}, event_time) AS longitude,
     max_by(description, event_time) AS description
 FROM {d.table(schema, "emergency")}
 GROUP BY incident_id"""
     columns = (
-        DatasetColumn("incident_id", "VARCHAR", "The incident."),
-        DatasetColumn("incident_type", "VARCHAR", "Its type (accident, fire, medical...)."),
-        DatasetColumn("status", "VARCHAR", "Its latest status."),
-        DatasetColumn("active", "BOOLEAN", f"Whether its latest status is one of {', '.join(ACTIVE_STATUSES)}."),
-        DatasetColumn("first_reported", _TS, "Event time of its first report, UTC."),
-        DatasetColumn("last_update", _TS, "Event time of its latest report, UTC."),
+        DatasetColumn("incident_id", "VARCHAR", "The incident.", label="Incident"),
+        DatasetColumn("incident_type", "VARCHAR", "Its type (accident, fire, medical...).", label="Type"),
+        DatasetColumn("status", "VARCHAR", "Its latest status.", label="Status"),
+        DatasetColumn(
+            "active", "BOOLEAN", f"Whether its latest status is one of {', '.join(ACTIVE_STATUSES)}.", label="Active"
+        ),
+        DatasetColumn("first_reported", _TS, "Event time of its first report, UTC.", label="First reported (UTC)"),
+        DatasetColumn("last_update", _TS, "Event time of its latest report, UTC.", label="Last update (UTC)"),
         DatasetColumn("vehicle_id", "VARCHAR", "The vehicle that reported it last."),
-        DatasetColumn("latitude", "DOUBLE", "Latitude of its latest report."),
-        DatasetColumn("longitude", "DOUBLE", "Longitude of its latest report."),
-        DatasetColumn("description", "VARCHAR", "Its latest description."),
+        DatasetColumn(
+            "vehicle", "VARCHAR", "The first six characters of that vehicle's id (its short id).", label="Vehicle"
+        ),
+        DatasetColumn("latitude", "DOUBLE", "Latitude of its latest report.", label="Latitude"),
+        DatasetColumn("longitude", "DOUBLE", "Longitude of its latest report.", label="Longitude"),
+        DatasetColumn("description", "VARCHAR", "Its latest description.", label="Description"),
     )
     return Dataset("incident_latest", "Each incident at its latest status.", columns, "last_update", schema, sql)
 
@@ -156,14 +73,39 @@ def incident_map(schema: str, d: SqlDialect) -> Dataset:
     """Map features: the named places and each active incident, labelled with its type and status."""
     latest = incident_latest(schema, d).sql
     label = "incident_type || ' (' || status || ')'"
-    feature = _feature("Point", _point("latitude", "longitude"), label, "fillColor", INCIDENT_COLOR)
+    point = "'[' || CAST(longitude AS VARCHAR) || ',' || CAST(latitude AS VARCHAR) || ']'"
+    tooltip = {"incident": "incident_type", "status": "status", "description": "description"}
+    feature = feature_sql("Point", point, label, INCIDENT_COLOR, tooltip)
     sql = f"""WITH incidents AS (
 {latest}
 )
-{_places_sql()}
+{place_rows()}
 UNION ALL
 SELECT 'incident' AS layer, incident_type AS label, {feature} AS feature FROM incidents WHERE active"""
-    return Dataset("incident_map", "Active incidents and the named places as GeoJSON.", _MAP_COLUMNS, None, schema, sql)
+    return Dataset("incident_map", "Active incidents on the basemap as GeoJSON.", MAP_COLUMNS, None, schema, sql)
+
+
+def _snapshot_html(d: SqlDialect) -> str:
+    """SQL: the snapshot as an image 240 px wide (pixels kept crisp), a link to the full image around it."""
+    uri = f"'data:' || media_type || ';base64,' || {d.base64(d.column('snapshot'))}"
+    return (
+        f'\'<a href="\' || {uri} || \'" target="_blank" title="open full size"><img alt="snapshot" '
+        f'width="240" style="image-rendering: pixelated" src="\' || {uri} || \'"/></a>\''
+    )
+
+
+def incident_summary(schema: str, d: SqlDialect) -> Dataset:
+    """One row: how many incidents are active, as a sentence (saying so when there is none)."""
+    sql = f"""SELECT CASE WHEN active = 0 THEN 'No active incidents: nothing is going on, so the map shows none.'
+    WHEN active = 1 THEN '1 active incident, in orange on the map.'
+    ELSE CAST(active AS VARCHAR) || ' active incidents, in orange on the map.' END AS summary,
+    active
+FROM (SELECT count(*) AS active FROM ({incident_latest(schema, d).sql}) AS incidents WHERE active) AS counted"""
+    columns = (
+        DatasetColumn("summary", "VARCHAR", "The number of active incidents, as a sentence.", label="Right now"),
+        DatasetColumn("active", "BIGINT", "Incidents whose latest status is active.", label="Active"),
+    )
+    return Dataset("incident_summary", "How many incidents are going on.", columns, None, schema, sql)
 
 
 def camera_latest(schema: str, d: SqlDialect) -> Dataset:
@@ -171,25 +113,28 @@ def camera_latest(schema: str, d: SqlDialect) -> Dataset:
     sql = f"""SELECT camera_id,
     max(event_time) AS taken_at,
     max_by({d.base64(d.column("snapshot"))}, event_time) AS snapshot_base64,
-    max_by('<img alt="snapshot" src="data:' || media_type || ';base64,' || {d.base64(d.column("snapshot"))} || '"/>',
-           event_time) AS snapshot_html,
+    max_by({_snapshot_html(d)}, event_time) AS snapshot,
     max_by(media_type, event_time) AS media_type,
     max_by(vehicle_id, event_time) AS vehicle_id,
+    upper(substr(max_by(vehicle_id, event_time), 1, 6)) AS vehicle,
     max_by({d.column("location", "latitude")}, event_time) AS latitude,
     max_by({d.column("location", "longitude")}, event_time) AS longitude,
     count(*) AS snapshots
 FROM {d.table(schema, "traffic")}
 GROUP BY camera_id"""
     columns = (
-        DatasetColumn("camera_id", "VARCHAR", "The traffic camera."),
-        DatasetColumn("taken_at", _TS, "Event time of its latest snapshot, UTC."),
+        DatasetColumn("camera_id", "VARCHAR", "The traffic camera.", label="Camera"),
+        DatasetColumn("taken_at", _TS, "Event time of its latest snapshot, UTC.", label="Taken (UTC)"),
         DatasetColumn("snapshot_base64", "VARCHAR", "Its latest snapshot, base64 (an image of media_type)."),
-        DatasetColumn("snapshot_html", "VARCHAR", "Its latest snapshot as an HTML image (a data: URI)."),
+        DatasetColumn(
+            "snapshot", "VARCHAR", "Its latest snapshot, shown large; click to open it full size.", label="Snapshot"
+        ),
         DatasetColumn("media_type", "VARCHAR", "Media type of the snapshot (image/png)."),
-        DatasetColumn("vehicle_id", "VARCHAR", "The vehicle that passed it last."),
-        DatasetColumn("latitude", "DOUBLE", "Latitude of the camera."),
-        DatasetColumn("longitude", "DOUBLE", "Longitude of the camera."),
-        DatasetColumn("snapshots", "BIGINT", "Snapshots received from it."),
+        DatasetColumn("vehicle_id", "VARCHAR", "The vehicle that passed it last.", label="Vehicle id"),
+        DatasetColumn("vehicle", "VARCHAR", "The first six characters of that vehicle's id.", label="Vehicle"),
+        DatasetColumn("latitude", "DOUBLE", "Latitude of the camera.", label="Latitude"),
+        DatasetColumn("longitude", "DOUBLE", "Longitude of the camera.", label="Longitude"),
+        DatasetColumn("snapshots", "BIGINT", "Snapshots received from it.", label="Snapshots"),
     )
     return Dataset("camera_latest", "The latest snapshot of each camera.", columns, "taken_at", schema, sql)
 
@@ -261,15 +206,19 @@ def data_rules(schema: str, d: SqlDialect, catalog: Catalog) -> Dataset:
 
 
 _PER_SCHEMA: tuple[Callable[[str, SqlDialect], Dataset], ...] = (
-    fleet_map,
-    vehicle_latest,
+    journey,
+    journey_map,
+    journey_weather,
+    journey_incidents,
     incident_latest,
+    incident_summary,
     incident_map,
     camera_latest,
 )
 
 
-def derived_datasets(catalog: Catalog, schema: str, d: SqlDialect) -> list[Dataset]:
+def derived_datasets(catalog: Catalog, schema: str, d: SqlDialect, status: FleetStatus) -> list[Dataset]:
     """Every derived dataset, for the lake's tables in ``schema``."""
-    return [*(make(schema, d) for make in _PER_SCHEMA), pipeline_rows(schema, d, catalog),
-            quarantine_rows(schema, d, catalog), data_rules(schema, d, catalog)]  # fmt: skip
+    fleet = [fleet_map(schema, d, status), vehicle_latest(schema, d, status)]
+    health = [pipeline_rows(schema, d, catalog), quarantine_rows(schema, d, catalog), data_rules(schema, d, catalog)]
+    return [*fleet, *(make(schema, d) for make in _PER_SCHEMA), *health]

@@ -100,7 +100,7 @@ def _prepare(settings: DashboardSettings, catalog: Catalog) -> None:
           {"SUPERSET_ADMIN_PASSWORD": admin_password(settings)})  # fmt: skip
     bundle = settings.home / "dashboards.zip"
     bundle.write_bytes(build_bundle(catalog, settings.database, dialect(settings.engine),
-                                    settings.sqlalchemy_uri).zip_bytes())  # fmt: skip
+                                    settings.sqlalchemy_uri, settings.fleet).zip_bytes())  # fmt: skip
     _step(settings, "import the dashboards", [str(settings.venv / "bin" / "python"), str(IMPORT_SCRIPT), str(bundle)])
 
 

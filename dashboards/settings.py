@@ -3,14 +3,15 @@
 Read from ``TELEMETRY_SUPERSET_PORT``, ``TELEMETRY_SUPERSET_PASSWORD`` (else a password generated at
 first start and kept in ``<home>/superset/admin-password``), ``TELEMETRY_DASHBOARD_ENGINE`` (``duckdb``
 for the local lake, ``athena`` for a lake on S3), ``TELEMETRY_ATHENA_RESULTS``, ``TELEMETRY_ATHENA_WORKGROUP``,
-``TELEMETRY_LAKE``, ``TELEMETRY_GLUE_DATABASE`` and ``AWS_REGION``/``AWS_DEFAULT_REGION``.
+``TELEMETRY_LAKE``, ``TELEMETRY_GLUE_DATABASE``, ``AWS_REGION``/``AWS_DEFAULT_REGION``, and when a vehicle counts
+as moving or silent: ``TELEMETRY_FLEET_MOVING_KMH`` (default 5) and ``TELEMETRY_FLEET_SILENT_AFTER_S`` (default 120).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ from core.catalog import project_root
 from core.errors import ConfigError
 from core.lake import LakeLocation
 from core.settings import Secret, check_known, database_name, env_int, env_str, lake_location, local_dir
+from dashboards.fleet import FleetStatus
 from lakesql.extensions import VIEW_EXTENSIONS
 
 __all__ = ["DUCKDB_EXTENSIONS", "DashboardSettings"]
@@ -43,6 +45,7 @@ class DashboardSettings:
         region: the AWS region for Athena.
         athena_results: ``s3://`` folder for Athena's query results.
         athena_workgroup: Athena workgroup.
+        fleet: when a vehicle counts as moving, idle or silent.
     """
 
     home: Path
@@ -55,6 +58,7 @@ class DashboardSettings:
     region: str = ""
     athena_results: str = ""
     athena_workgroup: str = "primary"
+    fleet: FleetStatus = field(default_factory=FleetStatus)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DashboardSettings:
@@ -85,6 +89,10 @@ class DashboardSettings:
             region=env_str(env, "AWS_REGION", env_str(env, "AWS_DEFAULT_REGION", "")),
             athena_results=env_str(env, "TELEMETRY_ATHENA_RESULTS", ""),
             athena_workgroup=env_str(env, "TELEMETRY_ATHENA_WORKGROUP", "primary"),
+            fleet=FleetStatus(
+                moving_kmh=env_int(env, "TELEMETRY_FLEET_MOVING_KMH", FleetStatus.moving_kmh, minimum=1),
+                silent_after_s=env_int(env, "TELEMETRY_FLEET_SILENT_AFTER_S", FleetStatus.silent_after_s, minimum=1),
+            ),
         )
         settings.validate()
         return settings

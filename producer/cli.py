@@ -16,20 +16,23 @@ from producer.geo import PLACES
 from producer.progress import progress_display
 from producer.run import RunOptions, run
 from producer.simulator import SimulationConfig
+from producer.timing import place_journey
 
 __all__ = ["main", "parse_args"]
 
 
-def _start_time(text: str) -> datetime:
+def _time(option: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
     if text == "now":
         return datetime.now(UTC).replace(microsecond=0)
     try:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
-        msg = f"--start {text!r} is not an ISO 8601 time such as 2025-01-06T08:00:00Z (or 'now')"
+        msg = f"{option} {text!r} is not an ISO 8601 time such as 2025-01-06T08:00:00Z (or 'now')"
         raise ConfigError(msg) from exc
     if value.tzinfo is None:
-        msg = f"--start {text!r} has no time zone; add Z for UTC (e.g. {text}Z)"
+        msg = f"{option} {text!r} has no time zone; add Z for UTC (e.g. {text}Z)"
         raise ConfigError(msg)
     return value.astimezone(UTC)
 
@@ -47,7 +50,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     journey.add_argument("--seed", type=int, default=42, help="same seed, same events (default 42)")
     journey.add_argument("--origin", default="london", help="where the fleet starts (default london)")
     journey.add_argument("--destination", default="birmingham", help="where it goes (default birmingham)")
-    journey.add_argument("--start", default="now", help="simulated departure time, ISO 8601 with zone (default now)")
+    journey.add_argument(
+        "--start", help="departure time, ISO 8601 with zone or 'now' (default: now for --speedup 1, else see --end)"
+    )
+    journey.add_argument(
+        "--end",
+        help="when the replayed journey ends, ISO 8601 with zone or 'now' (default now): no event is stamped later "
+        "than the moment it is sent",
+    )
     journey.add_argument("--step-seconds", type=float, default=5.0, help="simulated seconds between reports")
     limits = parser.add_argument_group("how much and how fast (default: until every vehicle arrives, at full speed)")
     limits.add_argument("--duration", type=float, help="stop after this many simulated seconds")
@@ -83,9 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         origin=args.origin,
         destination=args.destination,
-        start_time=_start_time(args.start),
         step_seconds=args.step_seconds,
         max_steps=None if args.duration is None else math.floor(args.duration / args.step_seconds) + 1,
+    )
+    catalog = load_catalog()
+    simulation = place_journey(
+        simulation,
+        start=_time("--start", args.start),
+        end=_time("--end", args.end),
+        speedup=args.speedup,
+        catalog=catalog,
     )
     options = RunOptions(
         simulation=simulation,
@@ -95,7 +112,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         tuning={"delivery_timeout_s": args.delivery_timeout, "compression": args.compression},
     )
-    catalog = load_catalog()
     with progress_display(args.progress, total=args.count) as progress:
         result = run(settings, catalog, options, progress)
     summary = result.summary

@@ -19,6 +19,7 @@ from producer.rule_check import RuleChecker
 from producer.serializer import WireSerializer
 from producer.simulator import STREAMS, Event, SimulationConfig, simulate
 from producer.summary import ProduceSummary
+from producer.timing import wait_until_due
 from producer.writers import lookup_writers
 
 __all__ = ["RunOptions", "RunResult", "check_records", "produce_journey", "run"]
@@ -123,7 +124,8 @@ def produce_journey(
 ) -> RunResult:
     """Produce one worker's share of the journey in this process, paced as asked, and flush.
 
-    Stops early at the first failed delivery: carrying on would only pile up more undelivered records.
+    No event is sent before its event time (see :mod:`producer.timing`). Stops early at the first failed
+    delivery: carrying on would only pile up more undelivered records.
 
     Args:
         settings: where to produce.
@@ -154,6 +156,7 @@ def produce_journey(
                     )
                     while (wait := began + due - time.monotonic()) > 0:
                         producer.poll(min(wait, 0.2))
+                wait_until_due(event.value["event_time"], producer.poll)
                 producer.produce(event)
                 if producer.failed:
                     break

@@ -49,6 +49,9 @@ class SimulationConfig:
         max_steps: stop after this many steps even if vehicles are still driving; None runs to arrival.
         camera_spacing_m: distance between two traffic cameras along the route.
         emergency_probability: chance per vehicle and step that the vehicle reports an emergency.
+        trip: names the journey for its random draws (event ids, speeds, incidents); empty names it by
+            ``start_time``. :func:`producer.timing.ending_at` keys a journey by its end, so moving its start
+            to make it end on time does not change the journey.
     """
 
     vehicles: int = 3
@@ -60,6 +63,7 @@ class SimulationConfig:
     max_steps: int | None = None
     camera_spacing_m: float = 4_000.0
     emergency_probability: float = 0.001
+    trip: str = ""
     _route: Route = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -174,7 +178,8 @@ class _Journey:
         # Seeded simulation, not cryptography. The vehicle depends on the seed and its place in the fleet
         # only (the same car drives back); the journey's draws and event ids depend on the whole trip.
         spec = VehicleSpec.draw(random.Random(f"vehicle:{config.seed}:{index}"))  # noqa: S311
-        trip = f"journey:{config.seed}:{index}:{config.route.origin}:{config.route.destination}:{config.start_time}"
+        name = config.trip or str(config.start_time)
+        trip = f"journey:{config.seed}:{index}:{config.route.origin}:{config.route.destination}:{name}"
         self.rng = random.Random(trip)  # noqa: S311
         self.driver = Driver(self.rng, config.route, spec)
         self.incident: Incident | None = None

@@ -10,7 +10,10 @@ the open fleet dashboard by itself.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -87,8 +90,9 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     home = tmp_path_factory.mktemp("dashboards home")  # a space in the path, on purpose
     lake = home / "lake"
+    # Silent after 10 min: the lake's journeys end when the tests write them, and the browser looks minutes later.
     env = {"TELEMETRY_HOME": str(home), "TELEMETRY_LAKE": str(lake), "TELEMETRY_SUPERSET_PORT": str(_free_port()),
-           "TELEMETRY_SUPERSET_PASSWORD": ADMIN_PASSWORD}  # fmt: skip
+           "TELEMETRY_SUPERSET_PASSWORD": ADMIN_PASSWORD, "TELEMETRY_FLEET_SILENT_AFTER_S": "600"}  # fmt: skip
     started = time.monotonic()
     result = _cli(env, "up")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -117,7 +121,8 @@ def browser() -> Iterator[Browser]:
 
 
 def _logged_in(browser: Browser, running: Running) -> Page:
-    page = browser.new_page(viewport={"width": 1600, "height": 1100})
+    # Tall enough for every chart to be in view: Superset draws only the charts in view (and drops those it left).
+    page = browser.new_page(viewport={"width": 1600, "height": 2400})
     page.goto(f"{running.settings.url}/login/")
     page.fill("input#username", "admin")
     page.fill("input#password", running.password)
@@ -137,10 +142,14 @@ _ERROR_PHRASES = ("unexpected error", "error: ", "violates the following", "trac
 def _chart_states(page: Page) -> list[tuple[str, str]]:
     """(title, state) of every chart of the open dashboard once none is loading: drawn, empty or error."""
     holders = page.locator(".dashboard-component-chart-holder")
+    # Settled: no chart loading, and each chart showing something (a busy machine may not have started one yet).
     page.wait_for_function(
-        "() => document.querySelectorAll('.dashboard-component-chart-holder').length > 0 && "
-        "document.querySelectorAll('.dashboard-component-chart-holder .loading, [aria-label=\"Loading\"]').length == 0",
-        timeout=60_000,
+        "([drawn, empty, failed]) => { const h = [...document.querySelectorAll('.dashboard-component-chart-holder')];"
+        " return h.length > 0 && document.querySelectorAll('.dashboard-component-chart-holder .loading, "
+        '[aria-label="Loading"]\').length == 0 && h.every(e => e.querySelector(drawn) || e.querySelector(failed) '
+        "|| e.innerText.includes(empty)); }",
+        arg=[_DRAWN, _EMPTY, _ERROR_STATE],
+        timeout=120_000,
     )
     states = []
     for i in range(holders.count()):
@@ -175,7 +184,12 @@ def test_with_no_lake_yet_every_dashboard_says_no_data_instead_of_failing(supers
     page.close()
 
 
+_AGE = re.compile(r"\d+ (s|min|h|d) ago")
+
+
 def _normal(value: Any) -> Any:
+    if isinstance(value, str):  # an age ("38 s ago") is measured when each query runs: a second apart here
+        return _AGE.sub("<age>", value)
     if isinstance(value, datetime):
         return round(value.timestamp() * 1000)
     if isinstance(value, float | Decimal):
@@ -187,6 +201,10 @@ def _normal_api(value: Any, temporal: bool) -> Any:
     if temporal and isinstance(value, int | float):
         return round(value)
     return _normal(value)
+
+
+def _age_free(names: list[str], row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(None if n == "age_s" else v for n, v in zip(names, row, strict=True))
 
 
 def _wait_for(check: Any, timeout: float, what: str) -> float:
@@ -201,6 +219,7 @@ def test_every_chart_answers_with_the_rows_duckdb_gives_for_the_same_lake(supers
     now = datetime.now(UTC)
     counts = write_fleet_lake(superset.lake, vehicles=3, minutes=15, end=now)
     assert counts["vehicle"] > 0 and counts["emergency"] > 0 and counts["traffic"] > 0
+    write_fleet_lake(superset.lake, vehicles=1, minutes=5, end=now - timedelta(minutes=20), seed=9)  # a silent one
     reasons = (
         "bad-magic-byte: the first byte is 123, expected 0",
         "unknown-schema-id: schema id 9 was not resolved",
@@ -219,12 +238,13 @@ def test_every_chart_answers_with_the_rows_duckdb_gives_for_the_same_lake(supers
     for chart in superset.bundle.charts:
         cursor = con.execute(check_sql(chart, DUCKDB))
         names = [d[0] for d in cursor.description or ()]
-        expected = sorted((tuple(_normal(v) for v in row) for row in cursor.fetchall()), key=repr)
+        expected = sorted((_age_free(names, tuple(_normal(v) for v in row)) for row in cursor.fetchall()), key=repr)
         temporal = {c.name for c in chart.dataset.columns if c.is_dttm} | {
             m.label for m in chart.metrics if "(ingested_at)" in m.sql
         }
         answered = superset.chart_rows(ids[chart.key])
-        got = sorted((tuple(_normal_api(r[n], n in temporal) for n in names) for r in answered), key=repr)
+        got = sorted((_age_free(names, tuple(_normal_api(r[n], n in temporal) for n in names)) for r in answered),
+                     key=repr)  # fmt: skip
         assert got == expected, chart.key
         assert got, f"{chart.key} has no rows on a lake with data"
         compared += 1
@@ -245,12 +265,56 @@ def test_every_dashboard_is_drawn_in_a_browser_with_no_chart_in_error(superset: 
     page.close()
 
 
+_STATUS_RGB = {"moving": (0, 158, 115), "silent": (120, 120, 120)}
+_COUNT_PIXELS = """async ([png, colours]) => {
+  const img = new Image(); img.src = 'data:image/png;base64,' + png; await img.decode();
+  const canvas = document.createElement('canvas'); canvas.width = img.width; canvas.height = img.height;
+  const context = canvas.getContext('2d'); context.drawImage(img, 0, 0);
+  const d = context.getImageData(0, 0, img.width, img.height).data;
+  return colours.map(([r, g, b]) => { let n = 0; for (let i = 0; i < d.length; i += 4) {
+    if (Math.abs(d[i] - r) < 6 && Math.abs(d[i + 1] - g) < 6 && Math.abs(d[i + 2] - b) < 6) n++; } return n; });
+}"""
+
+
+def _number(page: Page, title: str) -> str:
+    holder = page.locator(".dashboard-component-chart-holder", has_text=title).first
+    return holder.inner_text().splitlines()[1].strip()
+
+
+def test_an_operator_sees_status_counts_markers_in_status_colours_zeros_and_a_working_filter(
+    superset: Running, browser: Browser
+) -> None:
+    page = _logged_in(browser, superset)
+    states = _open(page, superset, "fleet")
+    assert all(state == "drawn" for _, state in states), states
+    # 3 vehicles ending now are moving; the one that stopped reporting 20 minutes ago is silent; none is idle (0).
+    assert [_number(page, t) for t in ("Moving", "Idle", "Silent", "Fleet")] == ["3", "0", "1", "4"]
+    the_map = page.locator(".dashboard-component-chart-holder", has_text="Fleet map").locator("canvas").first
+    png = base64.b64encode(the_map.screenshot()).decode()
+    moving, silent = page.evaluate(_COUNT_PIXELS, [png, list(_STATUS_RGB.values())])
+    assert moving > 20 and silent > 20, (moving, silent)  # arrows drawn on the canvas, in their status colours
+    table = page.locator(".dashboard-component-chart-holder", has_text="Vehicles: status and last report")
+    assert "silent" in table.inner_text() and "min ago" in table.inner_text()
+    name = table.locator("tbody tr").first.locator("td").first.inner_text().strip()
+
+    def speed_chart(response: Any) -> bool:
+        return "/api/v1/chart/data" in response.url and "avg speed km/h" in (response.request.post_data or "")
+
+    with page.expect_response(speed_chart, timeout=30_000) as filtered:
+        table.locator("td", has_text=name).first.click()  # a cross-filter on that vehicle
+    rows = filtered.value.json()["result"][0]["data"]
+    series = {k for r in rows for k in r} - {"event_time", "__timestamp"}
+    assert rows and series and all(name in k for k in series), (name, series)  # the speed chart: that vehicle only
+    page.close()
+
+
 def test_a_new_position_shows_on_the_open_fleet_dashboard_by_itself(superset: Running, browser: Browser) -> None:
     page = _logged_in(browser, superset)
     _open(page, superset, "fleet")
-    newcomer = "live-check-vehicle"
+    newcomer = "Live Check LIVE-C"  # make, model and the id's first six characters, as the fleet table names it
     now = datetime.now(UTC)
-    row = {"vehicle_id": newcomer, "event_time": now, "kafka_timestamp": now, "ingested_at": now + timedelta(seconds=1),
+    row = {"vehicle_id": "live-check-vehicle", "make": "Live", "model": "Check", "event_time": now,
+           "kafka_timestamp": now, "ingested_at": now + timedelta(seconds=1),
            "location": {"latitude": 52.0, "longitude": -1.0}, "speed_kmh": 42.0}  # fmt: skip
     written = time.monotonic()
     write(superset.lake, entity_lake_table(CATALOG.get("vehicle")), [row])

@@ -46,12 +46,12 @@ def files(b: Bundle) -> dict[str, Any]:
         return {n.split("/", 1)[1]: yaml.safe_load(archive.read(n)) for n in archive.namelist()}
 
 
-def test_the_bundle_holds_one_database_every_dataset_chart_and_the_five_dashboards() -> None:
+def test_the_bundle_holds_one_database_every_dataset_chart_and_the_six_dashboards() -> None:
     content = files(bundle())
     assert content["metadata.yaml"]["type"] == "Dashboard"
     assert [n for n in content if n.startswith("databases/")] == ["databases/telemetry_lake.yaml"]
     dashboards = {c["slug"]: c for n, c in content.items() if n.startswith("dashboards/")}
-    assert set(dashboards) == {"fleet", "incidents", "conditions", "cameras", "pipeline-health"}
+    assert set(dashboards) == {"fleet", "journey", "incidents", "conditions", "cameras", "pipeline-health"}
     assert all(d["metadata"]["refresh_frequency"] <= 10 for d in dashboards.values())
     datasets = {c["uuid"] for n, c in content.items() if n.startswith("datasets/")}
     charts = {c["uuid"]: c for n, c in content.items() if n.startswith("charts/")}
@@ -113,7 +113,7 @@ def test_a_renamed_schema_field_breaks_the_bundle_not_the_dashboard(tmp_path: Pa
             (schemas / path.name).write_text(text)
     catalog = load_catalog(schemas)
     renamed = build_bundle(catalog, "smartcity", DUCKDB, URI)
-    metrics = {m.sql for c in renamed.charts if c.dataset.key == "vehicle" for m in c.metrics}
+    metrics = {m.sql for c in renamed.charts if c.key == "speed-over-time" for m in c.metrics}
     assert "AVG(speed_kmh)" in metrics and "speed_kmh" not in {c.name for c in _dataset(renamed, "vehicle").columns}
     lake = tmp_path / "lake"
     write(lake, entity_lake_table(catalog.get("vehicle")), [{"event_time": T0, "vehicle_id": "car-a"}])
@@ -140,8 +140,10 @@ def test_with_no_lake_yet_every_chart_query_answers_with_no_rows_not_an_error(tm
     con = connect(CATALOG, LakeSqlSettings.from_env({}, lake=str(tmp_path / "nothing-yet")))
     for chart in bundle().charts:
         rows = con.execute(check_sql(chart, DUCKDB)).fetchall()
-        if chart.viz == "deck_geojson":  # the named places are on the map from the start
-            assert {r[0] for r in rows} == {"place"}, chart.key
+        if chart.viz == "deck_geojson":  # the basemap (land and towns) is on the map from the start
+            assert {r[0] for r in rows} == {"land", "town"}, chart.key
+        elif chart.key == "incidents-active":  # a sentence, not an empty chart
+            assert rows == [("No active incidents: nothing is going on, so the map shows none.",)]
         elif chart.dataset.key == "data_rules":  # the contract is in the schemas, not the lake
             assert len(rows) == sum(len(r) for r in stream_rules(CATALOG).values()) > 0
         else:

@@ -22,6 +22,7 @@ from producer.geo import PLACES, bearing_deg, distance_m
 from producer.incidents import LIFE_CYCLE
 from producer.media import PNG_MEDIA_TYPE, PNG_SIGNATURE
 from producer.simulator import STREAMS, Event, SimulationConfig, simulate
+from producer.timing import place_journey, wait_until_due
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 # Busy enough that every stream shows up in a full journey: a camera every 2 km, frequent emergencies.
@@ -266,3 +267,66 @@ def test_coordinates_and_start_time_are_accepted(catalog: Catalog) -> None:
     first = next(iter(simulate(config, catalog)))
     assert first.value["event_time"] == datetime(2025, 6, 1, 12, 0, 0, 123000, tzinfo=UTC)
     assert first.value["location"] == {"latitude": 51.75, "longitude": -1.25}
+
+
+# --- time that never runs ahead: where a journey sits in time ----------------------------------------------
+
+NOW = datetime(2026, 3, 2, 7, 45, tzinfo=UTC)
+
+
+def _times(config: SimulationConfig, catalog: Catalog) -> list[datetime]:
+    return [e.value["event_time"] for e in simulate(config, catalog)]
+
+
+def test_a_replayed_journey_ends_now_so_no_event_is_in_the_future(catalog: Catalog) -> None:
+    config = SimulationConfig(vehicles=2, seed=3, max_steps=300)
+    placed = place_journey(config, start=None, end=None, speedup=0, now=NOW, catalog=catalog)
+    times = _times(placed, catalog)
+    assert max(times) == NOW
+    assert min(times) == placed.start_time == NOW - timedelta(seconds=299 * config.step_seconds)
+
+
+def test_a_journey_ends_at_the_time_given_and_is_the_same_journey_wherever_it_starts(catalog: Catalog) -> None:
+    config = SimulationConfig(vehicles=2, seed=3, max_steps=50)
+    end = NOW - timedelta(hours=3)
+    placed = place_journey(config, start=None, end=end, speedup=20, now=NOW, catalog=catalog)
+    events = list(simulate(placed, catalog))
+    assert max(e.value["event_time"] for e in events) == end
+    again = list(simulate(place_journey(config, start=None, end=end, speedup=0, now=NOW, catalog=catalog), catalog))
+    assert [e.value["id"] for e in again] == [e.value["id"] for e in events]
+
+
+def test_a_live_run_starts_now_and_a_start_given_is_kept(catalog: Catalog) -> None:
+    config = SimulationConfig(max_steps=3)
+    assert place_journey(config, start=None, end=None, speedup=1, now=NOW).start_time == NOW
+    start = NOW - timedelta(days=1)
+    assert place_journey(config, start=start, end=None, speedup=0, now=NOW).start_time == start
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "speedup", "message"),
+    [
+        (NOW, NOW, 0.0, "not both"),
+        (None, NOW + timedelta(minutes=1), 10.0, "ahead of the clock"),
+    ],
+)
+def test_a_placement_that_would_run_ahead_is_refused(
+    start: datetime | None, end: datetime | None, speedup: float, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        place_journey(SimulationConfig(max_steps=3), start=start, end=end, speedup=speedup, now=NOW)
+
+
+def test_an_event_ahead_of_the_clock_is_held_until_its_time() -> None:
+    clock = [NOW.timestamp() - 1.5]
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        clock[0] += seconds
+
+    wait_until_due(NOW, wait, lambda: clock[0])
+    assert clock[0] >= NOW.timestamp() and all(w <= 0.2 for w in waits)
+    waits.clear()
+    wait_until_due(NOW - timedelta(seconds=1), wait, lambda: clock[0])
+    assert waits == []

@@ -1,0 +1,126 @@
+"""One vehicle's journey: its track coloured by speed, its speed, the weather and the incidents along its route.
+
+Every dataset here has a ``vehicle`` column (make, model and short id, as the fleet dashboard names it),
+so one native filter picks the vehicle for all of them. The map's dataset repeats the basemap for each
+vehicle, so that filtering it on a vehicle keeps the basemap (a filter cannot spare rows that lack the
+column), and once with no vehicle while the lake has none; its window is the vehicle's last three hours of reports,
+counted back from its latest one.
+"""
+
+from __future__ import annotations
+
+import json
+
+from dashboards.datasets import Dataset, DatasetColumn
+from dashboards.dialects import SqlDialect
+from dashboards.fleet import MAP_COLUMNS, feature_sql, place_rows, vehicle_name
+
+__all__ = ["SPEED_BANDS", "journey", "journey_incidents", "journey_map", "journey_weather"]
+
+_TS = "TIMESTAMP WITH TIME ZONE"
+SPEED_BANDS = (
+    (30, "under 30 km/h", (68, 1, 84)),
+    (60, "30-60 km/h", (59, 82, 139)),
+    (90, "60-90 km/h", (33, 145, 140)),
+    (120, "90-120 km/h", (94, 201, 98)),
+    (None, "120 km/h and over", (253, 231, 37)),
+)
+"""(upper bound, name, colour) of each speed band of the journey map: viridis, dark slow to yellow fast."""
+_VEHICLE = DatasetColumn("vehicle", "VARCHAR", "Make, model and the first six characters of its id.", label="Vehicle")
+
+
+def _names(schema: str, d: SqlDialect) -> str:
+    """SQL: each vehicle id with its name."""
+    name = vehicle_name("vehicle_id", "max_by(make, event_time)", "max_by(model, event_time)")
+    return f"SELECT vehicle_id, {name} AS vehicle FROM {d.table(schema, 'vehicle')} GROUP BY vehicle_id"
+
+
+def journey(schema: str, d: SqlDialect) -> Dataset:
+    """One row per vehicle report with what an operator looks at along a journey (event time, speed, place)."""
+    sql = f"""SELECT {vehicle_name("vehicle_id", "make", "model")} AS vehicle,
+    event_time,
+    speed_kmh,
+    {d.column("location", "latitude")} AS latitude,
+    {d.column("location", "longitude")} AS longitude
+FROM {d.table(schema, "vehicle")}"""
+    columns = (
+        _VEHICLE,
+        DatasetColumn("event_time", _TS, "When the report happened, UTC.", label="Time (UTC)"),
+        DatasetColumn("speed_kmh", "DOUBLE", "Speed, km/h.", label="Speed (km/h)"),
+        DatasetColumn("latitude", "DOUBLE", "Latitude.", label="Latitude"),
+        DatasetColumn("longitude", "DOUBLE", "Longitude.", label="Longitude"),
+    )
+    return Dataset("journey", "Every report of every vehicle, by name, for a journey's charts.", columns,
+                   "event_time", schema, sql)  # fmt: skip
+
+
+def _band_color() -> str:
+    cases = " ".join(
+        f"WHEN speed < {bound} THEN '{json.dumps([*rgb, 255], separators=(',', ':'))}'"
+        for bound, _, rgb in SPEED_BANDS
+        if bound is not None
+    )
+    last = json.dumps([*SPEED_BANDS[-1][2], 255], separators=(",", ":"))
+    return f"CASE {cases} ELSE '{last}' END"
+
+
+def journey_map(schema: str, d: SqlDialect) -> Dataset:
+    """Map features per vehicle: the basemap and its last three hours of track, a segment a minute by speed."""
+    lat, lon = d.column("location", "latitude"), d.column("location", "longitude")
+    point = "'[' || CAST({1} AS VARCHAR) || ',' || CAST({0} AS VARCHAR) || ']'"
+    segment = f"'[' || {point.format('lat0', 'lon0')} || ',' || {point.format('lat', 'lon')} || ']'"
+    # No time in the tooltip: a timestamp as text follows the session's time zone, which differs between clients.
+    tooltip = {"vehicle": "vehicle", "speed": "CAST(CAST(round(speed) AS BIGINT) AS VARCHAR) || ' km/h'"}
+    feature = feature_sql("LineString", segment, "''", _band_color(), tooltip)
+    sql = f"""WITH names AS (
+{_names(schema, d)}
+), minutes AS (
+    SELECT vehicle_id, date_trunc('minute', event_time) AS minute, max_by({lat}, event_time) AS lat,
+        max_by({lon}, event_time) AS lon, avg(speed_kmh) AS speed, max(max(event_time)) OVER (PARTITION BY vehicle_id)
+        AS last_seen
+    FROM {d.table(schema, "vehicle")} GROUP BY vehicle_id, date_trunc('minute', event_time)
+), segments AS (
+    SELECT vehicle_id, minute, lat, lon, speed,
+        lag(lat) OVER (PARTITION BY vehicle_id ORDER BY minute) AS lat0,
+        lag(lon) OVER (PARTITION BY vehicle_id ORDER BY minute) AS lon0
+    FROM minutes WHERE minute >= last_seen - INTERVAL '3' HOUR
+), basemap AS (
+{place_rows()}
+)
+SELECT shown.vehicle, basemap.layer, basemap.label, basemap.feature
+FROM (SELECT vehicle FROM names UNION ALL SELECT CAST(NULL AS VARCHAR) WHERE NOT EXISTS (SELECT 1 FROM names)) AS shown
+CROSS JOIN basemap
+UNION ALL
+SELECT names.vehicle, 'track' AS layer, '' AS label, {feature} AS feature
+FROM segments JOIN names ON segments.vehicle_id = names.vehicle_id WHERE lat0 IS NOT NULL"""
+    return Dataset("journey_map", "Each vehicle's last three hours of track by speed, with the basemap.",
+                   (_VEHICLE, *MAP_COLUMNS), None, schema, sql)  # fmt: skip
+
+
+def journey_weather(schema: str, d: SqlDialect) -> Dataset:
+    """The weather each vehicle reported along its route, by vehicle name."""
+    sql = f"""SELECT names.vehicle, w.event_time, w.temperature_c, w.precipitation_mm, w.air_quality_index
+FROM {d.table(schema, "weather")} AS w JOIN ({_names(schema, d)}) AS names ON w.vehicle_id = names.vehicle_id"""
+    columns = (
+        _VEHICLE,
+        DatasetColumn("event_time", _TS, "When the observation happened, UTC.", label="Time (UTC)"),
+        DatasetColumn("temperature_c", "DOUBLE", "Air temperature, °C.", label="Temperature (°C)"),
+        DatasetColumn("precipitation_mm", "DOUBLE", "Precipitation, mm.", label="Precipitation (mm)"),
+        DatasetColumn("air_quality_index", "INTEGER", "Air quality index (0-500, higher is worse).", label="AQI"),
+    )
+    return Dataset("journey_weather", "The weather along each vehicle's route.", columns, "event_time", schema, sql)
+
+
+def journey_incidents(schema: str, d: SqlDialect) -> Dataset:
+    """The incidents each vehicle reported along its route, one row per report."""
+    sql = f"""SELECT names.vehicle, e.event_time, e.incident_type, e.status, e.description
+FROM {d.table(schema, "emergency")} AS e JOIN ({_names(schema, d)}) AS names ON e.vehicle_id = names.vehicle_id"""
+    columns = (
+        _VEHICLE,
+        DatasetColumn("event_time", _TS, "When the report happened, UTC.", label="Time (UTC)"),
+        DatasetColumn("incident_type", "VARCHAR", "The incident's type.", label="Type"),
+        DatasetColumn("status", "VARCHAR", "The status reported.", label="Status"),
+        DatasetColumn("description", "VARCHAR", "What happened.", label="Description"),
+    )
+    return Dataset("journey_incidents", "The incidents along each vehicle's route.", columns, "event_time", schema,
+                   sql)  # fmt: skip
