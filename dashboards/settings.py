@@ -104,8 +104,9 @@ class DashboardSettings:
             raise ConfigError(msg)
         if self.engine == "duckdb" and not self.lake.is_local:
             msg = (
-                f"the lake is {self.lake.catalog_uri()}: the dashboards' DuckDB reads a local lake only (Superset "
-                "locks it to the lake's folder); set TELEMETRY_DASHBOARD_ENGINE=athena to read the Glue tables through Athena"
+                f"the lake is {self.lake.catalog_uri()}: the dashboards' DuckDB reads a local lake only "
+                "(Superset locks it to the lake's folder); set TELEMETRY_DASHBOARD_ENGINE=athena to read the Glue "
+                "tables through Athena"
             )
             raise ConfigError(msg)
         if self.engine == "athena" and not (self.athena_results.startswith("s3://") and self.region):

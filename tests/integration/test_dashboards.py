@@ -11,7 +11,6 @@ the open fleet dashboard by itself.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import secrets
