@@ -50,7 +50,7 @@ from streaming.session import get_spark
 from streaming.settings import StreamingSettings
 from streaming.source import kafka_source_options
 
-PREFIX = os.environ.get("TELEMETRY_BENCH_PREFIX", "bench_")
+PREFIX = "bench_"
 CATALOG = load_catalog()
 
 
@@ -140,8 +140,8 @@ def rules_left_out() -> Iterator[None]:
     saved = reasons.writer_rule_checks
 
     def forget() -> None:
-        for cached in (reasons._checks, reasons.verdict_column, reasons.reason_column):  # noqa: SLF001
-            cached.cache_clear()
+        for name in ("_checks", "verdict_column", "reason_column"):
+            getattr(reasons, name).cache_clear()
 
     reasons.writer_rule_checks = lambda writers, reader, root: []  # type: ignore[assignment]
     forget()
@@ -214,12 +214,15 @@ def main() -> int:
         "--max-offsets", default="250000,1000000", help="records per micro-batch, comma-separated (all paths)"
     )
     parser.add_argument("--no-record", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--prefix", default=PREFIX, help="topic and folder prefix: a data set of one's own")
     args = parser.parse_args()
+    global PREFIX
+    PREFIX = args.prefix
     caps = [int(c) for c in args.max_offsets.split(",")]
     connection = ConnectionSettings.from_env(topic_prefix=PREFIX)
     sizes = ensure_data(connection, args.events)
     total = sum(sizes.values())
-    work = local_dir() / "bench" / f"{PREFIX}stream"  # TELEMETRY_BENCH_PREFIX: a data set and folder of one's own
+    work = local_dir() / "bench" / f"{PREFIX}stream"
     shutil.rmtree(work, ignore_errors=True)
     base = StreamingSettings.from_env(
         topic_prefix=PREFIX, lake=str(work / "lake"), checkpoints=str(work / "checkpoints"), available_now=True
