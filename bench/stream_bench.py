@@ -207,7 +207,8 @@ def measure(
 
 
 def main() -> int:
-    """Run the three paths at each batch size and record the figures."""
+    """Run the four paths at each batch size and record the figures."""
+    global PREFIX
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="size of the data set (default 1,000,000)")
     parser.add_argument(
@@ -216,7 +217,6 @@ def main() -> int:
     parser.add_argument("--no-record", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--prefix", default=PREFIX, help="topic and folder prefix: a data set of one's own")
     args = parser.parse_args()
-    global PREFIX
     PREFIX = args.prefix
     caps = [int(c) for c in args.max_offsets.split(",")]
     connection = ConnectionSettings.from_env(topic_prefix=PREFIX)

@@ -41,7 +41,7 @@ from streaming.resolver import SchemaResolver
 from streaming.rows import checked_frame, decoded_frame, entity_frame, good_rows, quarantine_rows, with_verdict
 from streaming.sink import BatchCommitter
 
-__all__ = ["BatchWriter", "RunSummary", "StopGate", "Target"]
+__all__ = ["BatchWriter", "RunSummary", "StopGate", "Target", "observed_good_rows"]
 
 log = logging.getLogger("streaming.job")
 
@@ -118,6 +118,21 @@ def _decode_metrics(plan: EntityPlan) -> tuple[Column, ...]:
 def _bad() -> Column:
     """Quarantine cases of a checked frame."""
     return F.count_if(F.col(_VERDICT).isNotNull()).alias("bad")
+
+
+def observed_good_rows(header: DataFrame, plan: EntityPlan) -> tuple[DataFrame, Observation, Observation]:
+    """The good rows to write, and the observations of the write: (rows, uncovered ids) and quarantine cases.
+
+    The observations count, and they are what keeps the plan in three stages of generated code:
+    decode, verdict, write. Without them Spark merges the projections (and pushes the quarantine
+    filter below the decode, which then runs twice per record); with the rules in it, the merged
+    method is too large for the JVM's JIT compiler and runs interpreted (docs/benchmarks.md,
+    "Streaming: where the time goes").
+    """
+    decoded_seen, checked_seen = Observation(), Observation()
+    decoded = decoded_frame(header, plan).observe(decoded_seen, *_decode_metrics(plan))
+    checked = with_verdict(decoded, plan).observe(checked_seen, _bad())
+    return good_rows(checked, plan), decoded_seen, checked_seen
 
 
 class BatchWriter:
@@ -208,15 +223,8 @@ class BatchWriter:
 
     def _stage_good(self, header: DataFrame, plan: EntityPlan, batch_id: int) -> tuple[int, int, set[int]]:
         """Write the plan's decodable rows to the staging area; (rows, quarantine cases, uncovered ids)."""
-        # The observations count, and they are what keeps the plan in three stages of generated code:
-        # decode, verdict, write. Without them Spark merges the projections (and pushes the quarantine
-        # filter below the decode, which then runs twice per record); with the rules in it, the merged
-        # method is too large for the JVM's JIT compiler and runs interpreted (docs/benchmarks.md,
-        # "Streaming: where the time goes").
-        decoded_seen, checked_seen = Observation(), Observation()
-        decoded = decoded_frame(header, plan).observe(decoded_seen, *_decode_metrics(plan))
-        checked = with_verdict(decoded, plan).observe(checked_seen, _bad())
-        self._write(good_rows(checked, plan), self._committer.staging(batch_id, plan.entity))
+        good, decoded_seen, checked_seen = observed_good_rows(header, plan)
+        self._write(good, self._committer.staging(batch_id, plan.entity))
         counts, bad = decoded_seen.get, checked_seen.get["bad"]
         return int(counts["rows"]), int(bad), {int(i) for i in counts["unresolved"]}
 
