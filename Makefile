@@ -115,6 +115,9 @@ lint: setup ## ruff, mypy, and the scan that keeps keys, certificates and passwo
 	@$(PY) -m ruff format --check .
 	@$(PY) -m mypy
 
-bench: up ## producer and streaming benchmarks; figures go to docs/benchmarks.md
+bench: up ## every benchmark: producer, streaming, data rules, latency, dashboards; figures (with the commit) to docs/benchmarks.md
 	@$(PY) bench/produce_bench.py
 	@$(PY) bench/stream_bench.py
+	@$(PY) bench/rules_bench.py
+	@$(PY) bench/latency_bench.py
+	@$(PY) bench/dashboard_bench.py

@@ -29,6 +29,7 @@ from streaming.session import connector_jars
 
 sys.path.insert(0, str(project_root()))  # the cluster launcher of the tests, run as a script from bench/
 from produce_bench import write_section  # bench/ is the script's folder
+from provenance import measured_commit
 
 from tests.spark_cluster import SPARK_HOME, spark_cluster
 
@@ -77,7 +78,8 @@ def main() -> None:
     lines = [
         "## Spark cluster",
         "",
-        f"Command: `.venv/bin/python bench/cluster_bench.py` ({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, "
+        f"Command: `.venv/bin/python bench/cluster_bench.py` ({datetime.now(UTC):%Y-%m-%d}, {measured_commit()}, "
+        f"{platform.machine()}, "
         f"{os.cpu_count()} cores). {len(events):,} events already in Kafka, drained into a fresh lake with an "
         "available-now trigger; wall time includes starting the JVMs (the cluster's master and workers were "
         "already up).",

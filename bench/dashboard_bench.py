@@ -44,6 +44,7 @@ from producer.simulator import SimulationConfig
 sys.path.insert(0, str(project_root()))  # the lake writer of the tests, run as a script from bench/
 from dashboard_browser import browser_timings, write_position  # bench/ is the script's folder
 from produce_bench import write_section
+from provenance import measured_commit
 
 from core.iceberg_tables import DEFAULT_PROPERTIES
 from core.tables import entity_lake_table
@@ -209,7 +210,8 @@ def main() -> None:
     lines = [
         "## Dashboards",
         "",
-        f"Command: `.venv/bin/python bench/dashboard_bench.py` ({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, "
+        f"Command: `.venv/bin/python bench/dashboard_bench.py` ({datetime.now(UTC):%Y-%m-%d}, {measured_commit()}, "
+        f"{platform.machine()}, "
         f"{os.cpu_count()} cores). Lake: {totals['vehicle']:,} vehicle rows ({others}), timed in two layouts: "
         f"A, {layouts[0]}; B, {layouts[1]}. Each chart's query ran {args.runs} times after one warm-up, in DuckDB "
         "(the chart's SQL from `dashboards/checks.py`, on the views Superset reads) and through Superset's chart "

@@ -9,6 +9,7 @@ from statistics import fmean
 from typing import Any
 
 from latency_stats import percentile
+from provenance import measured_commit
 
 TARGET_RATE = 5000.0
 _SETUP = ("latestOffset", "walCommit", "getBatch", "queryPlanning")
@@ -91,7 +92,8 @@ def render(
     lines = [
         "## Latency",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `.venv/bin/python {command}`. Per trigger interval, "
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {measured_commit()} by `.venv/bin/python {command}`. "
+        "Per trigger interval, "
         "one continuous job (`python -m streaming run --trigger-interval Ns`, local[2], fresh topics, checkpoint "
         f"and lake) while the producer sends at each rate in turn: {warmup:.0f} s unmeasured, then {seconds:.0f} s "
         "measured. Latency: from the producer handing a sampled event to Kafka to the first listing of the lake "

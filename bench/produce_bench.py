@@ -34,6 +34,7 @@ import fastavro
 from confluent_kafka import Producer, SerializingProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.serialization import SerializationContext, StringSerializer
+from provenance import measured_commit  # bench/ is the script's folder: on sys.path
 
 from core.catalog import Catalog, load_catalog, project_root
 from core.procs import read_pid
@@ -250,7 +251,8 @@ def render(rows: dict[str, Row], config: SimulationConfig, repeat: int) -> str:
     lines = [
         "## Producer",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `.venv/bin/python bench/produce_bench.py` "
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {measured_commit()} by "
+        "`.venv/bin/python bench/produce_bench.py` "
         f"(best of {repeat}): {ours.events:,} events of a {config.vehicles}-vehicle journey "
         f"({config.max_steps} steps; vehicle, GPS, weather, traffic with ~2.5 kB PNGs, emergencies), "
         "the same events in every row. MB/s counts serialized values (Avro wire format; JSON for the tutorial).",

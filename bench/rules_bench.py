@@ -33,6 +33,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from produce_bench import bench_stock, write_section  # bench/ is the script's folder: on sys.path
+from provenance import measured_commit
 
 from core.catalog import load_catalog, project_root
 from core.data_rules import RULES_PROPERTY, stream_rules
@@ -183,7 +184,7 @@ def render(rows: list[tuple[str, str, Measure, str]], events: int, total: int, r
     lines = [
         "## Data rules",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by "
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {measured_commit()} by "
         f"`{' '.join(['.venv/bin/python bench/rules_bench.py', *sys.argv[1:]])}`: "
         f"{events:,} simulated events per producer run (best of {repeat} alternating runs), and the job "
         f"draining the {total:,} events of those runs per set (available-now, local[2], after an untimed "

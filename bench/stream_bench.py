@@ -1,20 +1,23 @@
-"""Streaming benchmark: rows/s of the job (Kafka -> Parquet) against a no-decode ceiling and the 5-byte shortcut.
+"""Streaming benchmark: rows/s of the job (Kafka -> lake) against a no-decode ceiling and the 5-byte shortcut.
 
 One fixed data set of at least 1,000,000 events across the five topics, produced once into
 ``bench_``-prefixed topics (reused when already there). Each path drains all of it with an
 available-now trigger, from a fresh checkpoint into a fresh folder, in the same local Spark:
 
-* ceiling: the same Kafka source, writing the raw Kafka value bytes (and metadata) to Parquet, no decoding;
+* ceiling: the same Kafka source, writing the raw Kafka value bytes (and metadata) as the job writes its
+  tables (:func:`write_like_the_job`), no decoding;
 * shortcut: strip five bytes and ``from_avro`` with the latest schema, per topic (wrong under evolution);
-* this job: header parsing, writer-schema decoding, quarantine check, idempotent batch commit.
+* this job: header parsing, writer-schema decoding, data rules and quarantine check, idempotent batch commit;
+* this job with the data rules left out (:func:`rules_left_out`), for what the rules cost.
 
-Figures go to the "## Streaming" section of docs/benchmarks.md. Usage:
+Figures go to the "## Streaming" section of docs/benchmarks.md, with the commit they measured. Usage:
 ``.venv/bin/python bench/stream_bench.py [--events 1000000] [--max-offsets 250000,1000000] [--no-record]``
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import itertools
 import os
@@ -23,16 +26,19 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
+from provenance import measured_commit  # bench/ is the script's folder: on sys.path
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
 
+import streaming.reasons
 from core.catalog import load_catalog, project_root
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings, local_dir
@@ -108,14 +114,42 @@ def _drain(spark: Any, settings: StreamingSettings, name: str, batch_function: A
     return time.perf_counter() - started
 
 
+def write_like_the_job(frame: DataFrame, out: str, partition: str) -> None:
+    """Append ``frame`` to ``out`` in the format of the job's tables (the one place the ceiling's format is chosen)."""
+    frame.write.mode("append").partitionBy(partition).parquet(out)
+
+
 def ceiling(spark: Any, settings: StreamingSettings, out: str) -> float:
-    """The same source writing the raw value bytes and Kafka metadata to Parquet: no decoding at all."""
+    """The same source writing the raw value bytes and Kafka metadata as the job writes: no decoding at all."""
 
     def write(batch: DataFrame, batch_id: int) -> None:
-        raw = batch.select("topic", "partition", "offset", "timestamp", "key", "value")
-        raw.write.mode("append").partitionBy("topic").parquet(out)
+        write_like_the_job(batch.select("topic", "partition", "offset", "timestamp", "key", "value"), out, "topic")
 
     return _drain(spark, settings, "ceiling", write)
+
+
+@contextlib.contextmanager
+def rules_left_out() -> Iterator[None]:
+    """The job as it is, except that its plans check no data rule: what the rules cost is the difference.
+
+    The rules come from the writer schemas in the registry; registering the schemas again without them
+    would give the records other ids, so a second data set. Here the job's one source of rule checks
+    gives none while the block runs, and the plan columns built from it are forgotten on both sides.
+    """
+    reasons = streaming.reasons
+    saved = reasons.writer_rule_checks
+
+    def forget() -> None:
+        for name in ("_checks", "verdict_column", "reason_column"):
+            getattr(reasons, name).cache_clear()
+
+    reasons.writer_rule_checks = lambda writers, reader, root: []  # type: ignore[assignment]
+    forget()
+    try:
+        yield
+    finally:
+        reasons.writer_rule_checks = saved
+        forget()
 
 
 def shortcut(spark: Any, settings: StreamingSettings, out: str) -> float:
@@ -159,28 +193,36 @@ def measure(
     settings = dataclasses.replace(base, max_offsets_per_trigger=cap, checkpoints=f"{base.checkpoints}/{name}")
     settings = dataclasses.replace(settings, lake=f"{base.lake}/{name}")
     seconds = {"ceiling": ceiling(spark, settings, str(work / f"ceiling-{name}"))}
-    started = time.perf_counter()
     job = dataclasses.replace(settings, max_offsets_per_trigger=per_topic_cap(cap, sizes))
+    started = time.perf_counter()
     summary = run(job, spark=spark, catalog=CATALOG)
     seconds["job"] = time.perf_counter() - started
     seconds["shortcut"] = shortcut(spark, settings, str(work / f"shortcut-{name}"))
-    return seconds, sum(summary.rows.values())
+    off = dataclasses.replace(job, lake=f"{job.lake}-rules-off", checkpoints=f"{job.checkpoints}-rules-off")
+    with rules_left_out():
+        started = time.perf_counter()
+        landed = sum(run(off, spark=spark, catalog=CATALOG).rows.values())
+        seconds["rules off"] = time.perf_counter() - started
+    return seconds, min(sum(summary.rows.values()), landed)
 
 
 def main() -> int:
-    """Run the three paths at each batch size and record the figures."""
+    """Run the four paths at each batch size and record the figures."""
+    global PREFIX
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="size of the data set (default 1,000,000)")
     parser.add_argument(
         "--max-offsets", default="250000,1000000", help="records per micro-batch, comma-separated (all paths)"
     )
     parser.add_argument("--no-record", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--prefix", default=PREFIX, help="topic and folder prefix: a data set of one's own")
     args = parser.parse_args()
+    PREFIX = args.prefix
     caps = [int(c) for c in args.max_offsets.split(",")]
     connection = ConnectionSettings.from_env(topic_prefix=PREFIX)
     sizes = ensure_data(connection, args.events)
     total = sum(sizes.values())
-    work = local_dir() / "bench" / "stream"
+    work = local_dir() / "bench" / f"{PREFIX}stream"
     shutil.rmtree(work, ignore_errors=True)
     base = StreamingSettings.from_env(
         topic_prefix=PREFIX, lake=str(work / "lake"), checkpoints=str(work / "checkpoints"), available_now=True
@@ -204,10 +246,11 @@ def main() -> int:
 
     per_topic = ", ".join(f"{t.removeprefix(PREFIX)} {n:,}" for t, n in sizes.items())
     lines = [
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `.venv/bin/python bench/stream_bench.py`: "
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {measured_commit()} by "
+        f"`{' '.join(['.venv/bin/python bench/stream_bench.py', *sys.argv[1:]])}`: "
         f"{total:,} events already in Kafka ({per_topic}), drained with an available-now trigger "
         "from a fresh checkpoint into a fresh local folder, in one local Spark (`local[2]`, 2 GB driver, "
-        "warmed up by one untimed pass of each path); at each batch size the three paths ran one after the "
+        "warmed up by one untimed pass of each path); at each batch size the four paths ran one after the "
         "other. The job runs a query per topic, so its cap is per topic: the batch size times the biggest "
         f"topic's share ({per_topic_cap(caps[0], sizes):,} for {caps[0]:,}), which gives its biggest topic as "
         "many batches as the other paths' single query, whose cap Spark splits across the topics by backlog.",
@@ -221,8 +264,9 @@ def main() -> int:
     ]
     names = {
         "ceiling": "ceiling: raw value bytes to Parquet, no decoding",
-        "job": "this job: writer-schema decode, quarantine check, idempotent commit",
-        "shortcut": "shortcut: strip 5 bytes, latest schema only (wrong under evolution)",
+        "job": "this job: writer-schema decode, data rules, quarantine check, idempotent commit",
+        "shortcut": "shortcut: strip 5 bytes, latest schema only (wrong under evolution), no rules",
+        "rules off": "this job with the data rules left out",
     }
     for cap, seconds, rate in table:
         for key, label in names.items():
@@ -231,8 +275,9 @@ def main() -> int:
     lines.append("")
     for cap, _, rate in table:
         lines.append(
-            f"- {cap:,} records per batch: this job / ceiling **{rate['job'] / rate['ceiling']:.0%}** (target 60%), "
-            f"this job / shortcut {rate['job'] / rate['shortcut']:.0%}"
+            f"- {cap:,} records per batch: this job / ceiling **{rate['job'] / rate['ceiling']:.2f}x** (target "
+            f"0.75x), this job / shortcut **{rate['job'] / rate['shortcut']:.2f}x** (target 1.0x), rules on / "
+            f"rules off **{rate['job'] / rate['rules off']:.2f}x** (target 0.9x)"
         )
     print("\n".join(lines))
     if not args.no_record:

@@ -35,13 +35,13 @@ from pyspark.sql import functions as F
 
 from core.errors import TelemetryError
 from core.lake import PARTITION_COLUMN, QUARANTINE_DIR
-from streaming.decode import INGESTED_AT, EntityPlan, unresolved_id, with_header
+from streaming.decode import _VERDICT, INGESTED_AT, EntityPlan, unresolved_id, with_header
 from streaming.failpoints import failpoint
 from streaming.resolver import SchemaResolver
-from streaming.rows import entity_frame, good_rows, quarantine_rows
+from streaming.rows import checked_frame, decoded_frame, entity_frame, good_rows, quarantine_rows, with_verdict
 from streaming.sink import BatchCommitter
 
-__all__ = ["BatchWriter", "RunSummary", "StopGate", "Target"]
+__all__ = ["BatchWriter", "RunSummary", "StopGate", "Target", "observed_good_rows"]
 
 log = logging.getLogger("streaming.job")
 
@@ -109,13 +109,30 @@ class StopGate:
 
 
 @lru_cache(maxsize=64)
-def _metrics(plan: EntityPlan) -> tuple[Column, ...]:
-    """Rows, quarantine cases and uncovered schema ids of an entity frame, in one aggregation."""
-    return (
-        F.count(F.lit(1)).alias("rows"),
-        F.count_if(F.col("reason").isNotNull()).alias("bad"),
-        F.collect_set(unresolved_id(plan)).alias("unresolved"),
-    )
+def _decode_metrics(plan: EntityPlan) -> tuple[Column, ...]:
+    """Rows and uncovered schema ids of a decoded frame, in one aggregation."""
+    return F.count(F.lit(1)).alias("rows"), F.collect_set(unresolved_id(plan)).alias("unresolved")
+
+
+@lru_cache(maxsize=1)
+def _bad() -> Column:
+    """Quarantine cases of a checked frame."""
+    return F.count_if(F.col(_VERDICT).isNotNull()).alias("bad")
+
+
+def observed_good_rows(header: DataFrame, plan: EntityPlan) -> tuple[DataFrame, Observation, Observation]:
+    """The good rows to write, and the observations of the write: (rows, uncovered ids) and quarantine cases.
+
+    The observations count, and they are what keeps the plan in three stages of generated code:
+    decode, verdict, write. Without them Spark merges the projections (and pushes the quarantine
+    filter below the decode, which then runs twice per record); with the rules in it, the merged
+    method is too large for the JVM's JIT compiler and runs interpreted (docs/benchmarks.md,
+    "Streaming: where the time goes").
+    """
+    decoded_seen, checked_seen = Observation(), Observation()
+    decoded = decoded_frame(header, plan).observe(decoded_seen, *_decode_metrics(plan))
+    checked = with_verdict(decoded, plan).observe(checked_seen, _bad())
+    return good_rows(checked, plan), decoded_seen, checked_seen
 
 
 class BatchWriter:
@@ -188,7 +205,7 @@ class BatchWriter:
             if plan.writers:
                 rows, bad, unresolved = self._stage_good(header, plan, batch_id)
             else:  # no usable writer schema at all: every row is a quarantine case; count them first
-                row = entity_frame(header, plan).agg(*_metrics(plan)).collect()[0]
+                row = checked_frame(header, plan).agg(*_decode_metrics(plan), _bad()).collect()[0]
                 rows, bad, unresolved = int(row["rows"]), int(row["bad"]), {int(i) for i in row["unresolved"]}
             if not unresolved:
                 break
@@ -206,13 +223,10 @@ class BatchWriter:
 
     def _stage_good(self, header: DataFrame, plan: EntityPlan, batch_id: int) -> tuple[int, int, set[int]]:
         """Write the plan's decodable rows to the staging area; (rows, quarantine cases, uncovered ids)."""
-        # The observation is what keeps decoding to one pass, besides counting: without it Spark pushes
-        # the quarantine filter below the projection and runs from_avro twice per record.
-        observation = Observation()
-        observed = entity_frame(header, plan).observe(observation, *_metrics(plan))
-        self._write(good_rows(observed, plan), self._committer.staging(batch_id, plan.entity))
-        metrics = observation.get
-        return int(metrics["rows"]), int(metrics["bad"]), {int(i) for i in metrics["unresolved"]}
+        good, decoded_seen, checked_seen = observed_good_rows(header, plan)
+        self._write(good, self._committer.staging(batch_id, plan.entity))
+        counts, bad = decoded_seen.get, checked_seen.get["bad"]
+        return int(counts["rows"]), int(bad), {int(i) for i in counts["unresolved"]}
 
     @staticmethod
     def _write(frame: DataFrame, path: str) -> None:

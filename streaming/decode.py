@@ -52,6 +52,7 @@ MAX_SCHEMA_ID = 2**31 - 1
 
 # Internal columns of the header frame, next to the Kafka metadata columns of core.lake.
 _HEADER, _PROBLEM, _ID, _DECODED, _REASON = ("_header", "_problem", "_schema_id", "_decoded", "reason")
+_VERDICT = "_verdict"  # the number of a row's quarantine case (streaming.reasons), null for a good row
 _ID_MASK = 2**32 - 1
 _END_FIELD = "_telemetry_body_end"
 _END_MARK = bytes.fromhex("a5e1f0c3b2d49687")  # arbitrary; extra bytes that begin with exactly these go unseen

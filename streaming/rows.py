@@ -13,23 +13,41 @@ from streaming.decode import (
     _DECODED,
     _ID,
     _REASON,
+    _VERDICT,
     EVENT_TIME_FIELD,
     INGESTED_AT,
     MAX_SCHEMA_ID,
     EntityPlan,
     decoded_column,
 )
-from streaming.reasons import reason_column
+from streaming.reasons import reason_column, verdict_column
 
-__all__ = ["entity_frame", "good_rows", "quarantine_rows"]
+__all__ = ["checked_frame", "decoded_frame", "entity_frame", "good_rows", "quarantine_rows", "with_verdict"]
+
+
+def decoded_frame(header: DataFrame, plan: EntityPlan) -> DataFrame:
+    """One topic's rows of a header frame, decoded (when any id is usable)."""
+    rows = header.filter(_topic_is(plan.topic))
+    return rows.withColumn(_DECODED, decoded_column(plan)) if plan.writers else rows
+
+
+def with_verdict(decoded: DataFrame, plan: EntityPlan) -> DataFrame:
+    """A :func:`decoded_frame` with each row's ``_verdict``.
+
+    ``_verdict`` is null for a good row, else the number of its quarantine case: what the write of
+    the good rows needs, without the reason's text (see :func:`streaming.reasons.verdict_column`).
+    """
+    return decoded.withColumn(_VERDICT, verdict_column(plan))
+
+
+def checked_frame(header: DataFrame, plan: EntityPlan) -> DataFrame:
+    """:func:`decoded_frame` then :func:`with_verdict`."""
+    return with_verdict(decoded_frame(header, plan), plan)
 
 
 def entity_frame(header: DataFrame, plan: EntityPlan) -> DataFrame:
-    """One topic's rows of a header frame, decoded (when any id is usable) and with their ``reason``."""
-    rows = header.filter(_topic_is(plan.topic))
-    if plan.writers:
-        rows = rows.withColumn(_DECODED, decoded_column(plan))
-    return rows.withColumn(_REASON, reason_column(plan))
+    """:func:`checked_frame` with each row's ``reason``: the text of its quarantine case, or null."""
+    return checked_frame(header, plan).withColumn(_REASON, reason_column(plan))
 
 
 @lru_cache(maxsize=64)
@@ -49,7 +67,7 @@ def _ingested_at(ingested_at: datetime | None) -> Column:
 
 
 def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime | None = None) -> DataFrame:
-    """Rows without a reason: the reader schema's fields, then core.lake's metadata columns, then ``dt``.
+    """Good rows of a :func:`checked_frame`: the reader schema's fields, then core.lake's metadata columns, then ``dt``.
 
     ``ingested_at`` is the time to write, or None (the job) to take the frame's ``ingested_at`` column.
     ``dt`` is a date (the event's UTC date): Spark names the partition folders ``dt=YYYY-MM-DD`` from
@@ -60,7 +78,7 @@ def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime | None =
 
 @lru_cache(maxsize=1)
 def _is_good() -> Column:
-    return F.col(_REASON).isNull()
+    return F.col(_VERDICT).isNull()
 
 
 @lru_cache(maxsize=64)
@@ -81,11 +99,11 @@ def _good_columns(plan: EntityPlan, ingested_at: datetime | None) -> tuple[Colum
 
 
 def quarantine_rows(frame: DataFrame, ingested_at: datetime | None = None) -> DataFrame:
-    """Rows with a reason, in core.lake's quarantine columns, partitioned by ingestion date ``dt``.
+    """Rows with a reason (of an :func:`entity_frame`) in the quarantine columns of core.lake, by ingestion ``dt``.
 
     ``ingested_at`` as for :func:`good_rows`.
     """
-    return frame.filter(F.col(_REASON).isNotNull()).select(*_quarantine_columns(ingested_at))
+    return frame.filter(F.col(_VERDICT).isNotNull()).select(*_quarantine_columns(ingested_at))
 
 
 @lru_cache(maxsize=8)

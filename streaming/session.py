@@ -32,6 +32,11 @@ _JOB_CONF = {
     # restarted query replays an unfinished batch (SPARK-55271), which is exactly the crash recovery the
     # job relies on. The V1 Kafka source reads the same offsets and checkpoints without that bug.
     "spark.sql.streaming.disabledV2MicroBatchReaders": "org.apache.spark.sql.kafka010.KafkaSourceProvider",
+    # A generated method above 8,000 bytes of bytecode is never compiled by HotSpot's JIT (HugeMethodLimit)
+    # and runs interpreted, several times slower per record: Spark then runs that part of the plan
+    # without whole-stage code generation instead, as its documentation advises on HotSpot. The job's
+    # stages stay below it (docs/benchmarks.md, "Streaming: where the time goes"); this is the guard.
+    "spark.sql.codegen.hugeMethodLimit": "8000",
     # The job logs its own progress (streaming.listener); the console bar would garble it.
     "spark.ui.showConsoleProgress": "false",
     # Each batch is committed by moving its staged files; a _SUCCESS marker would only be clutter.

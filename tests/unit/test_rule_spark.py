@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
@@ -136,6 +137,37 @@ def test_the_job_quarantines_every_record_of_a_writer_whose_rule_it_cannot_check
     got = {r["kafka_offset"]: r["reason"] for r in entity_frame(with_header(kafka), plan).collect()}
     assert got[1] is None
     assert got[0].startswith("rule-unchecked: writer schema id 1: rule fleet-named on the latest schema")
+
+
+_JIT_LIMIT = 8000
+"""HotSpot compiles no method above this many bytes of bytecode (HugeMethodLimit): a bigger one runs interpreted."""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stream", CATALOG.names)
+def test_every_generated_method_of_a_batch_is_small_enough_for_the_jit(spark: Any, stream: str) -> None:
+    """The batch's plan, with three versions of the stream's schema and their rules, in methods the JIT compiles.
+
+    With the rules in the same method as the decode, that method passed the limit and ran interpreted,
+    several times slower per record; the session's hugeMethodLimit would then leave whole-stage code
+    generation for the plan instead, also slower (docs/benchmarks.md, "Streaming: where the time goes").
+    """
+    from streaming.batch import observed_good_rows
+
+    schema = json.dumps(CATALOG.get(stream).schema)
+    now = dt.datetime.now(dt.UTC)
+    kafka = spark.createDataFrame(
+        [("t", 0, 0, now, b"k", frame(1, b""), now)],
+        "topic string, partition int, offset long, timestamp timestamp, key binary, value binary, "
+        "ingested_at timestamp",
+    )
+    plan = EntityPlan(stream, "t", "t-value", schema, writers=dict.fromkeys((1, 2, 3), schema))
+    good, _, _ = observed_good_rows(with_header(kafka), plan)
+    utils = spark._jvm.PythonSQLUtils
+    code = utils.explainString(good._jdf.queryExecution(), "codegen")
+    sizes = [int(size) for size in re.findall(r"maxMethodCodeSize:(\d+)", code)]
+    assert len(sizes) == 3, code[:2000]  # decode, verdict, write: all in whole-stage generated code
+    assert max(sizes) < _JIT_LIMIT
 
 
 # --- the translation keeps CEL's meaning on the corners of the subset ---------------------------------------
