@@ -6,6 +6,7 @@ RATE      ?= 50
 COUNT     ?=
 DURATION  ?=
 SPEEDUP   ?=
+END       ?=
 WORKERS   ?=
 MASTER    ?=
 ORIGIN    ?= london
@@ -67,7 +68,8 @@ schema-status: setup ## which subjects are in sync, changed locally, or missing
 produce: up ## drive the simulated fleet and produce its five streams
 	@$(PY) -m producer --vehicles $(VEHICLES) --seed $(SEED) --origin $(ORIGIN) --destination $(DESTINATION) \
 		--rate $(RATE) $(if $(COUNT),--count $(COUNT),) $(if $(DURATION),--duration $(DURATION),) \
-		$(if $(SPEEDUP),--speedup $(SPEEDUP),) $(if $(WORKERS),--workers $(WORKERS),)
+		$(if $(SPEEDUP),--speedup $(SPEEDUP),) $(if $(WORKERS),--workers $(WORKERS),) \
+		$(if $(END),--end "$(END)",)
 
 stream: up ## Spark Structured Streaming from Kafka into the lake (Ctrl-C stops; MASTER=spark://host:7077 for a cluster)
 	@$(PY) -m streaming run $(if $(MASTER),--master $(MASTER),)
