@@ -109,6 +109,9 @@ class IcebergCatalog:
             "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
             prefix: "org.apache.iceberg.spark.SparkCatalog",
             f"{prefix}.warehouse": self.warehouse_uri(),
+            # Every read and write loads the table's current metadata: the job, maintenance and pyiceberg
+            # (claims, schema evolution) commit to the same tables, and a cached table would be stale.
+            f"{prefix}.cache-enabled": "false",
         }
         if not self.warehouse.is_local:
             conf["spark.hadoop.fs.s3.impl"] = "org.apache.hadoop.fs.s3a.S3AFileSystem"
