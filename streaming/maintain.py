@@ -6,7 +6,8 @@ beside another maintenance run:
 
 1. ``rewrite_data_files``: small files of a partition (under 75% of ``write.target-file-size-bytes``) are
    bin-packed into files of the target size;
-2. ``rewrite_manifests``: the manifests (one per commit) are merged, so planning a query reads few;
+2. ``rewrite_manifests``: the manifests (one per commit) are merged, so planning a query reads few
+   (a scheduled pass does it, and step 4, every :data:`FULL_EVERY` passes);
 3. ``expire_snapshots``: snapshots older than ``TELEMETRY_SNAPSHOT_RETENTION_HOURS`` (6 h by default; time
    travel reaches that far back) go, and the files only they referenced are deleted. Never the newest
    snapshot a writer committed (:mod:`streaming.commit`): a replayed batch is recognised by it, so the cut-off
@@ -36,18 +37,22 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import TelemetryError
 from core.iceberg import CATALOG_NAME, IcebergCatalog
+from core.iceberg_tables import open_catalog
 from core.settings import env_int
 from streaming.commit import QUERY_ID
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["ATTEMPTS", "MaintenanceSchedule", "MaintenanceSettings", "TableReport", "maintain_table"]
+__all__ = ["ATTEMPTS", "FULL_EVERY", "MaintenanceSchedule", "MaintenanceSettings", "TableReport", "maintain_table"]
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 5
 """Tries of a procedure that failed on a conflicting commit."""
+
+FULL_EVERY = 6
+"""A scheduled pass rewrites manifests and removes orphan files every this many passes (hourly at 10 min)."""
 
 
 @dataclass(frozen=True)
@@ -138,34 +143,43 @@ def _expire_before(spark: SparkSession, name: str, cutoff: datetime) -> datetime
 
 
 def maintain_table(
-    spark: SparkSession, settings: MaintenanceSettings, table: str, now: datetime | None = None
+    spark: SparkSession, settings: MaintenanceSettings, table: str, now: datetime | None = None, *, full: bool = True
 ) -> TableReport:
     """One maintenance pass over ``table`` (``<namespace>.<table>``); ``now`` for a simulated clock.
+
+    A table without a snapshot (a quarantine nothing went to) has nothing to maintain. ``full=False`` leaves
+    out the manifests and the orphan files (a scheduled pass does them every :data:`FULL_EVERY` passes).
 
     Raises:
         TelemetryError: a procedure failed for another reason than a conflict, or kept conflicting.
     """
     now = now or datetime.now(UTC)
+    if open_catalog(settings.iceberg).load_table(table).current_snapshot() is None:
+        return TableReport(table, 0, 0, 0, 0, 0)
     name = f"{CATALOG_NAME}.{table}"
-    arg = f"table => '{table}'"
+    arg = f"table => '{name}'"
     procedure = f"{CATALOG_NAME}.system"
     rewritten = _call(
         spark,
         f"CALL {procedure}.rewrite_data_files({arg}, options => map('partial-progress.enabled', 'true'))",
         f"rewriting the small files of {table}",
     )[0]
-    manifests = _call(spark, f"CALL {procedure}.rewrite_manifests({arg})", f"rewriting the manifests of {table}")[0]
+    manifests = {"rewritten_manifests_count": 0}
+    if full:
+        manifests = _call(spark, f"CALL {procedure}.rewrite_manifests({arg})", f"rewriting the manifests of {table}")[0]
     before = _expire_before(spark, name, now - settings.retention)
     expired = _call(
         spark,
         f"CALL {procedure}.expire_snapshots({arg}, older_than => {_timestamp(before)}, retain_last => 1)",
         f"expiring the snapshots of {table}",
     )[0]
-    orphans = _call(
-        spark,
-        f"CALL {procedure}.remove_orphan_files({arg}, older_than => {_timestamp(now - settings.orphan_age)})",
-        f"removing the orphan files of {table}",
-    )
+    orphans = []
+    if full:
+        orphans = _call(
+            spark,
+            f"CALL {procedure}.remove_orphan_files({arg}, older_than => {_timestamp(now - settings.orphan_age)})",
+            f"removing the orphan files of {table}",
+        )
     return TableReport(
         table,
         files_rewritten=int(rewritten["rewritten_data_files_count"]),
@@ -207,12 +221,15 @@ class MaintenanceSchedule:
             self._thread.start()
 
     def _run(self) -> None:
+        passes = 0
         while not self._stop.wait(self._settings.interval.total_seconds()):
+            passes += 1
             for table in self._tables:
                 if self._stop.is_set():
                     return
                 try:
-                    log.info("maintenance: %s", maintain_table(self._spark, self._settings, table).line())
+                    report = maintain_table(self._spark, self._settings, table, full=passes % FULL_EVERY == 0)
+                    log.info("maintenance: %s", report.line())
                 except Exception as exc:  # the job goes on; the next pass tries again
                     log.warning("maintenance of %s failed: %s", table, str(exc).strip().splitlines()[0:1])
 
