@@ -161,7 +161,7 @@ def maintain_table(
     procedure = f"{CATALOG_NAME}.system"
     rewritten = _call(
         spark,
-        f"CALL {procedure}.rewrite_data_files({arg}, options => map('partial-progress.enabled', 'true'))",
+        f"CALL {procedure}.rewrite_data_files({arg})",
         f"rewriting the small files of {table}",
     )[0]
     manifests = {"rewritten_manifests_count": 0}

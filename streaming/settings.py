@@ -188,4 +188,7 @@ class StreamingSettings:
         """
         env = dict(self.catalog_env)
         home = Path(env["TELEMETRY_HOME"]) if env.get("TELEMETRY_HOME") else local_dir(env)
-        return IcebergCatalog.from_env(LakeLocation.parse(self.lake), self.namespace, env, home)
+        # A local lake's Hadoop URI is its path unescaped (see lake_uri): parsing it as a URI would decode "%20".
+        local = self.lake.startswith("file://")
+        lake = LakeLocation("", "", self.lake.removeprefix("file://")) if local else LakeLocation.parse(self.lake)
+        return IcebergCatalog.from_env(lake, self.namespace, env, home)

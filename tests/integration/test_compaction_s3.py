@@ -10,13 +10,13 @@ from pathlib import Path
 import boto3
 import pytest
 from pyarrow import fs as pafs
-
-from core.catalog import load_catalog
-from streaming import compact as compact_module
 from streaming.claim import CLAIM_FILE
 from streaming.compact import compact_lake
 from streaming.compact_settings import CompactSettings
 from streaming.sink import STAGING_DIR
+
+from core.catalog import load_catalog
+from streaming import compact as compact_module
 from tests.batch_lake import files, journey, table_rows, write_day
 
 pytestmark = [pytest.mark.integration]
