@@ -13,18 +13,18 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-import duckdb
 from confluent_kafka import Consumer, TopicPartition
+from pyiceberg.exceptions import NoSuchTableError
 
 from core.catalog import Catalog, load_catalog, project_root
 from core.cli import run_cli
 from core.errors import StackError
+from core.iceberg import IcebergCatalog
+from core.iceberg_tables import open_catalog
 from core.kafka_logs import librdkafka_logger
-from core.lake import QUARANTINE_DIR
 from core.queries import named_query
-from core.settings import ConnectionSettings, lake_location
+from core.settings import ConnectionSettings, database_name, lake_location
 from lakesql.engine import connect, run_sql
 from lakesql.queries import duckdb_sql
 from lakesql.settings import LakeSqlSettings
@@ -67,14 +67,15 @@ def count_kafka_records(settings: ConnectionSettings, catalog: Catalog) -> dict[
     return counts
 
 
-def count_lake_rows(lake: Path, table: str) -> int:
-    """Rows of one lake table (0 when it has no file yet)."""
-    files = list((lake / table).glob("dt=*/*.parquet"))
-    if not files:
+def count_lake_rows(iceberg: IcebergCatalog, table: str) -> int:
+    """Rows of one of the lake's Iceberg tables in its current snapshot (0 before its first)."""
+    try:
+        loaded = open_catalog(iceberg).load_table(iceberg.table_id(table))
+    except NoSuchTableError:
         return 0
-    query = "select count(*) from read_parquet(?)"
-    row = duckdb.connect().execute(query, [[str(f) for f in files]]).fetchone()
-    return int(row[0]) if row else 0
+    if loaded.current_snapshot() is None:
+        return 0
+    return loaded.scan(selected_fields=("kafka_offset",)).to_arrow().num_rows
 
 
 def main() -> int:
@@ -85,7 +86,7 @@ def main() -> int:
     _say("started" if up(stack_settings) else "already up")
     connection = ConnectionSettings.from_env()
     catalog = load_catalog()
-    lake = lake_location().local_path
+    iceberg = IcebergCatalog.from_env(lake_location(), database_name())
     aws = {"AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL", f"http://127.0.0.1:{MOTO_PORT}")}
     for name, value in (("AWS_ACCESS_KEY_ID", "demo"), ("AWS_SECRET_ACCESS_KEY", "demo"), ("AWS_REGION", "us-east-1")):
         aws[name] = os.environ.get(name, value)
@@ -103,8 +104,8 @@ def main() -> int:
     _say(f"{'table':<10} {'in Kafka':>10} {'in lake':>10} {'quarantined':>12}")
     ok = True
     for stream in catalog.streams:
-        landed = count_lake_rows(lake, stream.name)
-        quarantined = count_lake_rows(lake / QUARANTINE_DIR, stream.name)
+        landed = count_lake_rows(iceberg, stream.name)
+        quarantined = count_lake_rows(iceberg, f"{stream.name}_quarantine")
         ok &= landed + quarantined == produced[stream.name]
         _say(f"{stream.name:<10} {produced[stream.name]:>10} {landed:>10} {quarantined:>12}")
     ok &= _check_last_position(connection, catalog)
