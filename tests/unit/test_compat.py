@@ -114,7 +114,7 @@ def test_forward_means_old_readers_read_new_data() -> None:
 
 
 def test_level_none_still_guards_the_lake() -> None:
-    problems = check_versions(parse(version(year_long)), [("v1", parse(vehicle()))], "NONE")
+    problems = check_versions(parse(version(year_double)), [("v1", parse(vehicle()))], "NONE")
     assert [(p.path, p.rule) for p in problems] == [("year", "lake-unsafe")]
 
 
