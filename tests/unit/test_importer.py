@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from core.catalog import load_catalog
@@ -19,7 +20,7 @@ from streaming.legacy import refuse_unimported
 from streaming.owner import WRITER_QUERY_ID
 from streaming.settings import StreamingSettings
 from streaming.show import read_table
-from tests.batch_lake import journey, table_rows, write_day
+from tests.batch_lake import journey, write_day
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +57,8 @@ def test_an_earlier_lake_is_refused_then_imported_exactly_once_and_its_checkpoin
     assert lines[-1].startswith(f"imported {len([n for n in written.values() if n])}")
     for name in CATALOG.names:
         data = read_table(settings, name)
-        assert data is not None and data.num_rows == written[name] == len(table_rows(lake, name)), name
+        earlier = sum(pq.read_metadata(f).num_rows for f in (lake / name).glob("dt=*/*.parquet"))
+        assert data is not None and data.num_rows == written[name] == earlier, name
     again = list(import_lake(settings, CATALOG, spark))  # a rerun imports nothing twice
     assert all("already imported" in line for line in again[:-1])
     assert read_table(settings, "vehicle").num_rows == written["vehicle"]  # type: ignore[union-attr]
