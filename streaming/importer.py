@@ -100,9 +100,11 @@ def _import_table(
     checkpoint, topic = _earlier_writer(fs, settings.lake, entity)
     if checkpoint is not None:  # before the rows: refused here if another checkpoint writes the table now
         claim_tables(client, [identifier], checkpoint, topic, settings.lake)  # type: ignore[arg-type]
-    files = [p for p in fs.glob(f"{folder}/{PARTITION_COLUMN}=*/part-*.parquet")]
+    files = fs.glob(f"{folder}/{PARTITION_COLUMN}=*/part-*.parquet")
     batches = [int(m.group(1)) for p in files if (m := _BATCH_FILE.search(p))]
-    rows = spark.read.option("mergeSchema", "true").parquet(*files).drop(PARTITION_COLUMN)
+    rows = spark.read.option("mergeSchema", "true").parquet(*files).drop(PARTITION_COLUMN) if files else None
+    if rows is None or rows.isEmpty():  # Iceberg commits no snapshot for no rows: nothing to record either
+        return f"{identifier}: no rows in {folder}"
     target = spark.table(iceberg.spark_table(name)).schema
     present = set(rows.columns)
     columns = [

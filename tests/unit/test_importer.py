@@ -54,14 +54,14 @@ def test_an_earlier_lake_is_refused_then_imported_exactly_once_and_its_checkpoin
         refuse_unimported(fs, settings.lake, CATALOG.names)
 
     lines = list(import_lake(settings, CATALOG, spark))
-    assert lines[-1].startswith(f"imported {len([n for n in written.values() if n])}")
+    assert lines[-1].startswith(f"imported {len(written)} table(s)")
     for name in CATALOG.names:
         data = read_table(settings, name)
         earlier = sum(pq.read_metadata(f).num_rows for f in (lake / name).glob("dt=*/*.parquet"))
-        assert data is not None and data.num_rows == written[name] == earlier, name
+        assert (data.num_rows if data is not None else 0) == earlier, name
     again = list(import_lake(settings, CATALOG, spark))  # a rerun imports nothing twice
-    assert all("already imported" in line for line in again[:-1])
-    assert read_table(settings, "vehicle").num_rows == written["vehicle"]  # type: ignore[union-attr]
+    assert all("already imported" in line or "no rows" in line for line in again[:-1])
+    assert read_table(settings, "vehicle").num_rows == written["vehicle"] > 0  # type: ignore[union-attr]
     refuse_unimported(fs, settings.lake, CATALOG.names)  # the job starts on the lake now
 
     # The earlier checkpoint writes the tables, and its batch 5 (in the lake, not recorded as done) is a replay.
