@@ -77,8 +77,11 @@ stream: up ## Spark Structured Streaming from Kafka into the lake (Ctrl-C stops;
 show: setup ## rows per table in the lake, and a few rows
 	@$(PY) -m streaming show
 
-compact: setup ## merge the small files of partitions older than the lateness window (BEFORE=YYYY-MM-DD or ALL=1 to choose)
-	@$(PY) -m streaming compact $(if $(BEFORE),--before $(BEFORE),) $(if $(ALL),--all,)
+maintain: setup ## one pass of table maintenance: small files rewritten, snapshots expired, orphans removed (the job also runs it every 10 min)
+	@$(PY) -m streaming maintain $(if $(TABLES),--tables $(TABLES),)
+
+import-parquet: setup ## import a lake written by a release before the Iceberg tables, once
+	@$(PY) -m streaming import-parquet
 
 catalog: setup ## render the Glue tables, Athena and Redshift SQL and IAM policies, then apply them (CATALOG_ENDPOINT=aws for real AWS)
 	@$(PY) -m glue render

@@ -133,7 +133,7 @@ def drain(spark: Any, base: StreamingSettings, work: Path, name: str, expected: 
     started, cpu = time.perf_counter(), time.process_time() + _proc_cpu(jvm)
     summary = run(settings, spark=spark, catalog=CATALOG)
     seconds, cpu = time.perf_counter() - started, time.process_time() + _proc_cpu(jvm) - cpu
-    bad = sum(n for table, n in summary.rows.items() if table.startswith("_quarantine"))
+    bad = sum(n for table, n in summary.rows.items() if table.endswith("_quarantine"))
     landed = sum(summary.rows.values()) - bad
     if bad or landed != expected:
         msg = f"the job landed {landed} and quarantined {bad} of {expected} good events"

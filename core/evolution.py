@@ -1,12 +1,18 @@
-"""What a schema change does to the lake: the key fields, and type changes Avro allows but Parquet cannot.
+"""What a schema change does to the lake: the key fields, and type changes Avro allows but Iceberg cannot apply.
 
-Governance refuses these changes before they are registered (:mod:`governance.compat`); the
-streaming job refuses a latest schema that has them anyway (registered by another tool), before it
-writes a file, because Parquet files already in the lake keep the old column types and
-Glue/Athena read a table with one type per column.
+The lake's tables are Iceberg tables: a column's type can be promoted in place (int to long, float to double,
+a decimal's precision widened at the same scale), and data files written before keep reading, in the new type,
+in every engine. Those promotions are applied to the tables (:mod:`core.iceberg_tables`), not refused. Other
+changes that Avro resolves (int or long to float or double, string and bytes, a logical type added or dropped,
+a decimal's scale) Iceberg cannot make: files already in the table keep the old type. Governance refuses them
+before they are registered (:mod:`governance.compat`); the streaming job refuses a latest schema that has them
+anyway (registered by another tool), before it writes anything.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from core.avro_model import Array, AvroType, Map, Record, non_null
 
@@ -23,14 +29,13 @@ _PARQUET = {
     "string": "BINARY/UTF8 (Glue string)",
     "bytes": "BINARY (Glue binary)",
 }
+# Avro promotions Iceberg cannot apply; int -> long and float -> double are Iceberg promotions, so not here.
 _PROMOTIONS = frozenset(
     {
-        ("int", "long"),
         ("int", "float"),
         ("int", "double"),
         ("long", "float"),
         ("long", "double"),
-        ("float", "double"),
         ("string", "bytes"),
         ("bytes", "string"),
     }
@@ -83,6 +88,10 @@ def _lake_walk(new: AvroType, old: AvroType, path: str, out: list[tuple[str, str
         _lake_walk(new.values, old.values, f"{path}{{}}", out, seen)
     elif (old.type, new.type) in _PROMOTIONS:
         out.append((path, _promotion_reason(old.type, new.type)))
+    elif old.logical_type == new.logical_type == "decimal":
+        reason = _decimal_reason(getattr(old, "props", {}), getattr(new, "props", {}))
+        if reason:
+            out.append((path, reason))
     elif old.type == new.type and old.logical_type != new.logical_type:
         before, after = old.logical_type or "none", new.logical_type or "none"
         out.append(
@@ -105,11 +114,28 @@ def _rename_reason(old: str, new: str) -> str:
 
 def _promotion_reason(old: str, new: str) -> str:
     return (
-        f"{old} -> {new} is a legal Avro promotion, but Parquet files already in the lake keep "
-        f"{_PARQUET[old]} while new files write {_PARQUET[new]}, and Glue/Athena read a table with one "
-        "type per column, so old partitions no longer read; add a new field with the new type instead "
-        "(and deprecate the old one), or rewrite the lake"
+        f"{old} -> {new} is a legal Avro promotion, but not one Iceberg can apply (it promotes int -> long and "
+        f"float -> double only): data files already in the table keep {_PARQUET[old]} while new ones would write "
+        f"{_PARQUET[new]}; add a new field with the new type instead (and deprecate the old one)"
     )
+
+
+def _decimal_reason(old: Mapping[str, Any], new: Mapping[str, Any]) -> str | None:
+    """Why a decimal's new precision or scale cannot be applied, or None when Iceberg widens it."""
+    before = (int(old.get("precision", 0)), int(old.get("scale", 0)))
+    after = (int(new.get("precision", 0)), int(new.get("scale", 0)))
+    if after[1] != before[1]:
+        return (
+            f"decimal scale changed from {before[1]} to {after[1]}: Avro reads the stored digits with the reader's "
+            "scale, so every earlier value would read scaled wrongly, and Iceberg keeps a decimal's scale; "
+            "add a new field instead"
+        )
+    if after[0] < before[0]:
+        return (
+            f"decimal precision narrowed from {before[0]} to {after[0]}: values already in the table may not fit; "
+            "Iceberg only widens a decimal's precision"
+        )
+    return None
 
 
 def lake_changes(new: AvroType, old: AvroType) -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from core.errors import ConfigError
 from core.lake import LakeLocation
@@ -94,8 +95,12 @@ class IcebergCatalog:
         """The warehouse as Iceberg stores it in table metadata: ``file:///...`` or ``s3://bucket/prefix``.
 
         ``s3://``, not ``s3a://``: Athena, Redshift and S3FileIO read the locations written into the metadata, and
-        Spark's Hadoop file system is told to serve ``s3://`` with S3A (:meth:`spark_conf`).
+        Spark's Hadoop file system is told to serve ``s3://`` with S3A (:meth:`spark_conf`). A local folder is
+        ``file://`` and its path unescaped: Hadoop's ``Path`` and pyiceberg's file IO take a location's path as it
+        is, so ``%20`` in a URI would be a folder named ``%20``, not a space.
         """
+        if self.warehouse.is_local:
+            return self.warehouse.hadoop_uri()
         return self.warehouse.catalog_uri().rstrip("/")
 
     def table_location(self, table: str) -> str:
@@ -109,6 +114,9 @@ class IcebergCatalog:
             "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
             prefix: "org.apache.iceberg.spark.SparkCatalog",
             f"{prefix}.warehouse": self.warehouse_uri(),
+            # Every read and write loads the table's current metadata: the job, maintenance and pyiceberg
+            # (claims, schema evolution) commit to the same tables, and a cached table would be stale.
+            f"{prefix}.cache-enabled": "false",
         }
         if not self.warehouse.is_local:
             conf["spark.hadoop.fs.s3.impl"] = "org.apache.hadoop.fs.s3a.S3AFileSystem"
@@ -127,7 +135,9 @@ class IcebergCatalog:
         if self.kind == "glue":
             props: dict[str, Any] = {"type": "glue", "warehouse": self.warehouse_uri()}
         else:
-            props = {"type": "sql", "uri": f"sqlite:///{self.sqlite_path}", "warehouse": self.warehouse_uri()}
+            # SQLAlchemy decodes %-escapes in a URL's path: a folder named "100%20" must be given escaped.
+            database = quote(str(self.sqlite_path))
+            props = {"type": "sql", "uri": f"sqlite:///{database}", "warehouse": self.warehouse_uri()}
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint and not self.warehouse.is_local:
             props["s3.endpoint"] = endpoint

@@ -11,8 +11,10 @@ are then looked up (unknown, or another subject's), and only a batch with quaran
 second job to write them. An uncovered id that turns out to be a version of the subject after all
 (registered a moment after the plan was made) is decoded: the batch's rows are staged again.
 
-Files move into the tables only after every write of the batch has finished (see
-:mod:`streaming.sink`), which is what makes a replayed batch replace itself.
+Each table's rows are appended to its Iceberg table in one commit that records the batch (see
+:mod:`streaming.commit`): the first batch of a run writes only what no commit of its earlier attempt holds,
+which is what makes a replayed batch exactly once. A batch whose plan has a newer latest schema than the
+tables evolves them first (``evolve``), so the columns exist before the first row that carries them.
 
 A batch that follows a small one (under :data:`ONE_TASK_BELOW` rows) is read and written by one
 task instead of one per Kafka partition: at a short trigger a batch's cost is its tasks' fixed
@@ -27,6 +29,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -34,12 +37,11 @@ from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from core.errors import TelemetryError
-from core.lake import PARTITION_COLUMN, QUARANTINE_DIR
+from streaming.commit import Committed, TableCommitter
 from streaming.decode import _VERDICT, INGESTED_AT, EntityPlan, unresolved_id, with_header
 from streaming.failpoints import failpoint
 from streaming.resolver import SchemaResolver
 from streaming.rows import checked_frame, decoded_frame, entity_frame, good_rows, quarantine_rows, with_verdict
-from streaming.sink import BatchCommitter
 
 __all__ = ["BatchWriter", "RunSummary", "StopGate", "Target", "observed_good_rows"]
 
@@ -51,21 +53,18 @@ ONE_TASK_BELOW = 10_000
 
 @dataclass(frozen=True)
 class Target:
-    """One entity the job streams: its table, physical topic and physical registry subject."""
+    """One entity the job streams: its tables (pyiceberg identifiers), physical topic and physical registry subject."""
 
     entity: str
     topic: str
     subject: str
-
-    @property
-    def quarantine(self) -> str:
-        """The entity's quarantine table, relative to the lake."""
-        return f"{QUARANTINE_DIR}/{self.entity}"
+    table: str
+    quarantine: str
 
 
 @dataclass
 class RunSummary:
-    """What a run did: batches, and rows written per table (entity or ``_quarantine/<entity>``)."""
+    """What a run did: batches, and rows written per table (``<namespace>.<table>``)."""
 
     batches: int = 0
     rows: Counter[str] = field(default_factory=Counter)
@@ -141,22 +140,31 @@ class BatchWriter:
     The query's source adds the ``ingested_at`` column (the batch's timestamp; see :mod:`streaming.job`).
 
     Args:
-        target: the entity, its topic and subject.
+        target: the entity, its tables, topic and subject.
         resolver: registry look-ups (cached).
-        committer: stages and commits files idempotently.
+        committer: appends to the tables, and finds what a replayed batch committed.
+        evolve: brings the entity's tables to a latest (reader) schema, given as JSON text; idempotent.
         gate: lets the job stop between batches (see :class:`StopGate`); one per job.
     """
 
     def __init__(
-        self, target: Target, resolver: SchemaResolver, committer: BatchCommitter, gate: StopGate | None = None
+        self,
+        target: Target,
+        resolver: SchemaResolver,
+        committer: TableCommitter,
+        evolve: Callable[[str], None],
+        gate: StopGate | None = None,
     ) -> None:
         self._target = target
         self._resolver = resolver
         self._committer = committer
+        self._evolve = evolve
         self._gate = gate or StopGate()
         self.summary = RunSummary()
         self.failure: BaseException | None = None
         self._last_rows: int | None = None
+        self._evolved_to: str | None = None
+        self._first = True
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         """Process batch ``batch_id``; keep the failure so the CLI can report it in one line."""
@@ -170,67 +178,103 @@ class BatchWriter:
         finally:
             self._gate.leave()
 
+    def _plan(self, schema_ids: set[int] | None = None) -> EntityPlan:
+        """The batch's decoding plan, the tables evolved first when its latest schema is new to them."""
+        target = self._target
+        plan = self._resolver.plan(target.entity, target.topic, target.subject, schema_ids or ())
+        if plan.reader_schema != self._evolved_to:
+            self._evolve(plan.reader_schema)
+            self._evolved_to = plan.reader_schema
+        return plan
+
+    def _earlier_attempt(self, batch_id: int) -> tuple[Committed, Committed]:
+        """What an earlier attempt of the run's first batch committed to the entity and quarantine tables."""
+        if not self._first:
+            return Committed(), Committed()
+        self._first = False
+        target = self._target
+        done = (
+            self._committer.committed(target.table, batch_id),
+            self._committer.committed(target.quarantine, batch_id),
+        )
+        for table, committed in zip((target.table, target.quarantine), done, strict=True):
+            if committed:
+                log.warning(
+                    "%s batch %d is a replay: %s already holds it (snapshot %s); not written again",
+                    target.entity, batch_id, table, ", ".join(map(str, committed.snapshots)),
+                )  # fmt: skip
+        return done
+
     def _process(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
-        self._committer.begin(batch_id)
         target = self._target
+        entity_done, quarantine_done = self._earlier_attempt(batch_id)
         if self._last_rows is not None and self._last_rows < ONE_TASK_BELOW:
             batch = batch.coalesce(1)
         header = with_header(batch.select("topic", "partition", "offset", "timestamp", "key", "value", INGESTED_AT))
-        plan = self._resolver.plan(target.entity, target.topic, target.subject)
-        rows, bad = self._stage(header, plan, batch_id)
-        self._last_rows = rows
+        plan = self._plan()
         failpoint("write", target.entity, batch_id)
+        # Writer ids whose rows the entity table already holds (None: all): a replay's earlier attempt.
+        written: set[int] | None = set()
+        if entity_done:
+            written = None if entity_done.schema_ids is None else set(entity_done.schema_ids)
+        rows, bad, plan = self._write_good(header, plan, batch_id, written)
+        self._last_rows = rows
+        failpoint("commit", target.entity, batch_id)
         mark = time.monotonic()
-        written = Counter({target.entity: rows - bad, target.quarantine: bad})
-        for table, count in written.items():
-            if count:
-                self._committer.commit(batch_id, table)
+        if bad and not quarantine_done:
+            self._committer.append(quarantine_rows(entity_frame(header, plan)), target.quarantine, batch_id)
+            log.warning("batch %d: %d record(s) of %s quarantined", batch_id, bad, target.topic)
         failpoint("committed", target.entity, batch_id)
+        written_rows = Counter({target.table: rows - bad, target.quarantine: bad})
         self.summary.batches += 1
-        self.summary.rows.update(written)
+        self.summary.rows.update(written_rows)
         log.info(
-            "%s batch %d committed in %.1f s (commit %.1f s): %s",
+            "%s batch %d committed in %.1f s (quarantine %.1f s): %s",
             target.entity,
             batch_id,
             time.monotonic() - started,
             time.monotonic() - mark,
-            ", ".join(f"{t} {n}" for t, n in written.items() if n) or "no rows",
+            ", ".join(f"{t} {n}" for t, n in written_rows.items() if n) or "no rows",
         )
 
-    def _stage(self, header: DataFrame, plan: EntityPlan, batch_id: int) -> tuple[int, int]:
-        """Stage the batch: good rows to the entity, the others to its quarantine; (rows, quarantine cases)."""
+    def _write_good(
+        self, header: DataFrame, plan: EntityPlan, batch_id: int, written: set[int] | None
+    ) -> tuple[int, int, EntityPlan]:
+        """Append the decodable rows to the entity table; (rows, quarantine cases) of the whole batch, and its plan.
+
+        A writer id that the plan did not cover may be a version registered a moment after the plan was
+        made: then the batch is decoded again with it, and only that id's rows are appended.
+        """
         target = self._target
         while True:
-            if plan.writers:
-                rows, bad, unresolved = self._stage_good(header, plan, batch_id)
-            else:  # no usable writer schema at all: every row is a quarantine case; count them first
+            todo = set() if written is None else plan.writers.keys() - written
+            if written is not None and todo:
+                rows, bad, unresolved = self._append_good(header, plan, batch_id, bool(written), todo)
+                written |= todo
+            else:  # nothing this plan could add: count the rows and cases only
                 row = checked_frame(header, plan).agg(*_decode_metrics(plan), _bad()).collect()[0]
                 rows, bad, unresolved = int(row["rows"]), int(row["bad"]), {int(i) for i in row["unresolved"]}
             if not unresolved:
                 break
-            looked_up = self._resolver.plan(target.entity, target.topic, target.subject, unresolved)
+            looked_up = self._plan(unresolved)
             fresh = looked_up.writers.keys() - plan.writers.keys()
             plan = looked_up
             if not fresh:
                 break
-            log.info("batch %d: %s has new writer id(s) %s; staging it again", batch_id, target.topic, sorted(fresh))
-        if bad:
-            bad_rows = quarantine_rows(entity_frame(header, plan))
-            self._write(bad_rows, self._committer.staging(batch_id, target.quarantine))
-            log.warning("batch %d: %d record(s) of %s quarantined", batch_id, bad, target.topic)
-        return rows, bad
+            log.info("batch %d: %s has new writer id(s) %s; decoding their rows", batch_id, target.topic, sorted(fresh))
+        return rows, bad, plan
 
-    def _stage_good(self, header: DataFrame, plan: EntityPlan, batch_id: int) -> tuple[int, int, set[int]]:
-        """Write the plan's decodable rows to the staging area; (rows, quarantine cases, uncovered ids)."""
+    def _append_good(
+        self, header: DataFrame, plan: EntityPlan, batch_id: int, only_todo: bool, todo: set[int]
+    ) -> tuple[int, int, set[int]]:
+        """Append the rows of the ``todo`` writer ids; (rows, quarantine cases, uncovered ids) of the whole batch."""
         good, decoded_seen, checked_seen = observed_good_rows(header, plan)
-        self._write(good, self._committer.staging(batch_id, plan.entity))
+        if only_todo:  # some ids' rows are in the table already
+            good = good.filter(F.col("schema_id").isin(sorted(todo)))
+        self._committer.append(good, self._target.table, batch_id, todo)
         counts, bad = decoded_seen.get, checked_seen.get["bad"]
         return int(counts["rows"]), int(bad), {int(i) for i in counts["unresolved"]}
-
-    @staticmethod
-    def _write(frame: DataFrame, path: str) -> None:
-        frame.write.mode("overwrite").partitionBy(PARTITION_COLUMN).parquet(path)
 
 
 def _first_line(exc: BaseException) -> str:

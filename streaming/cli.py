@@ -1,9 +1,10 @@
-"""``python -m streaming run|show|compact``: stream Kafka into the lake, show what landed, compact it.
+"""``python -m streaming run|show|maintain|import-parquet``: stream Kafka into the lake's Iceberg tables.
 
 ``run`` streams continuously (micro-batches every ``--trigger-interval``) until Ctrl-C, or with
 ``--available-now`` drains what is in Kafka and stops. The same entry point works under
-``spark-submit`` (see :mod:`streaming.submit`). ``compact`` rewrites the small files of partitions
-older than the lateness window into files of a target size (see :mod:`streaming.compact`).
+``spark-submit`` (see :mod:`streaming.submit`). ``show`` prints what landed; ``maintain`` runs one pass of
+table maintenance (see :mod:`streaming.maintain`; a continuous job runs it on a schedule too);
+``import-parquet`` imports a lake of the earlier Parquet layout once (see :mod:`streaming.importer`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.catalog import load_catalog, project_root
-from core.errors import ConfigError, TelemetryError
+from core.catalog import Catalog, load_catalog, project_root
+from core.errors import ConfigError
 from core.settings import env_str
 from streaming.settings import STARTING_OFFSETS, StreamingSettings
 
@@ -30,8 +31,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(
         prog="python -m streaming",
-        description="Stream the telemetry topics from Kafka into the Parquet lake, decoding each record "
-        "with its writer schema; bad records go to the quarantine.",
+        description="Stream the telemetry topics from Kafka into the lake's Iceberg tables, decoding each record "
+        "with its writer schema; bad records go to the quarantine tables.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the streaming job (Ctrl-C stops it cleanly)")
@@ -61,21 +62,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         sub.add_argument("--registry-url", help="schema registry URL (default TELEMETRY_REGISTRY_URL)")
     show = commands.choices["show"]
     show.add_argument("--rows", type=int, default=3, help="rows to print per table (default 3)")
-    compact = commands.add_parser(
-        "compact", help="merge the small files of older partitions into files of a target size"
+    maintain = commands.add_parser(
+        "maintain", help="rewrite small files, expire snapshots, remove orphan files, rewrite manifests"
     )
-    compact.add_argument("--lake", help="lake root: a folder or s3://bucket/prefix (default TELEMETRY_LAKE)")
-    compact.add_argument(
-        "--target-mb", type=int, help="size of the files to write (default TELEMETRY_COMPACT_TARGET_MB or 128)"
+    importer = commands.add_parser(
+        "import-parquet", help="import a lake of the earlier Parquet layout into the Iceberg tables, once"
     )
-    compact.add_argument(
-        "--lateness-days",
-        type=int,
-        help="leave partitions dated within this many days before today (default TELEMETRY_COMPACT_LATENESS_DAYS or 1)",
-    )
-    compact.add_argument("--before", help="compact partitions dated before this day (YYYY-MM-DD) instead")
-    compact.add_argument("--all", dest="every_partition", action="store_true", help="compact every partition")
-    compact.add_argument("--tables", help="comma-separated tables (default: all, quarantines included)")
+    for sub in (maintain, importer):
+        sub.add_argument("--lake", help="lake root: a folder or s3://bucket/prefix (default TELEMETRY_LAKE)")
+        sub.add_argument("--master", dest="spark_master", help="Spark master (default local[2])")
+    maintain.add_argument("--tables", help="comma-separated tables (default: every table, quarantines included)")
     package = commands.add_parser("package", help="build the code archive for spark-submit --py-files")
     package.add_argument("--out", help="the zip to write (default <TELEMETRY_BUILD_DIR or build>/telemetry.zip)")
     return parser.parse_args(argv)
@@ -83,7 +79,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def settings_from_args(args: argparse.Namespace) -> StreamingSettings:
     """The job's settings: environment, overridden by the flags given."""
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "rows", "out")}
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "rows", "out", "tables")}
     if flags.get("max_offsets_per_trigger") is not None and flags["max_offsets_per_trigger"] < 1:
         msg = f"--max-offsets-per-trigger must be at least 1, got {flags['max_offsets_per_trigger']}"
         raise ConfigError(msg)
@@ -99,10 +95,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         default = Path(env_str(os.environ, "TELEMETRY_BUILD_DIR", str(project_root() / "build"))) / "telemetry.zip"
         _say(f"wrote {build_archive(Path(args.out) if args.out else default)}")
         return 0
-    if args.command == "compact":
-        return _compact(args)
     settings = settings_from_args(args)
     catalog = load_catalog()
+    if args.command == "maintain":
+        return _maintain(settings, catalog, args.tables)
+    if args.command == "import-parquet":
+        from streaming.importer import import_lake
+
+        for line in import_lake(settings, catalog):
+            _say(line)
+        return 0
     if args.command == "show":
         from streaming.show import report_lines
 
@@ -118,29 +120,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _compact(args: argparse.Namespace) -> int:
-    from streaming.compact import compact_lake
-    from streaming.compact_settings import CompactSettings
+def _maintain(settings: StreamingSettings, catalog: Catalog, tables: str | None) -> int:
+    from core.iceberg_tables import ensure_tables
+    from core.tables import lake_tables
+    from streaming.maintain import MaintenanceSettings, maintain
+    from streaming.session import get_spark
 
-    settings = CompactSettings.from_env(
-        lake=args.lake,
-        target_mb=args.target_mb,
-        lateness_days=args.lateness_days,
-        before=args.before,
-        every_partition=args.every_partition,
-        tables=args.tables,
-    )
+    iceberg = settings.iceberg()
+    maintenance = MaintenanceSettings.from_env(iceberg)
+    known = [t.name for t in lake_tables(catalog)]
+    chosen = [t.strip() for t in tables.split(",") if t.strip()] if tables else known
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        msg = f"unknown table(s) {', '.join(unknown)}; the lake's tables are {', '.join(known)}"
+        raise ConfigError(msg)
+    ensure_tables(iceberg, [t for t in lake_tables(catalog) if t.name in chosen])
+    spark = get_spark(settings, app_name="telemetry-maintenance")
     try:
-        reports = compact_lake(settings, load_catalog(), say=_say)
-    except OSError as exc:  # pyarrow's I/O errors: a disk, S3 or a file gone under it
-        msg = f"compaction stopped: {exc}; run it again: it finishes what it began, and no row is lost or doubled"
-        raise TelemetryError(msg) from exc
-    when = f"dated before {settings.before}" if settings.before else "of every day"
-    for report in reports:
-        if report.partitions or report.recovered:
-            finished = f"; finished {report.recovered} interrupted swap(s)" if report.recovered else ""
-            _say(f"{report.table}: {report.partitions} partition(s), {report.files_before:,} file(s) -> "
-                 f"{report.files_after:,}{finished}")  # fmt: skip
-    total = sum(r.partitions for r in reports)
-    _say(f"compacted {total} partition(s) {when} in {settings.lake.catalog_uri()}")
+        maintain(spark, maintenance, [iceberg.table_id(t) for t in chosen], say=_say)
+    finally:
+        spark.stop()
+    _say(f"maintained {len(chosen)} table(s) of {settings.lake}")
     return 0

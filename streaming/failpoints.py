@@ -1,17 +1,11 @@
-"""Failpoints: named places in the commit protocol where the faults suite stops the job on purpose.
+"""Failpoints: named places in a batch's commits where the faults suite stops the job on purpose.
 
 ``TELEMETRY_FAILPOINT=<point>:<query>:<batch>`` makes the job log ``failpoint <point> reached`` when
 query ``<query>`` reaches ``<point>`` in batch ``<batch>``, then wait there until it is killed; the
 faults suite kills the driver at that moment (SIGKILL) and checks that the restart replays the batch.
-The points: ``write`` (the batch's files are staged, none moved), ``move`` (the first staged file has
-moved into its table, the others not yet), ``committed`` (every file moved, and Spark has not yet
-recorded the batch as done).
-
-Compaction (:mod:`streaming.compact`) has its own, named ``compact-<point>:<table>:<dt>``:
-``compact-staged`` (outputs written to the journal's folder, no manifest yet), ``compact-journal``
-(manifest written, nothing swapped), ``compact-swap`` (the first output is in the table and its
-inputs are not deleted yet), ``compact-swapped`` (every output in, every input deleted, the manifest
-still there). Unset, a failpoint costs one comparison. Never set it in production.
+The points: ``write`` (the batch is planned, nothing committed), ``commit`` (the entity table's commit
+is done, the quarantine's not yet), ``committed`` (every table committed, and Spark has not yet recorded
+the batch as done). Unset, a failpoint costs one comparison. Never set it in production.
 """
 
 from __future__ import annotations
@@ -24,7 +18,7 @@ __all__ = ["POINTS", "failpoint"]
 
 log = logging.getLogger(__name__)
 
-POINTS = ("write", "move", "committed", "compact-staged", "compact-journal", "compact-swap", "compact-swapped")
+POINTS = ("write", "commit", "committed")
 
 
 def failpoint(point: str, query: str, batch_id: int | str) -> None:

@@ -1,12 +1,18 @@
-"""The streaming job: Kafka topics -> per-batch decode by writer schema -> Parquet tables and quarantine.
+"""The streaming job: Kafka topics -> per-batch decode by writer schema -> Iceberg tables and quarantine.
 
 One Spark application runs one Structured Streaming query per entity: it subscribes to the entity's
 topic and has its own checkpoint (``<checkpoints>/<prefix><entity>``). Each micro-batch goes through
 :class:`~streaming.batch.BatchWriter` (``foreachBatch``): it parses the Confluent headers, decodes
 the records with the writer schemas of the subject's versions and the subject's latest schema (see
-:mod:`streaming.resolver`) into the entity table and sends the rest to the quarantine, and commits
-the batch's files idempotently (see :mod:`streaming.sink`), which is what makes the job exactly once
-across crashes.
+:mod:`streaming.resolver`) into the entity's Iceberg table and sends the rest to its quarantine table,
+each in a commit that records the batch (see :mod:`streaming.commit`), which is what makes the job
+exactly once across crashes.
+
+Before any query starts, the job creates or evolves its tables to the subjects' latest schemas
+(:func:`core.iceberg_tables.ensure_tables`), refuses a lake of the earlier Parquet layout that was not
+imported (:mod:`streaming.legacy`), and makes sure each table is written by this checkpoint alone
+(:mod:`streaming.owner`). A continuous run also maintains its tables on a schedule
+(:class:`streaming.maintain.MaintenanceSchedule`).
 
 Why a query per entity rather than one over every topic: a batch of one topic is decoded and
 written in one Spark job straight from Kafka. A batch of every topic would be read once per entity,
@@ -17,6 +23,8 @@ The queries share the driver, the executors and the registry cache; a query's ba
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import signal
 import threading
@@ -32,18 +40,24 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from core.catalog import Catalog, load_catalog
+from core.catalog import Catalog, Stream, load_catalog
 from core.errors import TelemetryError
+from core.iceberg import IcebergCatalog
+from core.iceberg_tables import ensure_tables, open_catalog
 from core.registry import RegistryClient
+from core.tables import entity_lake_table, quarantine_lake_table
 from streaming.batch import BatchWriter, RunSummary, StopGate, Target
-from streaming.claim import claim_tables
+from streaming.checkpoint import HadoopFs, check_layout, checkpoint_id, write_checkpoint_id
+from streaming.commit import TableCommitter
 from streaming.decode import EVENT_TIME_FIELD, INGESTED_AT
+from streaming.legacy import refuse_unimported
 from streaming.listener import ProgressWatcher
+from streaming.maintain import MaintenanceSchedule, MaintenanceSettings
 from streaming.monitor import OffsetsMonitor
+from streaming.owner import claim_tables
 from streaming.resolver import SchemaResolver
 from streaming.session import configure, get_spark
 from streaming.settings import StreamingSettings
-from streaming.sink import BatchCommitter, HadoopFs
 from streaming.source import check_topics, kafka_source_options
 
 __all__ = ["BatchWriter", "RunSummary", "Target", "run"]
@@ -81,7 +95,7 @@ def _quietly(call: Callable[[], object]) -> None:
         log.debug("ignored on shutdown: %s", exc)
 
 
-def _targets(settings: StreamingSettings, catalog: Catalog) -> dict[str, Target]:
+def _targets(settings: StreamingSettings, catalog: Catalog, iceberg: IcebergCatalog) -> dict[str, Target]:
     connection = settings.connection
     targets = {}
     for stream in settings.streams(catalog):
@@ -89,21 +103,23 @@ def _targets(settings: StreamingSettings, catalog: Catalog) -> dict[str, Target]
             msg = f"{stream.schema_path.name} has no {EVENT_TIME_FIELD!r} field to partition the {stream.name} table by"
             raise TelemetryError(msg)
         topic = connection.topic(stream.topic)
-        targets[topic] = Target(stream.name, topic, connection.subject(stream.subject))
+        entity, quarantine = entity_lake_table(stream), quarantine_lake_table(stream)
+        targets[topic] = Target(
+            stream.name, topic, connection.subject(stream.subject), iceberg.table_id(entity.name),
+            iceberg.table_id(quarantine.name),
+        )  # fmt: skip
     return targets
 
 
-def _check_layout(fs: HadoopFs, settings: StreamingSettings) -> None:
-    """Refuse a checkpoint of the earlier one-query layout: new queries would read every topic again."""
-    old = settings.checkpoint_location("lake")
-    if fs.exists(f"{old}/offsets"):
-        msg = (
-            f"{old} is the checkpoint of an earlier version of the job (one query for every topic); this "
-            "version keeps one checkpoint per entity and would read every topic again into the same lake. "
-            "Stream into a new --lake with new --checkpoints, or delete this checkpoint and the lake's tables "
-            "to build them again from Kafka"
-        )
-        raise TelemetryError(msg)
+def _evolver(iceberg: IcebergCatalog, stream: Stream) -> Callable[[str], None]:
+    """Brings the stream's tables to a latest schema (JSON text), as registered: added columns, promotions."""
+
+    def evolve(reader_schema: str) -> None:
+        registered = dataclasses.replace(stream, schema=json.loads(reader_schema))
+        for line in ensure_tables(iceberg, [entity_lake_table(registered), quarantine_lake_table(registered)]):
+            log.info("%s (schema of the subject's latest version)", line)
+
+    return evolve
 
 
 _BATCH_GRACE_S = 120
@@ -151,12 +167,15 @@ def run(
     Raises:
         TelemetryError: a start-up check or a batch failed (the batch is replayed on the next run).
     """
-    targets = _targets(settings, catalog or load_catalog())
+    catalog = catalog or load_catalog()
+    iceberg = settings.iceberg()
+    maintenance = MaintenanceSettings.from_env(iceberg)
+    targets = _targets(settings, catalog, iceberg)
+    streams = {stream.name: stream for stream in settings.streams(catalog)}
     connection = settings.connection
     client = RegistryClient(connection.registry_url, auth=connection.registry_auth(), retries=0)  # the resolver retries
     resolver = SchemaResolver(client, first_day=settings.projection_start, refresh=settings.registry_refresh)
-    for target in targets.values():
-        resolver.latest(target.subject)
+    latest = {topic: resolver.latest(target.subject).schema for topic, target in targets.items()}
     check_topics(connection, list(targets))
     owned = spark is None
     if spark is None:
@@ -164,10 +183,17 @@ def run(
     else:
         configure(spark, settings)
     fs = HadoopFs(spark)
-    _check_layout(fs, settings)
-    for topic, target in targets.items():  # before any query reads, writes or deletes anything
-        tables = [target.entity, target.quarantine]
-        claim_tables(fs, settings.lake, target.entity, settings.checkpoint_location(target.entity), topic, tables)
+    check_layout(fs, settings.checkpoint_location("lake"))
+    refuse_unimported(fs, settings.lake, list(streams))
+    evolvers = {topic: _evolver(iceberg, streams[target.entity]) for topic, target in targets.items()}
+    for topic, evolve in evolvers.items():
+        evolve(latest[topic])
+    tables = open_catalog(iceberg)
+    checkpoints = {topic: checkpoint_id(fs, settings.checkpoint_location(t.entity)) for topic, t in targets.items()}
+    for topic, target in targets.items():  # before any query reads or writes anything
+        claim_tables(tables, [target.table, target.quarantine], checkpoints[topic], topic, settings.lake)
+    for made in checkpoints.values():
+        write_checkpoint_id(fs, made)
     names = {topic: f"{connection.topic_prefix}{target.entity}" for topic, target in targets.items()}
     writers: dict[str, BatchWriter] = {}
     queries: dict[str, StreamingQuery] = {}
@@ -177,12 +203,14 @@ def run(
     gate = StopGate()
     _quiet_interrupted_batches(spark)
     failed: str | None = None
+    schedule: MaintenanceSchedule | None = None
     try:
         for topic, target in targets.items():
             name = names[topic]
             checkpoint = settings.checkpoint_location(target.entity)
-            committer = BatchCommitter(fs, settings.lake, target.entity, [target.entity, target.quarantine], checkpoint)
-            writers[name] = BatchWriter(target, resolver, committer, gate)
+            spark_names = {t: iceberg.spark_table(t.rpartition(".")[2]) for t in (target.table, target.quarantine)}
+            committer = TableCommitter(tables, spark_names, checkpoints[topic].query_id)
+            writers[name] = BatchWriter(target, resolver, committer, evolvers[topic], gate)
             source = spark.readStream.format("kafka").options(**kafka_source_options(settings, [topic])).load()
             # The batch's timestamp, which Spark keeps in the checkpoint: a replayed batch gets the same
             # ingestion time, and the generated code stays the same from batch to batch (a literal
@@ -198,9 +226,14 @@ def run(
             queries[name] = stream.start()
             log.info("query %s started (id %s, run %s)", name, queries[name].id, queries[name].runId)
         log.info(
-            "streaming %s into %s (one query each, checkpoints in %s)", ", ".join(targets), settings.lake,
-            settings.checkpoints,
+            "streaming %s into the Iceberg tables of %s (one query each, checkpoints in %s)", ", ".join(targets),
+            settings.lake, settings.checkpoints,
         )  # fmt: skip
+        if not settings.available_now:
+            schedule = MaintenanceSchedule(
+                spark, maintenance, [t for x in targets.values() for t in (x.table, x.quarantine)]
+            )
+            schedule.start()
         with stop.on_signals():
             failed = _wait(queries, stop, watcher)
         if failed is not None:
@@ -215,6 +248,8 @@ def run(
         msg = f"the streaming query failed: {first}; it resumes from its checkpoint on the next run"
         raise TelemetryError(msg) from exc
     finally:
+        if schedule is not None:
+            schedule.stop()
         if not gate.close(_BATCH_GRACE_S):
             log.warning("batches still running after %d s; stopping them (they run again on the next start)",
                         _BATCH_GRACE_S)  # fmt: skip

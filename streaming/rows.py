@@ -1,4 +1,7 @@
-"""The rows a decoded batch writes: the entity table's (schema fields, Kafka metadata, ``dt``) and the quarantine's."""
+"""The rows a decoded batch writes: the entity table's (schema fields, Kafka metadata) and the quarantine's.
+
+No partition column: the tables partition by the day of a time column (Iceberg's hidden partitioning).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,12 @@ from functools import lru_cache
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from core.lake import METADATA_FIELDS, PARTITION_COLUMN, QUARANTINE_FIELDS
+from core.lake import METADATA_FIELDS, QUARANTINE_FIELDS
 from streaming.decode import (
     _DECODED,
     _ID,
     _REASON,
     _VERDICT,
-    EVENT_TIME_FIELD,
     INGESTED_AT,
     MAX_SCHEMA_ID,
     EntityPlan,
@@ -67,11 +69,9 @@ def _ingested_at(ingested_at: datetime | None) -> Column:
 
 
 def good_rows(frame: DataFrame, plan: EntityPlan, ingested_at: datetime | None = None) -> DataFrame:
-    """Good rows of a :func:`checked_frame`: the reader schema's fields, then core.lake's metadata columns, then ``dt``.
+    """Good rows of a :func:`checked_frame`: the reader schema's fields, then core.lake's metadata columns.
 
     ``ingested_at`` is the time to write, or None (the job) to take the frame's ``ingested_at`` column.
-    ``dt`` is a date (the event's UTC date): Spark names the partition folders ``dt=YYYY-MM-DD`` from
-    it, and deriving a date is cheaper per record than formatting a text.
     """
     return frame.filter(_is_good()).select(*_good_columns(plan, ingested_at))
 
@@ -94,12 +94,11 @@ def _good_columns(plan: EntityPlan, ingested_at: datetime | None) -> tuple[Colum
     }
     columns = [decoded[name].alias(name) for name in plan.reader_fields]
     columns += [metadata[f["name"]].alias(f["name"]) for f in METADATA_FIELDS]
-    columns.append(F.to_date(decoded[EVENT_TIME_FIELD]).alias(PARTITION_COLUMN))
     return tuple(columns)
 
 
 def quarantine_rows(frame: DataFrame, ingested_at: datetime | None = None) -> DataFrame:
-    """Rows with a reason (of an :func:`entity_frame`) in the quarantine columns of core.lake, by ingestion ``dt``.
+    """Rows with a reason (of an :func:`entity_frame`) in the quarantine columns of core.lake.
 
     ``ingested_at`` as for :func:`good_rows`.
     """
@@ -119,6 +118,4 @@ def _quarantine_columns(ingested_at: datetime | None) -> tuple[Column, ...]:
         "reason": F.col(_REASON),
         "ingested_at": _ingested_at(ingested_at),
     }
-    columns = [available[f["name"]].alias(f["name"]) for f in QUARANTINE_FIELDS]
-    columns.append(F.to_date(available["ingested_at"]).alias(PARTITION_COLUMN))
-    return tuple(columns)
+    return tuple(available[f["name"]].alias(f["name"]) for f in QUARANTINE_FIELDS)

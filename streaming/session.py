@@ -1,4 +1,4 @@
-"""The SparkSession of the streaming job: connector jars, UTC, Parquet timestamps, S3A.
+"""The SparkSession of the streaming job: connector jars, UTC, Parquet timestamps, S3A, the lake's Iceberg catalog.
 
 Launched from Python (``python -m streaming``) it starts its own local driver with the connector
 jars from the Maven cache. Launched by ``spark-submit`` it leaves master, jars and driver memory to
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ConfigError
+from core.iceberg import CATALOG_NAME
 from core.settings import jvm_dir
 from streaming.settings import StreamingSettings
 
@@ -39,8 +40,6 @@ _JOB_CONF = {
     "spark.sql.codegen.hugeMethodLimit": "8000",
     # The job logs its own progress (streaming.listener); the console bar would garble it.
     "spark.ui.showConsoleProgress": "false",
-    # Each batch is committed by moving its staged files; a _SUCCESS marker would only be clutter.
-    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
     # Without Hadoop's native library, FileContext's rename (the default checkpoint manager's) runs
     # `readlink` in a new process for every checkpoint file: the FileSystem-based manager renames with
     # the file system's own rename, atomic on local disk and HDFS, a copy on S3 either way
@@ -51,11 +50,12 @@ _JOB_CONF = {
         "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager"
     ),
 }
+_CATALOG_PREFIX = f"spark.sql.catalog.{CATALOG_NAME}"
 _DEFAULT_CREDENTIALS = "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider"
 
 
 def connector_jars(folder: Path | None = None) -> list[Path]:
-    """The Kafka, Avro and S3A connector jars `make setup` put in the cache.
+    """The Kafka, Avro, S3A and Iceberg jars `make setup` put in the cache.
 
     Raises:
         ConfigError: none are there (setup never ran).
@@ -63,7 +63,7 @@ def connector_jars(folder: Path | None = None) -> list[Path]:
     folder = folder or jvm_dir("spark")
     jars = sorted(folder.glob("*.jar"))
     names = " ".join(j.name for j in jars)
-    if "spark-sql-kafka" not in names or "spark-avro" not in names:
+    if not all(jar in names for jar in ("spark-sql-kafka", "spark-avro", "iceberg-spark-runtime")):
         msg = f"the Spark connector jars are missing from {folder}; run `make setup`"
         raise ConfigError(msg)
     return jars
@@ -91,7 +91,7 @@ def s3a_conf(settings: StreamingSettings) -> dict[str, str]:
 
 def spark_conf(settings: StreamingSettings, *, submitted: bool, jars: list[Path] | None = None) -> dict[str, str]:
     """Every Spark setting the job sets; launch settings only when not launched by spark-submit."""
-    conf = {**_JOB_CONF, **s3a_conf(settings)}
+    conf = {**_JOB_CONF, **s3a_conf(settings), **settings.iceberg().spark_conf()}
     if not submitted:
         conf["spark.master"] = settings.spark_master
         conf["spark.driver.memory"] = settings.driver_memory
@@ -130,11 +130,19 @@ def get_spark(settings: StreamingSettings, app_name: str = "telemetry-streaming"
 def configure(spark: SparkSession, settings: StreamingSettings) -> None:
     """Apply the job's session and S3A settings to a running session (one shared by tests, say)."""
     hadoop = spark.sparkContext._jsc.hadoopConfiguration()  # noqa: SLF001 - no public Python API for it
+    catalog_changed = False
     for key, value in spark_conf(settings, submitted=True).items():
         if key.startswith("spark.hadoop."):
             hadoop.set(key.removeprefix("spark.hadoop."), value)
+        elif key == "spark.sql.extensions":
+            continue  # a static setting: the session was built with it (get_spark) or by spark-submit's conf
         elif key.startswith("spark.sql."):
+            catalog_changed |= key.startswith(_CATALOG_PREFIX) and spark.conf.get(key, None) != value
             spark.conf.set(key, value)
+    if catalog_changed:
+        # Spark builds a catalog once, from the settings it finds then: a session shared by jobs on several
+        # lakes (tests) must build it again for this lake's settings.
+        spark._jsparkSession.sessionState().catalogManager().reset()  # noqa: SLF001 - no Python API for it
     # No .crc file beside each file written to local disk: Hadoop runs `chmod` for each file it creates,
     # so a .crc doubles that cost; the lake's readers never read them. The JVM's one local file system.
     jvm: Any = spark.sparkContext._jvm  # noqa: SLF001 - Hadoop's FileSystem has no Python API

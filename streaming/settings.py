@@ -1,8 +1,9 @@
 """Settings of the streaming job: where the lake and checkpoints are, what to read, how often.
 
 Read from the environment (``TELEMETRY_LAKE``, ``TELEMETRY_CHECKPOINTS``, ``TELEMETRY_SPARK_MASTER``,
-``TELEMETRY_SPARK_DRIVER_MEMORY``, ``TELEMETRY_PROJECTION_START``, the standard ``AWS_*`` variables) with
-command-line flags winning, validated on load and frozen.
+``TELEMETRY_SPARK_DRIVER_MEMORY``, ``TELEMETRY_PROJECTION_START``, the lake's Iceberg catalog's
+``TELEMETRY_CATALOG``, ``TELEMETRY_CATALOG_DB`` and ``TELEMETRY_GLUE_DATABASE``, the standard ``AWS_*``
+variables) with command-line flags winning, validated on load and frozen.
 """
 
 from __future__ import annotations
@@ -11,13 +12,23 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from core.catalog import Catalog, Stream
 from core.errors import ConfigError
+from core.iceberg import IcebergCatalog
 from core.lake import DEFAULT_PROJECTION_START, LakeLocation, projection_start
-from core.settings import ConnectionSettings, check_known, env_str, lake_location, local_dir
+from core.settings import (
+    DEFAULT_DATABASE,
+    ConnectionSettings,
+    check_known,
+    database_name,
+    env_str,
+    lake_location,
+    local_dir,
+)
 
 __all__ = ["STARTING_OFFSETS", "StreamingSettings", "lake_uri", "parse_interval"]
 
@@ -72,6 +83,9 @@ class StreamingSettings:
         aws_region: ``AWS_REGION``/``AWS_DEFAULT_REGION``, if any.
         projection_start: ``TELEMETRY_PROJECTION_START``, the first event date the lake takes (the catalog's).
         registry_refresh: seconds between look-ups of a subject's versions (see :mod:`streaming.resolver`).
+        namespace: the tables' Iceberg namespace (the Glue database).
+        catalog_env: ``TELEMETRY_CATALOG``, ``TELEMETRY_CATALOG_DB`` and ``TELEMETRY_HOME`` as read, for
+            :meth:`iceberg` (the catalog follows the lake, which a caller may replace).
     """
 
     connection: ConnectionSettings
@@ -88,6 +102,8 @@ class StreamingSettings:
     aws_region: str | None = None
     projection_start: str = DEFAULT_PROJECTION_START
     registry_refresh: float = 30.0
+    namespace: str = DEFAULT_DATABASE
+    catalog_env: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **flags: Any) -> StreamingSettings:
@@ -126,6 +142,10 @@ class StreamingSettings:
             aws_region=env_str(env, "AWS_REGION", env_str(env, "AWS_DEFAULT_REGION", "")) or None,
             projection_start=env_str(env, "TELEMETRY_PROJECTION_START", DEFAULT_PROJECTION_START),
             registry_refresh=30.0 if flags.get("registry_refresh") is None else float(flags["registry_refresh"]),
+            namespace=database_name(env),
+            catalog_env=tuple(
+                (k, env[k]) for k in ("TELEMETRY_CATALOG", "TELEMETRY_CATALOG_DB", "TELEMETRY_HOME") if k in env
+            ),
         )
         settings.validate()
         return settings
@@ -139,6 +159,7 @@ class StreamingSettings:
             msg = f"max offsets per trigger must be at least 1, got {self.max_offsets_per_trigger}"
             raise ConfigError(msg)
         projection_start(self.projection_start)
+        self.iceberg()
         if not 0 < self.registry_refresh <= 3600:
             msg = f"registry refresh must be between 0 and 3600 seconds, got {self.registry_refresh}"
             raise ConfigError(msg)
@@ -158,3 +179,16 @@ class StreamingSettings:
         The topic prefix keeps the queries of different prefixes apart.
         """
         return f"{self.checkpoints}/{self.connection.topic_prefix}{name}"
+
+    def iceberg(self) -> IcebergCatalog:
+        """The lake's Iceberg catalog (:mod:`core.iceberg`).
+
+        Raises:
+            ConfigError: the catalog settings are contradictory.
+        """
+        env = dict(self.catalog_env)
+        home = Path(env["TELEMETRY_HOME"]) if env.get("TELEMETRY_HOME") else local_dir(env)
+        # A local lake's Hadoop URI is its path unescaped (see lake_uri): parsing it as a URI would decode "%20".
+        local = self.lake.startswith("file://")
+        lake = LakeLocation("", "", self.lake.removeprefix("file://")) if local else LakeLocation.parse(self.lake)
+        return IcebergCatalog.from_env(lake, self.namespace, env, home)

@@ -1,11 +1,11 @@
-"""A day of the streaming job's micro-batch files, written fast: the layout compaction works on.
+"""A day of the earlier release's micro-batch files, written fast: the Parquet layout ``import-parquet`` imports.
 
 One simulated journey gives each entity's rows (real simulator records with the job's metadata
 columns, typed as Spark writes them, see ``tests/iceberg_lake.py``); they are laid out as the job
 commits them, one file per table and micro-batch, ``<table>/dt=<day>/part-b<N:012d>-00000.parquet``,
 with each batch's event times, Kafka offsets and ingestion time moved to its place in the day. The
 job's claim of each table and its checkpoint's commit log (``commits/<last batch done>``) are written
-too, as the job leaves them, so compaction knows which batches are done.
+too, as that job left them (``streaming.importer`` reads the claim to carry the checkpoint over).
 """
 
 from __future__ import annotations
@@ -24,12 +24,17 @@ import pyarrow.parquet as pq
 from core.catalog import Catalog
 from core.tables import entity_lake_table
 from producer.simulator import SimulationConfig
-from streaming.claim import CLAIM_FILE
-from streaming.sink import STAGING_DIR, part_name
 from tests.fleet_lake import fleet_rows
 from tests.iceberg_lake import arrow_type
 
 TRIGGER = timedelta(seconds=10)
+STAGING_DIR = "_staging"
+CLAIM_FILE = "_claim"
+
+
+def part_name(batch_id: int, n: int) -> str:
+    """The name the earlier release gave the ``n``-th file of batch ``batch_id`` in a table."""
+    return f"part-b{batch_id:012d}-{n:05d}.parquet"
 
 
 def journey(catalog: Catalog, vehicles: int = 4, steps: int = 120, seed: int = 7) -> dict[str, pa.Table]:

@@ -80,7 +80,7 @@ def test_registry_down_while_the_producer_and_the_job_run_loses_and_quarantines_
     assert "failed" not in output, output[-4000:]
     assert producers[0].failed == 0
     for stream in CATALOG.streams:
-        assert lake_rows(settings, f"_quarantine/{stream.name}") == [], stream.name
+        assert lake_rows(settings, f"{stream.name}_quarantine") == [], stream.name
         assert registry.latest(connection.subject(stream.subject)).schema_id == ids[stream.name]  # ids kept
     found = end_check(connection, registry, settings, produced)
     figures.update(events=found.produced, faults=1, outage_s=OUTAGE_S, lost=found.lost, duplicated=found.duplicated,

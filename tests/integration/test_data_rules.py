@@ -145,7 +145,7 @@ def test_breaking_records_of_another_producer_are_quarantined_by_rule_and_the_go
     run(settings, spark=shared_spark(), catalog=CATALOG)
 
     for stream, values in expected.items():
-        quarantined = {bytes(r["raw_value"]): _code(r["reason"]) for r in lake_rows(settings, f"_quarantine/{stream}")}
+        quarantined = {bytes(r["raw_value"]): _code(r["reason"]) for r in lake_rows(settings, f"{stream}_quarantine")}
         assert quarantined == {v: reason for v, reason in values.items() if reason is not None}
         landed = sorted(r["id"] for r in lake_rows(settings, stream))
         goods = [v for v, reason in values.items() if reason is None]

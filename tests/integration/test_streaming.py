@@ -14,14 +14,17 @@ import boto3
 import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
+from pyiceberg.exceptions import NoSuchTableError
 
 from core.catalog import Stream, load_catalog
 from core.errors import RegistryError, TelemetryError
+from core.iceberg_tables import open_catalog
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings
 from core.wire import frame
 from producer.producer import TelemetryProducer
 from producer.simulator import SimulationConfig, simulate
+from streaming.commit import BATCH_ID
 from streaming.job import run
 from streaming.monitor import monitoring_group
 from tests.integration.streaming_support import (
@@ -67,8 +70,7 @@ def test_every_produced_record_lands_exactly_once_with_every_field_equal(
     for stream in CATALOG.streams:
         rows = tables[stream.name]
         assert {r["schema_id"] for r in rows} == {ids[stream.name]}
-        assert all(r["dt"] == r["event_time"].strftime("%Y-%m-%d") for r in rows)
-        assert lake_rows(settings, f"_quarantine/{stream.name}") == []
+        assert lake_rows(settings, f"{stream.name}_quarantine") == []
 
     assert _monitoring_lag(connection) == dict.fromkeys(CATALOG.names, 0)
     # Hadoop runs a process for each file it creates on local disk: no .crc file doubles that.
@@ -83,7 +85,7 @@ def test_every_produced_record_lands_exactly_once_with_every_field_equal(
 def test_a_batch_after_a_small_one_is_written_by_one_task_and_the_first_by_one_per_partition(
     stack: ConnectionSettings, registry: RegistryClient, topic_prefix: str, spark: Any, tmp_path: Path
 ) -> None:
-    """The lake's files show it: one file per batch and day once batches are small, one per partition before."""
+    """The commits show it: one file per batch and day once batches are small, one per partition before."""
     connection = prefixed(stack, topic_prefix)
     stream = CATALOG.get("vehicle")
     set_up_streams(registry, connection, CATALOG.streams)
@@ -96,13 +98,16 @@ def test_a_batch_after_a_small_one_is_written_by_one_task_and_the_first_by_one_p
     )
     summary = run(settings, spark=spark, catalog=CATALOG)
     assert summary.batches >= 3
-    files: dict[tuple[int, str], int] = {}
-    for path in (tmp_path / "lake" / "vehicle").glob("dt=*/part-b*.parquet"):
-        key = (int(path.name.split("-")[1].removeprefix("b")), path.parent.name)
-        files[key] = files.get(key, 0) + 1
-    first = [n for (batch, _), n in files.items() if batch == 0]
-    assert sum(first) >= stream.partitions  # every partition had rows: a task, so a file, each
-    assert {n for (batch, _), n in files.items() if batch > 0} == {1}
+    iceberg = settings.iceberg()
+    table = open_catalog(iceberg).load_table(iceberg.table_id("vehicle"))
+    # Per batch: (files added, days it touched), from each commit's summary.
+    commits = {
+        int(s.summary[BATCH_ID]): (int(s.summary["added-data-files"]), int(s.summary["changed-partition-count"]))
+        for s in table.snapshots()
+        if s.summary is not None and s.summary.get(BATCH_ID) is not None
+    }
+    assert commits[0][0] >= stream.partitions  # every partition had rows: a task, so a file, each
+    assert all(files == days for batch, (files, days) in commits.items() if batch > 0)
     assert sorted(r["id"] for r in lake_rows(settings, "vehicle")) == sorted(e.value["id"] for e in events)
 
 
@@ -172,7 +177,7 @@ def test_versions_1_and_2_of_a_subject_in_one_topic_decode_into_the_latest_shape
         assert rows[record["id"]] == {**rows[record["id"]], **record, "colour": "unknown", "schema_id": v1_id}
     for record in painted:
         assert rows[record["id"]] == {**rows[record["id"]], **record, "schema_id": v2_id}
-    assert lake_rows(settings, "_quarantine/vehicle") == []
+    assert lake_rows(settings, "vehicle_quarantine") == []
 
 
 def _wait_for_rows(settings: Any, table: str, count: int, job: subprocess.Popen[bytes], log: Path) -> None:
@@ -253,7 +258,7 @@ def test_each_bad_record_lands_in_the_quarantine_with_its_reason_and_the_good_on
 
     rows = lake_rows(settings, "gps")
     assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in good)
-    quarantined = {r["reason"].split(":")[0]: r for r in lake_rows(settings, "_quarantine/gps")}
+    quarantined = {r["reason"].split(":")[0]: r for r in lake_rows(settings, "gps_quarantine")}
     assert set(quarantined) == set(bad)
     for code, value in bad.items():
         row = quarantined[code]
@@ -269,8 +274,18 @@ def test_each_bad_record_lands_in_the_quarantine_with_its_reason_and_the_good_on
     assert lake_rows(settings, "vehicle") == []
 
 
-def _committed_batches(lake: Path) -> set[str]:
-    return {p.name.split("-")[1] for p in lake.glob("*/dt=*/part-b*.parquet")}
+def _committed_batches(settings: Any) -> set[str]:
+    """The batch ids recorded in the entity tables' snapshots (see streaming.commit)."""
+    iceberg = settings.iceberg()
+    catalog = open_catalog(iceberg)
+    found = set()
+    for stream in CATALOG.streams:
+        try:
+            table = catalog.load_table(iceberg.table_id(stream.name))
+        except NoSuchTableError:
+            continue
+        found |= {f"{stream.name}-{s.summary.get(BATCH_ID)}" for s in table.snapshots() if s.summary is not None}
+    return found
 
 
 def test_kill_9_of_the_job_mid_stream_and_a_restart_give_exactly_the_produced_set(
@@ -294,13 +309,13 @@ def test_kill_9_of_the_job_mid_stream_and_a_restart_give_exactly_the_produced_se
     job = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
-        while len(_committed_batches(lake)) < 3 and job.poll() is None and time.monotonic() < deadline:
+        while len(_committed_batches(settings)) < 3 and job.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
         with TelemetryProducer(connection, CATALOG) as producer:  # more arrives while the job runs
             for event in events[half:]:
                 producer.produce(event)
         assert job.poll() is None, (tmp_path / "job.log").read_text()[-3000:]
-        assert len(_committed_batches(lake)) >= 3, "the job committed no batches in time"
+        assert len(_committed_batches(settings)) >= 3, "the job committed no batches in time"
     finally:
         os.killpg(job.pid, signal.SIGKILL)  # the driver and its JVM, no goodbye
         job.wait()
@@ -344,9 +359,11 @@ def test_the_lake_on_s3_against_moto(
     assert {i: {k: rows[i][k] for k in weather.field_names} for i in rows} == {
         r["id"]: expected_row(r, CATALOG, "weather") for r in records
     }
-    listing = s3.list_objects_v2(Bucket=bucket, Prefix="lake/weather/")["Contents"]
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix="lake/smartcity/weather/")["Contents"]
     files = [o["Key"] for o in listing if not o["Key"].endswith("/")]  # S3A keeps empty folder markers
-    assert files and all(k.startswith("lake/weather/dt=") and "/part-b" in k and k.endswith(".parquet") for k in files)
+    data = [k for k in files if k.startswith("lake/smartcity/weather/data/event_time_day=")]
+    assert data and all(k.endswith(".parquet") for k in data)
+    assert any(k.startswith("lake/smartcity/weather/metadata/") and k.endswith(".metadata.json") for k in files)
 
 
 def _cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -60,9 +60,9 @@ CASES: list[tuple[str, Change, Change, list[tuple[str, str, str]]]] = [
     ("make field optional", same, make_optional, []),
     ("optional back to required", make_optional, same, [("make", "incompatible", "[null, string] to string")]),
     ("nested double to float", same, latitude_float, [("location.latitude", "incompatible", "double to float")]),
-    ("int to long", same, year_long, [("year", "lake-unsafe", "INT32 (Glue int)")]),
+    ("int to long: an Iceberg promotion", same, year_long, []),
     ("int to double", same, year_double, [("year", "lake-unsafe", "DOUBLE (Glue double)")]),
-    ("float to double", latitude_float, same, [("location.latitude", "lake-unsafe", "FLOAT (Glue float)")]),
+    ("float to double: an Iceberg promotion", latitude_float, same, []),
     ("timestamp to plain long", same, drop_timestamp, [("event_time", "lake-unsafe", "logical type changed")]),
     ("remove a key field", same, remove_vehicle_id, [("vehicle_id", "key-field", "vehicle_id is removed")]),
     ("make event_time optional", same, event_time_optional, [("event_time", "key-field", "partitions each table")]),
@@ -114,7 +114,7 @@ def test_forward_means_old_readers_read_new_data() -> None:
 
 
 def test_level_none_still_guards_the_lake() -> None:
-    problems = check_versions(parse(version(year_long)), [("v1", parse(vehicle()))], "NONE")
+    problems = check_versions(parse(version(year_double)), [("v1", parse(vehicle()))], "NONE")
     assert [(p.path, p.rule) for p in problems] == [("year", "lake-unsafe")]
 
 
@@ -188,10 +188,12 @@ def test_cli_check_compares_with_every_committedversion(repo: Path) -> None:
 
 
 def test_cli_check_lake_unsafe_promotion_fails(repo: Path) -> None:
-    _write(repo, version(year_long))
+    _write(repo, version(year_double))
     done = _check(repo, "--against", "HEAD", "vehicle")
     assert done.returncode == 1
-    assert "vehicle.avsc: year: lake-unsafe: int -> long is a legal Avro promotion, but Parquet" in done.stdout
+    assert (
+        "vehicle.avsc: year: lake-unsafe: int -> double is a legal Avro promotion, but not one Iceberg" in done.stdout
+    )
 
 
 def test_cli_check_unknown_revision_is_a_usage_error(repo: Path) -> None:
@@ -218,3 +220,25 @@ def test_cli_check_new_schema_file_has_nothing_to_break(repo: Path) -> None:
     done = _check(repo, "--against", "HEAD", "gps2")
     assert done.returncode == 0, done.stderr
     assert "gps2_data-value (gps2.avsc, BACKWARD_TRANSITIVE) against HEAD: new, no earlier version" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ((10, 2), (18, 2), None),  # widened at the same scale: an Iceberg promotion
+        ((10, 2), (10, 3), "decimal scale changed from 2 to 3"),
+        ((18, 2), (10, 2), "decimal precision narrowed from 18 to 10"),
+    ],
+)
+def test_a_decimal_widens_at_the_same_scale_and_any_other_change_is_lake_unsafe(
+    old: tuple[int, int], new: tuple[int, int], words: str | None
+) -> None:
+    from core.avro_model import parse_schema
+    from core.evolution import lake_changes
+
+    def record(precision: int, scale: int) -> Any:
+        price = {"type": "bytes", "logicalType": "decimal", "precision": precision, "scale": scale}
+        return parse_schema({"type": "record", "name": "R", "fields": [{"name": "price", "type": price}]}).record
+
+    found = lake_changes(record(*new), record(*old))
+    assert [(path, words in why) for path, why in found] == ([] if words is None else [("price", True)])

@@ -1,4 +1,4 @@
-"""The streaming job's pure parts: settings, Kafka options, file naming, progress, and decoding on a local Spark."""
+"""The streaming job's pure parts: settings, Kafka options, progress, and decoding on a local Spark."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from streaming.listener import progress_lines, topic_offsets
 from streaming.reasons import reason_foreign_id, reason_unknown_id, required_fields
 from streaming.session import s3a_conf, spark_conf
 from streaming.settings import StreamingSettings, lake_uri, parse_interval
-from streaming.sink import part_name, plan_moves, staging_dir
 from streaming.source import kafka_source_options
 
 # --- settings ---------------------------------------------------------------------------------------------
@@ -125,30 +124,6 @@ def test_kafka_source_options_with_sasl(tmp_path: Path) -> None:
     assert options["kafka.security.protocol"] == "SASL_SSL"
     assert options["kafka.sasl.jaas.config"] == (
         'org.apache.kafka.common.security.scram.ScramLoginModule required username="u" password="p\\"w";'
-    )
-
-
-# --- batch files ------------------------------------------------------------------------------------------
-
-
-def test_staged_files_get_batch_names_and_markers_stay_behind() -> None:
-    staged = [
-        "dt=2025-01-07/part-00001-abc.c000.snappy.parquet",
-        "dt=2025-01-06/part-00000-abc.c000.snappy.parquet",
-        "dt=2025-01-06/.part-00000-abc.c000.snappy.parquet.crc",
-        "_SUCCESS",
-        "part-00000-nopartition.snappy.parquet",
-    ]
-    assert plan_moves(7, staged) == [
-        ("dt=2025-01-06/part-00000-abc.c000.snappy.parquet", "dt=2025-01-06/part-b000000000007-00000.parquet"),
-        ("dt=2025-01-07/part-00001-abc.c000.snappy.parquet", "dt=2025-01-07/part-b000000000007-00001.parquet"),
-    ]
-
-
-def test_file_and_staging_names() -> None:
-    assert part_name(12, 3) == "part-b000000000012-00003.parquet"
-    assert staging_dir("s3a://b/lake", "gps", 12, "_quarantine/gps") == (
-        "s3a://b/lake/_staging/gps/batch=12/_quarantine/gps"
     )
 
 
@@ -269,9 +244,9 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
     decoded = entity_frame(with_header(kafka), plan)
 
     good = good_rows(decoded, plan, t).orderBy("kafka_offset")
-    assert good.columns == ["id", "event_time", "note", "colour", *[f["name"] for f in METADATA_FIELDS], "dt"]
+    assert good.columns == ["id", "event_time", "note", "colour", *[f["name"] for f in METADATA_FIELDS]]
     got = [r.asDict() for r in good.collect()]
-    assert [(r["id"], r["note"], r["colour"], r["schema_id"], r["dt"]) for r in got] == [
+    assert [(r["id"], r["note"], r["colour"], r["schema_id"], r["event_time"].date()) for r in got] == [
         ("a", None, "unknown", 1, date(2025, 1, 6)),
         ("b", "hi", "red", 2, date(2025, 1, 6)),
         ("d", None, "unknown", 1, date(2025, 1, 7)),
@@ -280,7 +255,7 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
     assert got[0]["ingested_at"] == t.replace(tzinfo=None)
 
     bad = quarantine_rows(decoded, t).orderBy("kafka_offset")
-    assert bad.columns == [*[f["name"] for f in QUARANTINE_FIELDS], "dt"]
+    assert bad.columns == [f["name"] for f in QUARANTINE_FIELDS]
     quarantined = {r["kafka_offset"]: r for r in bad.collect()}
     codes = {offset: row["reason"].split(":")[0] for offset, row in quarantined.items()}
     assert codes == {
@@ -299,100 +274,6 @@ def test_each_record_decodes_with_its_writer_schema_and_bad_ones_get_reasons(spa
     assert bytes(quarantined[7]["raw_value"]) == values[7]
     assert [quarantined[o]["schema_id"] for o in (*range(2, 11), 12)] == [None, None, None, 3, 4, 1, 1, 2, 1, 1]
     assert quarantined[9]["reason"].startswith("trailing-bytes: bytes follow the Avro body of writer schema id 2;")
-
-
-@pytest.mark.slow
-def test_a_replayed_batch_replaces_its_files_instead_of_adding_them(spark: Any, tmp_path: Path) -> None:
-    from streaming.sink import BatchCommitter, HadoopFs
-
-    lake = tmp_path.as_uri()
-    committer = BatchCommitter(HadoopFs(spark), lake, "vehicle", ["vehicle", "_quarantine/vehicle"])
-
-    def attempt(batch_id: int, rows: list[tuple[str, str]], *, commit: bool = True) -> None:
-        frame = spark.createDataFrame(rows, "id string, dt string")
-        frame.write.mode("overwrite").partitionBy("dt").parquet(committer.staging(batch_id, "vehicle"))
-        if commit:
-            committer.commit(batch_id, "vehicle")
-
-    def table() -> list[str]:
-        return sorted(p.relative_to(tmp_path / "vehicle").as_posix() for p in (tmp_path / "vehicle").rglob("*.parquet"))
-
-    assert committer.begin(0) is False
-    attempt(0, [("a", "2025-01-06"), ("b", "2025-01-07")])
-    assert committer.begin(1) is False  # batch 0 finished: its marker goes
-    attempt(1, [("c", "2025-01-06")])
-    # The driver dies after batch 1's files moved but before Spark recorded batch 1: it is replayed.
-    assert committer.begin(1) is True
-    attempt(1, [("c", "2025-01-06")])
-    assert table() == [
-        "dt=2025-01-06/part-b000000000000-00000.parquet",
-        "dt=2025-01-06/part-b000000000001-00000.parquet",
-        "dt=2025-01-07/part-b000000000000-00001.parquet",
-    ]
-    assert sorted(r.id for r in spark.read.parquet(str(tmp_path / "vehicle")).collect()) == ["a", "b", "c"]
-    assert not list((tmp_path / "_staging").rglob("*.parquet"))
-
-
-@pytest.mark.slow
-def test_a_lake_path_with_a_space_and_a_percent_sign_is_written_and_read_where_it_says(
-    spark: Any, tmp_path: Path
-) -> None:
-    from streaming.show import read_table
-    from streaming.sink import BatchCommitter, HadoopFs
-
-    folder = tmp_path / "my lake 100%20"
-    settings = StreamingSettings.from_env({"TELEMETRY_HOME": str(tmp_path)}, lake=str(folder))
-    committer = BatchCommitter(HadoopFs(spark), settings.lake, "vehicle", ["vehicle"], owner="checkpoints/vehicle")
-    committer.begin(0)
-    rows = spark.createDataFrame([("a", "2025-01-06"), ("b", "2025-01-07")], "id string, dt string")
-    rows.write.partitionBy("dt").parquet(committer.staging(0, "vehicle"))
-    assert committer.commit(0, "vehicle") == 2
-    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.parquet")) == [
-        "vehicle/dt=2025-01-06/part-b000000000000-00000.parquet",
-        "vehicle/dt=2025-01-07/part-b000000000000-00001.parquet",
-    ]
-    table = read_table(settings, "vehicle")
-    assert table is not None and sorted(table.column("id").to_pylist()) == ["a", "b"]
-
-
-@pytest.mark.slow
-def test_files_of_another_query_are_never_overwritten(spark: Any, tmp_path: Path) -> None:
-    from core.errors import TelemetryError
-    from streaming.sink import BatchCommitter, HadoopFs
-
-    rows = spark.createDataFrame([("a", "2025-01-06")], "id string, dt string")
-    first = BatchCommitter(HadoopFs(spark), tmp_path.as_uri(), "vehicle", ["vehicle"], owner="checkpoints/one")
-    first.begin(0)
-    rows.write.partitionBy("dt").parquet(first.staging(0, "vehicle"))
-    first.commit(0, "vehicle")
-    # A second query (a new checkpoint) over the same lake starts at batch 0 again: not a replay of the first.
-    second = BatchCommitter(HadoopFs(spark), tmp_path.as_uri(), "vehicle", ["vehicle"], owner="checkpoints/two")
-    assert second.begin(0) is False
-    rows.write.partitionBy("dt").parquet(second.staging(0, "vehicle"))
-    with pytest.raises(TelemetryError, match="one checkpoint per lake"):
-        second.commit(0, "vehicle")
-    assert len(list((tmp_path / "vehicle").rglob("*.parquet"))) == 1
-
-
-@pytest.mark.slow
-def test_the_queries_of_two_entities_stage_and_replay_apart(spark: Any, tmp_path: Path) -> None:
-    from streaming.sink import BatchCommitter, HadoopFs
-
-    lake = tmp_path.as_uri()
-    vehicle = BatchCommitter(HadoopFs(spark), lake, "vehicle", ["vehicle"], owner="checkpoints/vehicle")
-    gps = BatchCommitter(HadoopFs(spark), lake, "gps", ["gps"], owner="checkpoints/gps")
-    rows = spark.createDataFrame([("a", "2025-01-06")], "id string, dt string")
-    assert vehicle.begin(5) is False
-    rows.write.partitionBy("dt").parquet(vehicle.staging(5, "vehicle"))
-    # The gps query is at another batch id; beginning it leaves the vehicle query's staged batch alone.
-    assert gps.begin(0) is False
-    assert gps.begin(1) is False
-    assert vehicle.commit(5, "vehicle") == 1
-    assert vehicle.begin(5) is True  # vehicle's batch 5 replays: only its own files go
-    rows.write.partitionBy("dt").parquet(gps.staging(1, "gps"))
-    assert gps.commit(1, "gps") == 1
-    assert [p.name for p in (tmp_path / "gps").rglob("*.parquet")] == ["part-b000000000001-00000.parquet"]
-    assert not list((tmp_path / "vehicle").rglob("*.parquet"))
 
 
 @pytest.mark.slow

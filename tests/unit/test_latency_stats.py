@@ -9,7 +9,6 @@ import pytest
 
 from core.catalog import project_root
 from streaming.listener import progress_lines
-from streaming.sink import part_name
 
 sys.path.insert(0, str(project_root() / "bench"))  # bench/ is a folder of scripts, not a package
 from latency_stats import lag_trend, parse_job_log, part_batch, percentile
@@ -56,7 +55,7 @@ def test_lag_of_one_window_has_no_growth() -> None:
 
 
 def test_batch_id_comes_back_from_the_sinks_file_names() -> None:
-    assert part_batch(part_name(42, 3)) == 42
+    assert part_batch("part-b000000000042-00003.parquet") == 42
     assert part_batch("part-00000-abc.snappy.parquet") is None
 
 

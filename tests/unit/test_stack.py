@@ -45,6 +45,12 @@ def test_hadoop_aws_matches_the_hadoop_in_pyspark_jars() -> None:
     assert found == {_pom_property("hadoop.version")}
 
 
+def test_the_iceberg_runtime_is_built_for_pysparks_spark_line() -> None:
+    spark_line = ".".join(version("pyspark").split(".")[:2])
+    assert _pom_property("iceberg.spark.line") == spark_line
+    assert _pom_property("iceberg.version").startswith("1.")
+
+
 def test_kafka_is_4x_and_scala_matches_pyspark() -> None:
     assert _pom_property("kafka.version").startswith("4.")
     jars = Path(pyspark.__file__).parent / "jars"

@@ -1,0 +1,115 @@
+"""A simulated day of the job's commits with its maintenance schedule: files per table and day, and snapshots.
+
+The job commits a file per table, day and micro-batch (after a small batch, one task writes it). This replays
+that for ``--hours`` of simulated time at a ``--trigger`` (10 s): every trigger appends a few rows of the
+vehicle table, two days of event time (today's and a late event of yesterday), with pyiceberg, as one commit
+that records a query id and batch id as the job's do; every ``--interval-minutes`` (10) of simulated time it
+runs the job's maintenance pass (:func:`streaming.maintain.maintain_table`, manifests and orphans every
+sixth pass) with a local Spark. Snapshot retention runs on the simulated clock: the cut-off is the real time
+of the commit made ``retention`` simulated hours earlier. At the end it counts the files each day's partition
+has in the current snapshot (what a query opens), the data files on disk, and the snapshots kept. The table goes
+to stdout and to the "## Files per table and day" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+
+from core.catalog import load_catalog, project_root
+from core.iceberg_tables import ensure_tables, open_catalog
+from core.tables import lake_tables
+from streaming.commit import BATCH_ID, QUERY_ID
+from streaming.maintain import FULL_EVERY, MaintenanceSettings, maintain_table
+from streaming.session import get_spark
+from streaming.settings import StreamingSettings
+
+sys.path.insert(0, str(project_root()))
+from produce_bench import write_section  # bench/ is the script's folder
+
+
+def _batch(schema: pa.Schema, batch: int, now: datetime) -> pa.Table:
+    """Two rows: one of the simulated moment, one late event of the day before."""
+    times = [now, now - timedelta(days=1)]
+    columns = {f.name: pa.nulls(2, f.type) for f in schema}
+    columns["id"] = pa.array([f"{batch}-0", f"{batch}-1"], pa.string())
+    columns["event_time"] = pa.array(times, schema.field("event_time").type)
+    columns["kafka_offset"] = pa.array([2 * batch, 2 * batch + 1], pa.int64())
+    return pa.table(columns, schema=schema)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=24.0, help="simulated hours (default a day)")
+    parser.add_argument("--trigger", type=float, default=10.0, help="seconds between the job's batches")
+    parser.add_argument("--interval-minutes", type=float, default=10.0, help="minutes between maintenance passes")
+    parser.add_argument("--retention-hours", type=float, default=6.0, help="snapshot retention")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args()
+    catalog = load_catalog()
+    root = project_root()
+    with tempfile.TemporaryDirectory(prefix="maintenance-bench-") as base:
+        settings = StreamingSettings.from_env({"TELEMETRY_HOME": base}, lake=str(Path(base) / "lake"))
+        iceberg = settings.iceberg()
+        ensure_tables(iceberg, [t for t in lake_tables(catalog) if t.name == "vehicle"])
+        table = open_catalog(iceberg).load_table(iceberg.table_id("vehicle"))
+        schema = table.schema().as_arrow()
+        spark = get_spark(settings, app_name="maintenance-bench")
+        maintenance = MaintenanceSettings(iceberg, retention=timedelta(hours=args.retention_hours))
+        start = datetime(2025, 3, 1, tzinfo=UTC)
+        batches = int(args.hours * 3600 / args.trigger)
+        per_pass = max(1, int(args.interval_minutes * 60 / args.trigger))
+        kept = int(args.retention_hours * 3600 / args.trigger)
+        committed_at: list[datetime] = []
+        passes = 0
+        began = time.monotonic()
+        for batch in range(batches):
+            now = start + timedelta(seconds=batch * args.trigger)
+            table.append(_batch(schema, batch, now), snapshot_properties={QUERY_ID: "bench", BATCH_ID: str(batch)})
+            committed_at.append(datetime.now(UTC))
+            if (batch + 1) % per_pass == 0:
+                passes += 1
+                cutoff = committed_at[max(0, batch - kept)]
+                maintain_table(spark, maintenance, iceberg.table_id("vehicle"), now=cutoff + maintenance.retention,
+                               full=passes % FULL_EVERY == 0)  # fmt: skip
+                table = table.refresh()
+        elapsed = time.monotonic() - began
+        table = table.refresh()
+        live = Counter(str(p["event_time_day"]) for p in table.inspect.files().column("partition").to_pylist())
+        on_disk = sum(1 for _ in (Path(base) / "lake" / "smartcity" / "vehicle" / "data").rglob("*.parquet"))
+        snapshots = len(table.snapshots())
+        spark.stop()
+    lines = [
+        "## Files per table and day",
+        "",
+        f"Command: `.venv/bin/python bench/maintenance_bench.py` ({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, {elapsed:.0f} s). {batches:,} commits of the vehicle table ({args.hours:g} h at a "
+        f"{args.trigger:g} s trigger, each a file for today and one late file for yesterday), a maintenance pass every "
+        f"{args.interval_minutes:g} min ({passes} passes), snapshots kept {args.retention_hours:g} h.",
+        "",
+        "| day partition | files in the current snapshot |",
+        "|---|---:|",
+        *(f"| {day} | {n} |" for day, n in sorted(live.items())),
+        "",
+        f"Data files on disk (kept for time travel until their snapshots expire): {on_disk:,}. "
+        f"Snapshots kept: {snapshots:,}.",
+        "",
+    ]
+    section = "\n".join(lines)
+    print(section)
+    if not args.no_write:
+        write_section(section, root / "docs" / "benchmarks.md")
+        print("written to docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
