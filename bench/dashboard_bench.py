@@ -46,7 +46,7 @@ from dashboard_browser import browser_timings, write_position  # bench/ is the s
 from produce_bench import write_section
 from provenance import measured_commit
 
-from core.iceberg_tables import DEFAULT_PROPERTIES
+from core.iceberg_tables import TABLE_PROPERTIES
 from core.tables import entity_lake_table
 from tests.fleet_lake import fleet_rows
 from tests.iceberg_lake import arrow_rows, iceberg_table
@@ -97,7 +97,7 @@ def _append_in_small_files(lake: Path, catalog: Catalog, name: str, rows: list[d
         tx.set_properties({TARGET_SIZE: str(small)})
     target.append(pa.Table.from_batches(batch.to_batches(max_chunksize=ROWS_PER_FILE)))
     with target.transaction() as tx:
-        tx.set_properties({TARGET_SIZE: DEFAULT_PROPERTIES[TARGET_SIZE]})
+        tx.set_properties({TARGET_SIZE: TABLE_PROPERTIES[TARGET_SIZE]})
 
 
 def data_files(lake: Path, catalog: Catalog) -> int:

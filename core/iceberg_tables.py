@@ -54,29 +54,49 @@ from core.iceberg import CATALOG_NAME, IcebergCatalog
 from core.tables import LakeTable
 
 __all__ = [
-    "DEFAULT_PROPERTIES",
+    "DEFAULT_RETENTION_HOURS",
+    "ENTITY_PARTITION_SOURCE",
+    "PARTITION_FIELD_ID",
+    "QUARANTINE_PARTITION_SOURCE",
+    "TABLE_PROPERTIES",
+    "columns_schema",
+    "day_spec",
     "ensure_tables",
     "iceberg_schema",
+    "iceberg_type",
     "open_catalog",
     "partition_source",
     "partition_spec",
     "table_properties",
 ]
 
-DEFAULT_PROPERTIES: dict[str, str] = {
-    "format-version": "2",
+ENTITY_PARTITION_SOURCE = "event_time"
+"""An entity's table is partitioned by ``days(event_time)``: queries filter on when things happened."""
+QUARANTINE_PARTITION_SOURCE = "ingested_at"
+"""A quarantine is partitioned by ``days(ingested_at)``: a bad record may have no readable event time."""
+PARTITION_FIELD_ID = 1000
+"""Iceberg numbers partition fields from 1000."""
+
+DEFAULT_RETENTION_HOURS = 6
+"""How long snapshots are kept for time travel (``TELEMETRY_SNAPSHOT_RETENTION_HOURS``, the job's maintenance)."""
+
+TABLE_PROPERTIES: dict[str, str] = {
     "write.format.default": "parquet",
     "write.parquet.compression-codec": "zstd",
     "write.target-file-size-bytes": str(128 * 1024 * 1024),
-    # A conflicting commit (the job and maintenance, two maintenance runs) is retried, not failed.
+    # The job, maintenance and `glue apply` commit to one table; a lost race retries on the new metadata.
     "commit.retry.num-retries": "20",
     "commit.retry.min-wait-ms": "100",
     "commit.retry.max-wait-ms": "10000",
-    # Each commit writes a metadata file; keep the last 100 and delete older ones as commits go on.
+    # Every commit writes a metadata file: keep the last 100, delete older ones at commit.
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "100",
+    # What snapshot expiry keeps where no setting says otherwise (Athena's VACUUM reads these two): the job's
+    # default retention, and at least one snapshot.
+    "history.expire.max-snapshot-age-ms": str(DEFAULT_RETENTION_HOURS * 3600 * 1000),
+    "history.expire.min-snapshots-to-keep": "1",
 }
-"""Table properties every table gets (a later run of :func:`ensure_tables` sets them again)."""
+"""The Iceberg table properties every table gets (format version 2 is the table's, not a property)."""
 
 _PRIMITIVES: dict[str, IcebergType] = {
     "boolean": BooleanType(),
@@ -92,50 +112,66 @@ _PRIMITIVES: dict[str, IcebergType] = {
 }
 
 
-def _iceberg_type(kind: lt.LakeType, ids: Iterator[int]) -> IcebergType:
+def iceberg_type(kind: lt.LakeType, ids: Iterator[int]) -> IcebergType:
+    """The Iceberg type of a lake type; nested fields, list elements and map entries take ids from ``ids``."""
     if isinstance(kind, lt.PrimitiveType):
         return _PRIMITIVES[kind.name]
     if isinstance(kind, lt.DecimalType):
         return DecimalType(kind.precision, kind.scale)
     if isinstance(kind, lt.StructType):
-        return StructType(*(_field(column, ids) for column in kind.fields))
+        return StructType(*_fields(kind.fields, ids))
     if isinstance(kind, lt.ArrayType):
         element_id = next(ids)
-        return ListType(element_id, _iceberg_type(kind.element, ids), element_required=False)
+        return ListType(element_id, iceberg_type(kind.element, ids), element_required=False)
     key_id, value_id = next(ids), next(ids)
-    return MapType(key_id, StringType(), value_id, _iceberg_type(kind.value, ids), value_required=False)
+    return MapType(key_id, StringType(), value_id, iceberg_type(kind.value, ids), value_required=False)
 
 
-def _field(column: lt.Column, ids: Iterator[int]) -> NestedField:
-    field_id = next(ids)
-    return NestedField(field_id, column.name, _iceberg_type(column.type, ids), required=False, doc=column.doc or None)
+def _fields(columns: tuple[lt.Column, ...], ids: Iterator[int]) -> list[NestedField]:
+    field_ids = [next(ids) for _ in columns]  # a struct's own fields first, as Iceberg numbers them
+    return [
+        NestedField(field_id, column.name, iceberg_type(column.type, ids), required=False, doc=column.doc or None)
+        for field_id, column in zip(field_ids, columns, strict=True)
+    ]
+
+
+def columns_schema(columns: tuple[lt.Column, ...]) -> Schema:
+    """The Iceberg schema of columns: every field optional, the docs as field docs (ids in column order)."""
+    return Schema(*_fields(columns, count(1)))
 
 
 def iceberg_schema(table: LakeTable) -> Schema:
-    """The table's Iceberg schema: every column optional, docs as comments (ids are placeholders)."""
-    ids = count(1)
-    return Schema(*(_field(column, ids) for column in table.columns))
+    """The table's Iceberg schema (the catalog assigns the table's own ids when it creates it)."""
+    return columns_schema(table.columns)
 
 
 def partition_source(table: LakeTable) -> str:
     """The column whose UTC day partitions the table: ``event_time``, or ``ingested_at`` for a quarantine."""
-    return "ingested_at" if table.quarantine else "event_time"
+    return QUARANTINE_PARTITION_SOURCE if table.quarantine else ENTITY_PARTITION_SOURCE
+
+
+def day_spec(table: str, source: str, schema: Schema) -> PartitionSpec:
+    """``days(<source>)`` over ``schema`` (the wanted schema, or the live table's).
+
+    Raises:
+        CatalogError: the schema has no such column.
+    """
+    try:
+        field = schema.find_field(source)
+    except ValueError as exc:
+        msg = f"table {table} has no column {source!r} to partition by"
+        raise CatalogError(msg) from exc
+    return PartitionSpec(PartitionField(field.field_id, PARTITION_FIELD_ID, DayTransform(), f"{source}_day"))
 
 
 def partition_spec(table: LakeTable, schema: Schema) -> PartitionSpec:
     """``days(<partition_source>)`` over ``schema`` (the table's schema as the catalog numbered it)."""
-    source = partition_source(table)
-    try:
-        field = schema.find_field(source)
-    except ValueError as exc:
-        msg = f"table {table.name} has no column {source!r} to partition by"
-        raise CatalogError(msg) from exc
-    return PartitionSpec(PartitionField(field.field_id, 1000, DayTransform(), f"{source}_day"))
+    return day_spec(table.name, partition_source(table), schema)
 
 
 def table_properties(table: LakeTable) -> dict[str, str]:
-    """The table's properties: :data:`DEFAULT_PROPERTIES` and its description as ``comment``."""
-    return {**DEFAULT_PROPERTIES, "comment": table.description}
+    """The table's properties: :data:`TABLE_PROPERTIES` and its description as ``comment``."""
+    return {**TABLE_PROPERTIES, "comment": table.description}
 
 
 def open_catalog(catalog: IcebergCatalog) -> PyIcebergCatalog:
@@ -167,7 +203,7 @@ def _evolve(table: Table, wanted: LakeTable) -> bool:
 
 def _set_properties(table: Table, wanted: dict[str, str]) -> None:
     current: dict[str, Any] = table.properties
-    changed = {k: v for k, v in wanted.items() if k != "format-version" and current.get(k) != v}
+    changed = {k: v for k, v in wanted.items() if current.get(k) != v}
     if changed:
         with table.transaction() as tx:
             tx.set_properties(changed)
@@ -196,7 +232,7 @@ def ensure_tables(catalog: IcebergCatalog, tables: Iterable[LakeTable]) -> list[
                     schema=schema,
                     location=catalog.table_location(table.name),
                     partition_spec=partition_spec(table, schema),
-                    properties=table_properties(table),
+                    properties={**table_properties(table), "format-version": "2"},
                 )
                 done.append(f"created {identifier}")
                 continue

@@ -12,35 +12,14 @@ for a local date-time, ``long`` for ``bigint``, ``list`` and ``map`` for arrays 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from itertools import count
 from typing import Any
 
-from pyiceberg.partitioning import PartitionField, PartitionSpec
+from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.transforms import DayTransform
-from pyiceberg.types import (
-    BinaryType,
-    BooleanType,
-    DateType,
-    DecimalType,
-    DoubleType,
-    FloatType,
-    IcebergType,
-    IntegerType,
-    ListType,
-    LongType,
-    MapType,
-    NestedField,
-    StringType,
-    StructType,
-    TimestampType,
-    TimestamptzType,
-)
 
-from core.lake_types import ArrayType, Column, LakeType, PrimitiveType
-from core.lake_types import DecimalType as LakeDecimal
-from core.lake_types import MapType as LakeMap
+from core.iceberg_tables import PARTITION_FIELD_ID, day_spec, iceberg_type
+from core.iceberg_tables import columns_schema as iceberg_schema
 from glue.tables import TableDefinition
 
 __all__ = [
@@ -52,50 +31,6 @@ __all__ = [
     "partition_spec",
 ]
 
-PARTITION_FIELD_ID = 1000
-"""Iceberg numbers partition fields from 1000."""
-
-_PRIMITIVE: dict[str, IcebergType] = {
-    "boolean": BooleanType(),
-    "int": IntegerType(),
-    "long": LongType(),
-    "float": FloatType(),
-    "double": DoubleType(),
-    "string": StringType(),
-    "binary": BinaryType(),
-    "date": DateType(),
-    "timestamp": TimestamptzType(),
-    "timestamp_ntz": TimestampType(),
-}
-
-
-def iceberg_type(lake_type: LakeType, ids: Iterator[int]) -> IcebergType:
-    """The Iceberg type of a lake type; nested fields, list elements and map entries take ids from ``ids``."""
-    if isinstance(lake_type, PrimitiveType):
-        return _PRIMITIVE[lake_type.name]
-    if isinstance(lake_type, LakeDecimal):
-        return DecimalType(lake_type.precision, lake_type.scale)
-    if isinstance(lake_type, ArrayType):
-        element_id = next(ids)
-        return ListType(element_id, iceberg_type(lake_type.element, ids), element_required=False)
-    if isinstance(lake_type, LakeMap):
-        key_id, value_id = next(ids), next(ids)
-        return MapType(key_id, StringType(), value_id, iceberg_type(lake_type.value, ids), value_required=False)
-    return StructType(*_fields(lake_type.fields, ids))
-
-
-def _fields(columns: tuple[Column, ...], ids: Iterator[int]) -> list[NestedField]:
-    field_ids = [next(ids) for _ in columns]  # a struct's own fields first, as Iceberg numbers them
-    return [
-        NestedField(field_id, column.name, iceberg_type(column.type, ids), required=False, doc=column.doc or None)
-        for field_id, column in zip(field_ids, columns, strict=True)
-    ]
-
-
-def iceberg_schema(columns: tuple[Column, ...]) -> Schema:
-    """The Iceberg schema of a table's columns, every field optional, the docs as field docs."""
-    return Schema(*_fields(columns, count(1)))
-
 
 def partition_fields(table: TableDefinition) -> list[tuple[str, str]]:
     """The partition spec as ``(source column, transform)`` pairs: ``[("event_time", "day")]``."""
@@ -104,16 +39,7 @@ def partition_fields(table: TableDefinition) -> list[tuple[str, str]]:
 
 def partition_spec(table: TableDefinition, schema: Schema) -> PartitionSpec:
     """``days(<partition source>)`` on ``schema`` (the wanted schema, or the live table's)."""
-    fields = [
-        PartitionField(
-            source_id=schema.find_field(source).field_id,
-            field_id=PARTITION_FIELD_ID + index,
-            transform=DayTransform(),
-            name=f"{source}_{transform}",
-        )
-        for index, (source, transform) in enumerate(partition_fields(table))
-    ]
-    return PartitionSpec(*fields)
+    return day_spec(table.name, table.partition_source, schema)
 
 
 def glue_iceberg_input(table: TableDefinition) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from core.catalog import Catalog, Stream
 from core.data_rules import DataRule, rules_of
 from core.errors import CatalogError
 from core.iceberg import IcebergCatalog
+from core.iceberg_tables import ENTITY_PARTITION_SOURCE, QUARANTINE_PARTITION_SOURCE, TABLE_PROPERTIES
 from core.lake import LakeLocation
 from core.lake_types import Column, PrimitiveType
 from core.tables import QUARANTINE_RECORD, LakeTable, entity_lake_table, quarantine_lake_table
@@ -42,28 +43,6 @@ __all__ = [
     "table_definitions",
     "table_input",
 ]
-
-ENTITY_PARTITION_SOURCE = "event_time"
-"""An entity's table is partitioned by ``days(event_time)``: queries filter on when things happened."""
-QUARANTINE_PARTITION_SOURCE = "ingested_at"
-"""A quarantine is partitioned by ``days(ingested_at)``: a bad record may have no readable event time."""
-
-TABLE_PROPERTIES: Mapping[str, str] = {
-    "write.format.default": "parquet",
-    "write.parquet.compression-codec": "zstd",
-    "write.target-file-size-bytes": str(128 * 1024 * 1024),
-    # the job, maintenance and `glue apply` commit to one table; a lost race retries on the new metadata
-    "commit.retry.num-retries": "20",
-    "commit.retry.min-wait-ms": "100",
-    "commit.retry.max-wait-ms": "10000",
-    # every commit writes a metadata file: keep the last 100, delete older ones at commit
-    "write.metadata.delete-after-commit.enabled": "true",
-    "write.metadata.previous-versions-max": "100",
-    # what snapshot expiry keeps (Athena's VACUUM reads the same two): 5 days of time travel, at least 1
-    "history.expire.max-snapshot-age-ms": str(5 * 24 * 3600 * 1000),
-    "history.expire.min-snapshots-to-keep": "1",
-}
-"""The Iceberg table properties every table gets (format version 2 is the table's, not a property)."""
 
 OWNED_PREFIX = "telemetry."
 """Provenance properties (subject, schema version, fingerprint, data rules) are ``telemetry.*``."""

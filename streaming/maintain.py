@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import TelemetryError
 from core.iceberg import CATALOG_NAME, IcebergCatalog
-from core.iceberg_tables import open_catalog
+from core.iceberg_tables import DEFAULT_RETENTION_HOURS, open_catalog
 from core.settings import env_int
 from streaming.commit import QUERY_ID
 
@@ -80,7 +80,9 @@ class MaintenanceSettings:
         env = os.environ if env is None else env
         return cls(
             iceberg,
-            retention=timedelta(hours=env_int(env, "TELEMETRY_SNAPSHOT_RETENTION_HOURS", 6, minimum=1)),
+            retention=timedelta(
+                hours=env_int(env, "TELEMETRY_SNAPSHOT_RETENTION_HOURS", DEFAULT_RETENTION_HOURS, minimum=1)
+            ),
             orphan_age=timedelta(hours=env_int(env, "TELEMETRY_ORPHAN_FILE_AGE_HOURS", 72, minimum=1)),
             interval=timedelta(minutes=env_int(env, "TELEMETRY_MAINTENANCE_INTERVAL_MINUTES", 10, minimum=0)),
         )

@@ -225,7 +225,7 @@ def test_ddl_declares_an_iceberg_table_with_hidden_partitioning(catalog: Catalog
     assert "LOCATION 's3://acme-lake/telemetry/lake/smartcity/emergency/'\n" in ddl
     assert "'table_type'='ICEBERG'" in ddl
     assert "'format'='parquet'" in ddl and "'write_compression'='zstd'" in ddl
-    assert "'vacuum_max_snapshot_age_seconds'='432000'" in ddl  # history.expire.max-snapshot-age-ms in seconds
+    assert "'vacuum_max_snapshot_age_seconds'='21600'" in ddl  # history.expire.max-snapshot-age-ms in seconds
     assert "projection" not in ddl and "STORED AS" not in ddl
     assert ddl.count("COMMENT") == len(table.columns)
     assert (
