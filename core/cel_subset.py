@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,9 @@ from core.errors import SchemaError
 __all__ = ["Node", "compile_rule", "field_paths", "variables"]
 
 _ENV = celpy.Environment()
+_ENV_LOCK = threading.RLock()
+"""cel-python's parser and evaluator keep state between calls: one thread at a time (the streaming job compiles
+each query's rules in that query's own batch thread; two at once gave each other's literals)."""
 _COMPARE = {
     "relation_lt": "<",
     "relation_le": "<=",
@@ -236,6 +240,11 @@ def compile_rule(expr: str, schema: Mapping[str, Any] | str, *, what: str = "rul
         SchemaError: the expression does not parse, is outside the subset, names a field the schema
             lacks, or is not a bool condition; the message names ``what``.
     """
+    with _ENV_LOCK:
+        return _compile_rule(expr, schema, what)
+
+
+def _compile_rule(expr: str, schema: Mapping[str, Any] | str, what: str) -> Node:
     text = schema if isinstance(schema, str) else json.dumps(schema)
     record = avro.schema.parse(text)
     if not isinstance(record, RecordSchema):
@@ -279,7 +288,8 @@ def variables(expr: str) -> frozenset[str]:
         SchemaError: the expression is not valid CEL.
     """
     try:
-        tree = _ENV.compile(expr)
+        with _ENV_LOCK:
+            tree = _ENV.compile(expr)
     except celpy.CELParseError as exc:
         msg = f"not valid CEL: {str(exc).strip().splitlines()[0]}"
         raise SchemaError(msg) from exc
