@@ -39,6 +39,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
+from pyspark.sql.functions import partitioning
 
 import streaming.reasons
 from core.catalog import load_catalog, project_root
@@ -128,13 +129,13 @@ def write_like_the_job(frame: DataFrame, settings: StreamingSettings, table: str
     """
     iceberg = settings.iceberg()
     name = iceberg.spark_table(table)
-    spark = frame.sparkSession
-    if not spark.catalog.tableExists(name):
-        create = frame.limit(0).writeTo(name).using("iceberg").partitionedBy(F.days(day))
+    # pyiceberg first: it makes a new lake's catalog file and its tables, which Spark's JDBC catalog expects.
+    committer = TableCommitter(open_catalog(iceberg), {iceberg.table_id(table): name}, query_id=table)
+    if not frame.sparkSession.catalog.tableExists(name):
+        create = frame.limit(0).writeTo(name).using("iceberg").partitionedBy(partitioning.days(day))
         for key, value in {"format-version": "2", **TABLE_PROPERTIES}.items():
             create = create.tableProperty(key, value)
         create.create()
-    committer = TableCommitter(open_catalog(iceberg), {iceberg.table_id(table): name}, query_id=table)
     committer.append(frame, iceberg.table_id(table), batch_id)
 
 
