@@ -96,10 +96,10 @@ def render(
         "Per trigger interval, "
         "one continuous job (`python -m streaming run --trigger-interval Ns`, local[2], fresh topics, checkpoint "
         f"and lake) while the producer sends at each rate in turn: {warmup:.0f} s unmeasured, then {seconds:.0f} s "
-        "measured. Latency: from the producer handing a sampled event to Kafka to the first listing of the lake "
-        "(every 0.1 s) that shows the file holding it. Lag: the topics' ends minus the job's monitoring consumer "
-        "group, every second; 'keeps up' means its peaks stayed level (growth under 5% of the rate) and the job "
-        "caught up within 90 s (or 10 triggers) of the producer's end.",
+        "measured. Latency: from the producer handing a sampled event to Kafka to the first read of the Iceberg "
+        "catalog (every 0.1 s) that shows the snapshot adding it committed. Lag: the topics' ends minus the "
+        "job's monitoring consumer group, every second; 'keeps up' means its peaks stayed level (growth under "
+        "5% of the rate) and the job caught up within 90 s (or 10 triggers) of the producer's end.",
         "",
         f"- machine: {os.cpu_count()} CPUs, load average {start[0]:.1f}, {start[1]:.1f}, {start[2]:.1f} at start, "
         f"{end[0]:.1f}, {end[1]:.1f}, {end[2]:.1f} at the end (shared with the three brokers, the registry and "
