@@ -6,9 +6,14 @@ fresh topics (a unique prefix, schemas registered as they are, rules included) i
 while it runs, the producer sends at each steady rate of ``--rates`` in turn, lowest first, each for
 ``--warmup`` seconds unmeasured and then ``--seconds`` measured. The producer stamps a sample of
 its events (about ``--samples`` per second) with the wall-clock time it hands them to Kafka; a
-watcher lists the lake's table folders every 0.1 s and notes when each file appears (the sink moves
-a batch's files into ``<table>/dt=*/`` when it commits, so that is when a reader can see them);
-afterwards the sampled ids are looked up in those files. The consumer group the job commits to
+watcher reads each entity table's current metadata location from the lake's Iceberg catalog every
+0.1 s (the SQLite catalog's ``iceberg_tables`` rows, as ``lakesql.snapshots`` reads them: one cheap
+query) and, when it changed, notes the new snapshots that metadata file lists (a row is readable when
+the snapshot that adds it commits, which is the catalog's switch to a new metadata file). Afterwards
+each snapshot the job appended is mapped to its added data files (its manifests, with pyiceberg) and
+to its micro-batch (the batch id the job records in the snapshot's summary, ``streaming.commit``), and
+the sampled ids are looked up in those files; maintenance rewrites (no batch id) are left out, as they
+only rewrite rows already readable. The consumer group the job commits to
 (``<prefix>telemetry-lake``) against the topics' ends gives the lag every second. The job's log
 gives each batch's trigger time and Spark's phases, which split each latency into the wait for a
 trigger and the batch itself. Everything made is deleted afterwards. The tables go to stdout and to
@@ -33,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,15 +47,22 @@ import pyarrow.parquet as pq
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from latency_report import render
-from latency_stats import LagTrend, lag_trend, parse_job_log, part_batch
+from latency_stats import LagTrend, lag_trend, parse_job_log, snapshot_batch, snapshot_ids
 from produce_bench import write_section  # bench/ is the script's folder: on sys.path
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.io import load_file_io
+from pyiceberg.manifest import ManifestContent, ManifestEntryStatus
 from rules_bench import set_up, tear_down
 
 from core.catalog import load_catalog, project_root
+from core.iceberg_tables import open_catalog
 from core.kafka_logs import librdkafka_logger
 from core.settings import ConnectionSettings
+from lakesql.snapshots import metadata_locations
 from producer.producer import TelemetryProducer
 from producer.simulator import SimulationConfig, simulate
+from streaming.commit import BATCH_ID
+from streaming.settings import StreamingSettings
 
 CATALOG = load_catalog()
 ROOT = project_root()
@@ -120,24 +133,52 @@ class LagProbe:
 
 
 class LakeWatcher:
-    """When each Parquet file first appeared in a table's ``dt=*`` folders (the staging area is not listed)."""
+    """When each snapshot of the entity tables was first seen in the lake's Iceberg catalog."""
 
     def __init__(self, lake: Path) -> None:
-        self._lake = lake
-        self.seen: dict[Path, float] = {}
+        self.iceberg = StreamingSettings.from_env(lake=str(lake)).iceberg()
+        self._tables = [stream.name for stream in CATALOG.streams]  # an entity's table is named after it
+        self._io = load_file_io(self.iceberg.pyiceberg_properties())
+        self._locations: dict[str, str] = {}
+        self.seen: dict[tuple[str, int], float] = {}
+        """(table, snapshot id) -> the time of the first poll that found the snapshot committed."""
 
     def poll(self) -> None:
-        """List the tables once; new files get the time of this listing."""
+        """Read the tables' current metadata locations once; a changed one's new snapshots get this poll's time."""
         now = time.time()
-        for stream in CATALOG.streams:
-            table = self._lake / stream.name
-            with contextlib.suppress(FileNotFoundError):
-                for folder in os.scandir(table):
-                    if folder.is_dir() and folder.name.startswith("dt="):
-                        for entry in os.scandir(folder.path):
-                            path = Path(entry.path)
-                            if entry.name.endswith(".parquet") and path not in self.seen:
-                                self.seen[path] = now
+        for table, location in metadata_locations(self.iceberg, self._tables).items():
+            if self._locations.get(table) == location:
+                continue
+            self._locations[table] = location
+            with self._io.new_input(location).open() as stream:
+                metadata = json.load(stream)
+            for snapshot_id in snapshot_ids(metadata):
+                self.seen.setdefault((table, snapshot_id), now)
+
+    def appended(self, since: float) -> Iterator[tuple[str, int, str, float]]:
+        """(table, batch id, data file, first seen) of each file the job's appends seen since ``since`` added."""
+        client = open_catalog(self.iceberg)
+        for name in self._tables:
+            try:
+                table = client.load_table(self.iceberg.table_id(name))
+            except NoSuchTableError:
+                continue
+            for snapshot in table.snapshots():
+                seen = self.seen.get((name, snapshot.snapshot_id))
+                batch = snapshot_batch(snapshot.summary, BATCH_ID)
+                if seen is None or seen < since or batch is None:
+                    continue  # before the phase, or maintenance rewriting rows already readable
+                for manifest in snapshot.manifests(table.io):
+                    if manifest.added_snapshot_id != snapshot.snapshot_id or manifest.content != ManifestContent.DATA:
+                        continue
+                    for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+                        if entry.status == ManifestEntryStatus.ADDED and entry.snapshot_id == snapshot.snapshot_id:
+                            yield name, batch, entry.data_file.file_path, seen
+
+    def ids(self, data_file: str) -> list[str]:
+        """The ``id`` column of one data file."""
+        with self._io.new_input(data_file).open() as stream:
+            return [str(v) for v in pq.read_table(stream, columns=["id"]).column("id").to_pylist()]
 
 
 @dataclass
@@ -223,14 +264,13 @@ def run_phase(phase: Phase, prefix: str, args: argparse.Namespace, watcher: Lake
 
 
 def _match(phase: Phase, sampled: list[list[object]], watcher: LakeWatcher, since: float, prefix: str) -> None:
-    """Look the sampled ids up in the files that appeared during the phase; split each latency."""
+    """Look the sampled ids up in the files the job's snapshots added during the phase; split each latency."""
     wanted = {str(i): float(str(t)) for i, _, t in sampled}
-    found: dict[str, tuple[Path, float]] = {}
-    for path, seen in watcher.seen.items():
-        if seen >= since:
-            for value in pq.read_table(path, columns=["id"]).column("id").to_pylist():
-                if value in wanted:
-                    found[value] = (path, seen)
+    found: dict[str, tuple[tuple[str, int], float]] = {}
+    for table, batch, data_file, seen in watcher.appended(since):
+        for value in watcher.ids(data_file):
+            if value in wanted:
+                found[value] = ((table, batch), seen)
     log_lines = phase.log.read_text(errors="replace").splitlines()
     timings = parse_job_log(log_lines, prefix)
     used: set[tuple[str, int]] = set()
@@ -238,18 +278,17 @@ def _match(phase: Phase, sampled: list[list[object]], watcher: LakeWatcher, sinc
         if event_id not in found:
             phase.missing += 1
             continue
-        path, seen = found[event_id]
+        key, seen = found[event_id]
         phase.latencies.append(seen - sent)
-        batch = part_batch(path.name)
-        key = (path.parent.parent.name, batch if batch is not None else -1)
         if key in timings:
             phase.waits.append(timings[key].started - sent)
             phase.batch_parts.append(seen - timings[key].started)
             used.add(key)
     for key in sorted(used):
         timing = timings[key]
+        quarantine_ms = 1000 * (timing.quarantine_s or 0.0)
         phase.batches.append({**{k: float(v) for k, v in timing.durations_ms.items()},
-                              "commit_ms": 1000 * (timing.commit_s or 0.0), "rows": float(timing.rows)})  # fmt: skip
+                              "quarantine_ms": quarantine_ms, "rows": float(timing.rows)})  # fmt: skip
 
 
 def plan(args: argparse.Namespace) -> dict[int, list[float]]:

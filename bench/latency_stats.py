@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 __all__ = [
     "BatchTiming",
     "LagTrend",
     "lag_trend",
     "parse_job_log",
-    "part_batch",
     "percentile",
+    "snapshot_batch",
+    "snapshot_ids",
 ]
 
 
@@ -92,13 +94,22 @@ def lag_trend(samples: Sequence[tuple[float, int]], rate: float, window: float, 
     )
 
 
-_PART = re.compile(r"^part-b(\d{12})-\d+\.parquet$")
+def snapshot_ids(metadata: Mapping[str, Any]) -> list[int]:
+    """The ids of the snapshots an Iceberg table metadata file (its parsed JSON) lists, oldest first."""
+    return [int(snapshot["snapshot-id"]) for snapshot in metadata.get("snapshots") or ()]
 
 
-def part_batch(file_name: str) -> int | None:
-    """The batch id in a lake file's name (``part-b<batch>-<n>.parquet``, see streaming.sink), or None."""
-    match = _PART.match(file_name)
-    return int(match.group(1)) if match else None
+def snapshot_batch(summary: Mapping[str, str] | None, key: str) -> int | None:
+    """The micro-batch id a snapshot's summary records under ``key``, or None (maintenance, or no batch).
+
+    The job records its checkpoint's query id and the batch id in the summary of every append
+    (``streaming.commit``); a maintenance rewrite or an import records no batch.
+    """
+    value = (summary or {}).get(key)
+    if value is None or not value.strip().lstrip("-").isdigit():
+        return None
+    batch = int(value)
+    return batch if batch >= 0 else None
 
 
 @dataclass(frozen=True)
@@ -109,27 +120,28 @@ class BatchTiming:
         started: wall-clock seconds (epoch) at which the trigger fired.
         durations_ms: Spark's phases of the batch (``latestOffset``, ``addBatch``...) and the whole of it
             (``triggerExecution``).
-        commit_s: seconds the sink spent moving the batch's files into the tables, if logged.
+        quarantine_s: seconds the batch spent appending its quarantined records, after its entity table's
+            append, if logged (``committed in ... (quarantine X s)``).
         rows: rows of the batch.
     """
 
     started: float
     durations_ms: dict[str, int]
     rows: int
-    commit_s: float | None = None
+    quarantine_s: float | None = None
 
 
 _HEADER = re.compile(r"streaming\.progress: (\S+) batch (\d+): (\d+) rows, .*, (\d+) ms, \d+ offsets behind$")
 _TIME = re.compile(r"streaming\.progress:\s+time: (.*) \(trigger at (\S+)\)$")
 _PHASE = re.compile(r"(\w+) (\d+) ms")
-_COMMIT = re.compile(r"streaming\.job: (\S+) batch (\d+) committed in ([\d.]+) s \(commit ([\d.]+) s\)")
+_COMMIT = re.compile(r"streaming\.job: (\S+) batch (\d+) committed in ([\d.]+) s \(quarantine ([\d.]+) s\)")
 
 
 def parse_job_log(lines: Iterable[str], prefix: str) -> dict[tuple[str, int], BatchTiming]:
-    """Batches of the job's log, by (entity, batch id): when each triggered, its phases and its commit time.
+    """Batches of the job's log, by (entity, batch id): when each triggered, its phases, its quarantine's append.
 
     Reads the ``streaming.progress`` lines of :mod:`streaming.listener` (a header per batch, then
-    its ``time:`` line) and the ``committed in`` lines of :mod:`streaming.batch`.
+    its ``time:`` line) and the ``committed in`` lines of :mod:`streaming.batch` (logger ``streaming.job``).
     """
     timings: dict[tuple[str, int], BatchTiming] = {}
     commits: dict[tuple[str, int], float] = {}

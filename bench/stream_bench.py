@@ -2,11 +2,13 @@
 
 One fixed data set of at least 1,000,000 events across the five topics, produced once into
 ``bench_``-prefixed topics (reused when already there). Each path drains all of it with an
-available-now trigger, from a fresh checkpoint into a fresh folder, in the same local Spark:
+available-now trigger, from a fresh checkpoint into a fresh lake folder (so a fresh Iceberg catalog,
+``<lake>/_catalog/iceberg.db``), in the same local Spark:
 
-* ceiling: the same Kafka source, writing the raw Kafka value bytes (and metadata) as the job writes its
-  tables (:func:`write_like_the_job`), no decoding;
-* shortcut: strip five bytes and ``from_avro`` with the latest schema, per topic (wrong under evolution);
+* ceiling: the same Kafka source, appending the raw Kafka value bytes (and metadata) to an Iceberg table of
+  the job's catalog as the job appends to its tables (:func:`write_like_the_job`), no decoding;
+* shortcut: strip five bytes and ``from_avro`` with the latest schema, per topic (wrong under evolution),
+  appended the same way to a table per topic;
 * this job: header parsing, writer-schema decoding, data rules and quarantine check, idempotent batch commit;
 * this job with the data rules left out (:func:`rules_left_out`), for what the rules cost.
 
@@ -37,16 +39,19 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.avro.functions import from_avro
+from pyspark.sql.functions import partitioning
 
 import streaming.reasons
 from core.catalog import load_catalog, project_root
+from core.iceberg_tables import TABLE_PROPERTIES, open_catalog
 from core.registry import RegistryClient
 from core.settings import ConnectionSettings, local_dir
 from core.topics import ensure_topics
 from producer.producer import TelemetryProducer
 from producer.simulator import SimulationConfig, simulate
+from streaming.commit import TableCommitter
 from streaming.job import run
-from streaming.session import get_spark
+from streaming.session import configure, get_spark
 from streaming.settings import StreamingSettings
 from streaming.source import kafka_source_options
 
@@ -114,16 +119,33 @@ def _drain(spark: Any, settings: StreamingSettings, name: str, batch_function: A
     return time.perf_counter() - started
 
 
-def write_like_the_job(frame: DataFrame, out: str, partition: str) -> None:
-    """Append ``frame`` to ``out`` in the format of the job's tables (the one place the ceiling's format is chosen)."""
-    frame.write.mode("append").partitionBy(partition).parquet(out)
+def write_like_the_job(frame: DataFrame, settings: StreamingSettings, table: str, day: str, batch_id: int) -> None:
+    """Append ``frame`` to the Iceberg table ``table`` of the job's catalog as the job appends a batch.
+
+    The one place the other paths' format is chosen: a table in the same catalog as the job's lake, with the
+    job's table properties, partitioned by the day of ``day`` as the job's tables are, created by the first
+    batch (the job creates its tables inside its timed run too); the append is the job's own
+    (:class:`streaming.commit.TableCommitter`: one commit recording the query and batch).
+    """
+    iceberg = settings.iceberg()
+    name = iceberg.spark_table(table)
+    # pyiceberg first: it makes a new lake's catalog file and its tables, which Spark's JDBC catalog expects.
+    committer = TableCommitter(open_catalog(iceberg), {iceberg.table_id(table): name}, query_id=table)
+    if not frame.sparkSession.catalog.tableExists(name):
+        create = frame.limit(0).writeTo(name).using("iceberg").partitionedBy(partitioning.days(day))
+        for key, value in {"format-version": "2", **TABLE_PROPERTIES}.items():
+            create = create.tableProperty(key, value)
+        create.create()
+    committer.append(frame, iceberg.table_id(table), batch_id)
 
 
-def ceiling(spark: Any, settings: StreamingSettings, out: str) -> float:
+def ceiling(spark: Any, settings: StreamingSettings) -> float:
     """The same source writing the raw value bytes and Kafka metadata as the job writes: no decoding at all."""
+    configure(spark, settings)  # the catalog of this run's lake
 
     def write(batch: DataFrame, batch_id: int) -> None:
-        write_like_the_job(batch.select("topic", "partition", "offset", "timestamp", "key", "value"), out, "topic")
+        raw = batch.select("topic", "partition", "offset", "timestamp", "key", "value")
+        write_like_the_job(raw, settings, "bench_ceiling", "timestamp", batch_id)
 
     return _drain(spark, settings, "ceiling", write)
 
@@ -137,24 +159,31 @@ def rules_left_out() -> Iterator[None]:
     gives none while the block runs, and the plan columns built from it are forgotten on both sides.
     """
     reasons = streaming.reasons
-    saved = reasons.writer_rule_checks
+    saved = reasons.writer_rule_reasons
 
     def forget() -> None:
         for name in ("_checks", "verdict_column", "reason_column"):
             getattr(reasons, name).cache_clear()
 
-    reasons.writer_rule_checks = lambda writers, reader, root: []  # type: ignore[assignment]
+    # No entry for any writer: no ``rule-violation`` check, and no ``rule-unchecked`` one either (the
+    # bench's schemas have only rules the job checks, so that case never applies to its data anyway).
+    reasons.writer_rule_reasons = lambda writers, reader, root: []
     forget()
     try:
         yield
     finally:
-        reasons.writer_rule_checks = saved
+        reasons.writer_rule_reasons = saved
         forget()
 
 
-def shortcut(spark: Any, settings: StreamingSettings, out: str) -> float:
-    """Strip five bytes, decode every record with the latest schema (misreads other versions)."""
+def shortcut(spark: Any, settings: StreamingSettings) -> float:
+    """Strip five bytes, decode every record with the latest schema (misreads other versions).
+
+    Each topic's rows go to a table of their own (``bench_shortcut_<entity>``) in the job's catalog,
+    partitioned by the day of their event time, as the job's are.
+    """
     registry = RegistryClient(settings.connection.registry_url)
+    configure(spark, settings)
 
     def write(batch: DataFrame, batch_id: int) -> None:
         cached = batch.persist(StorageLevel.MEMORY_AND_DISK)
@@ -162,8 +191,7 @@ def shortcut(spark: Any, settings: StreamingSettings, out: str) -> float:
             latest = registry.latest(settings.connection.subject(stream.subject)).schema
             rows = cached.filter(F.col("topic") == settings.connection.topic(stream.topic))
             decoded = rows.select(from_avro(F.substr("value", F.lit(6)), latest).alias("r")).select("r.*")
-            decoded = decoded.withColumn("dt", F.date_format("event_time", "yyyy-MM-dd"))
-            decoded.write.mode("append").partitionBy("dt").parquet(f"{out}/{stream.name}")
+            write_like_the_job(decoded, settings, f"bench_shortcut_{stream.name}", "event_time", batch_id)
         cached.unpersist()
 
     return _drain(spark, settings, "shortcut", write)
@@ -186,18 +214,18 @@ def per_topic_cap(cap: int, sizes: dict[str, int]) -> int:
 
 
 def measure(
-    spark: Any, base: StreamingSettings, work: Path, cap: int, sizes: dict[str, int], name: str = ""
+    spark: Any, base: StreamingSettings, cap: int, sizes: dict[str, int], name: str = ""
 ) -> tuple[dict[str, float], int]:
     """Seconds of each path draining the data set with ``cap`` records per micro-batch; and rows the job landed."""
     name = name or str(cap)
     settings = dataclasses.replace(base, max_offsets_per_trigger=cap, checkpoints=f"{base.checkpoints}/{name}")
     settings = dataclasses.replace(settings, lake=f"{base.lake}/{name}")
-    seconds = {"ceiling": ceiling(spark, settings, str(work / f"ceiling-{name}"))}
+    seconds = {"ceiling": ceiling(spark, settings)}
     job = dataclasses.replace(settings, max_offsets_per_trigger=per_topic_cap(cap, sizes))
     started = time.perf_counter()
     summary = run(job, spark=spark, catalog=CATALOG)
     seconds["job"] = time.perf_counter() - started
-    seconds["shortcut"] = shortcut(spark, settings, str(work / f"shortcut-{name}"))
+    seconds["shortcut"] = shortcut(spark, settings)
     off = dataclasses.replace(job, lake=f"{job.lake}-rules-off", checkpoints=f"{job.checkpoints}-rules-off")
     with rules_left_out():
         started = time.perf_counter()
@@ -231,11 +259,11 @@ def main() -> int:
     spark = get_spark(base, app_name="stream-bench")
     # One untimed pass of every path first: the JVM compiles each path's hot code (decoding above all)
     # during its first pass, which a streaming job that runs for hours pays once.
-    warm, _ = measure(spark, base, work, max(caps), sizes, name="warm-up")
+    warm, _ = measure(spark, base, max(caps), sizes, name="warm-up")
     print("warm-up (untimed): " + ", ".join(f"{k} {total / v:,.0f} rows/s" for k, v in warm.items()))
     table = []
     for cap in caps:
-        seconds, landed = measure(spark, base, work, cap, sizes)
+        seconds, landed = measure(spark, base, cap, sizes)
         if landed != total:
             print(f"the job landed {landed:,} rows of {total:,}", file=sys.stderr)
             return 1
@@ -263,7 +291,7 @@ def main() -> int:
         "|---:|---|---:|---:|---:|",
     ]
     names = {
-        "ceiling": "ceiling: raw value bytes to Parquet, no decoding",
+        "ceiling": "ceiling: raw value bytes to an Iceberg table, no decoding",
         "job": "this job: writer-schema decode, data rules, quarantine check, idempotent commit",
         "shortcut": "shortcut: strip 5 bytes, latest schema only (wrong under evolution), no rules",
         "rules off": "this job with the data rules left out",

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from core.catalog import project_root
+from streaming.commit import BATCH_ID, QUERY_ID
 from streaming.listener import progress_lines
 
 sys.path.insert(0, str(project_root() / "bench"))  # bench/ is a folder of scripts, not a package
-from latency_stats import lag_trend, parse_job_log, part_batch, percentile
+from latency_stats import lag_trend, parse_job_log, percentile, snapshot_batch, snapshot_ids
 
 
 def test_percentile_interpolates_between_ranks() -> None:
@@ -54,9 +55,18 @@ def test_lag_of_one_window_has_no_growth() -> None:
         lag_trend([], rate=1, window=1)
 
 
-def test_batch_id_comes_back_from_the_sinks_file_names() -> None:
-    assert part_batch("part-b000000000042-00003.parquet") == 42
-    assert part_batch("part-00000-abc.snappy.parquet") is None
+def test_batch_id_comes_back_from_the_snapshot_summary_the_job_records() -> None:
+    assert snapshot_batch({QUERY_ID: "q", BATCH_ID: "42", "added-records": "7"}, BATCH_ID) == 42
+    assert snapshot_batch({"operation": "replace", "added-data-files": "1"}, BATCH_ID) is None  # maintenance
+    assert snapshot_batch(None, BATCH_ID) is None
+    assert snapshot_batch({BATCH_ID: "x"}, BATCH_ID) is None
+    assert snapshot_batch({BATCH_ID: "-1"}, BATCH_ID) is None
+
+
+def test_snapshot_ids_are_those_a_metadata_file_lists() -> None:
+    metadata = {"format-version": 2, "snapshots": [{"snapshot-id": 11}, {"snapshot-id": 7}]}
+    assert snapshot_ids(metadata) == [11, 7]
+    assert snapshot_ids({"format-version": 2}) == []  # a table created, nothing committed yet
 
 
 def test_job_log_gives_each_batchs_trigger_phases_and_commit() -> None:
@@ -69,11 +79,13 @@ def test_job_log_gives_each_batchs_trigger_phases_and_commit() -> None:
         "sources": [],
     }
     lines = [f"2026-11-30 01:02:04,500 INFO streaming.progress: {text}" for text in progress_lines(progress)]
-    lines.insert(0, "2026-11-30 01:02:04,400 INFO streaming.job: vehicle batch 7 committed in 0.9 s (commit 0.2 s): x")
+    lines.insert(
+        0, "2026-11-30 01:02:04,400 INFO streaming.job: vehicle batch 7 committed in 0.9 s (quarantine 0.2 s): x"
+    )
     lines.append("2026-11-30 01:02:05,000 INFO streaming.progress: p_gps batch 3: 0 rows, no time line follows")
     timings = parse_job_log(lines, prefix="p_")
     assert list(timings) == [("vehicle", 7)]
     timing = timings[("vehicle", 7)]
     assert timing.started == datetime(2026, 11, 30, 1, 2, 3, 456000, tzinfo=UTC).timestamp()
     assert timing.durations_ms == {"latestOffset": 10, "addBatch": 900, "triggerExecution": 1000}
-    assert (timing.rows, timing.commit_s) == (500, 0.2)
+    assert (timing.rows, timing.quarantine_s) == (500, 0.2)
