@@ -2,9 +2,9 @@
 
 ``BACKWARD`` means the new schema can read data written with the previous one; ``_TRANSITIVE``
 levels compare with every earlier version. Separately from Avro, a change the Avro rules allow can
-still break the Parquet lake: a promotion such as int -> long leaves files written before with the
-old physical type, while Glue/Athena read a table with one type per column. Those are reported as
-``lake-unsafe`` whatever the compatibility level, and so is removing a key field (``id``,
+still break the lake's Iceberg tables: Iceberg promotes int -> long, float -> double and widens a
+decimal in place, but any other type change (int -> double, a narrower type) is one the table cannot
+make. Those are reported as ``lake-unsafe`` whatever the compatibility level, and so is removing a key field (``id``,
 ``vehicle_id``, ``event_time``) or making it optional (``key-field``); the rules themselves live in
 :mod:`core.evolution`, which the streaming job applies to a latest schema registered by another tool.
 """
