@@ -187,6 +187,7 @@ def run(
     refuse_unimported(fs, settings.lake, list(streams))
     evolvers = {topic: _evolver(iceberg, streams[target.entity]) for topic, target in targets.items()}
     for topic, evolve in evolvers.items():
+        resolver.check_latest(targets[topic].subject)  # a table never takes a lake-unsafe latest schema
         evolve(latest[topic])
     tables = open_catalog(iceberg)
     checkpoints = {topic: checkpoint_id(fs, settings.checkpoint_location(t.entity)) for topic, t in targets.items()}

@@ -113,6 +113,25 @@ class SchemaResolver:
         with self._lock:
             return self._subject(subject).latest
 
+    def check_latest(self, subject: str) -> None:
+        """Refuse a latest schema that records of any registered version could not be written with.
+
+        Run before the job creates or evolves a table from the latest schema: a table made from a lake-unsafe
+        latest (``int -> double``) would hold the wrong type from its first commit, and Iceberg could not take
+        it back. A batch checks its own writers again (:meth:`plan`).
+
+        Raises:
+            SchemaError: as :meth:`plan` does, naming the field and the version it cannot take.
+        """
+        latest = self.latest(subject)
+        versions = self._call(f"versions of {subject}", partial(self._client.versions, subject))
+        writers = {}
+        for number in versions:
+            found = self._call(f"{subject} version {number}", partial(self._client.version, subject, number))
+            writers[found.schema_id] = found.schema
+        with self._lock:
+            self._check_lake(subject, latest, writers)
+
     def _subject(self, subject: str, *, force: bool = False) -> _Subject:
         cached = self._subjects.get(subject)
         now = time.monotonic()
