@@ -66,10 +66,10 @@ def cel_verdict(expr: str, activation: dict[str, Any]) -> bool:
         return False
 
 
-def python_verdict(predicate: Predicate, record: dict[str, Any]) -> bool | None:
+def python_verdict(predicate: Predicate, record: dict[str, Any], now: datetime = NOW) -> bool | None:
     """The predicate's verdict; None when it defers to CEL."""
     try:
-        verdict = predicate(record, NOW)
+        verdict = predicate(record, now)
     except Exception:
         SEEN["undecided"] += 1
         return None
@@ -118,11 +118,11 @@ def read(record: dict[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]:
     return True, value
 
 
-def compare(stream: str, expr: str, record: dict[str, Any], schema_key: str = "") -> bool:
+def compare(stream: str, expr: str, record: dict[str, Any], schema_key: str = "", now: datetime = NOW) -> bool:
     """Assert the rule's predicate agrees with CEL where it decides; return CEL's verdict."""
     tree, predicate = rule_predicate(stream, expr, schema_key)
-    expected = cel_verdict(expr, one_rule(stream, expr, schema_key).activation(record, NOW))
-    got = python_verdict(predicate, record)
+    expected = cel_verdict(expr, one_rule(stream, expr, schema_key).activation(record, now))
+    got = python_verdict(predicate, record, now)
     assert got in (None, expected), f"{expr} on {record}: Python says {got}, CEL {expected}"
     values = [read(record, f.value) for f in fields_of(tree)]
     typed = all(ok and well_typed(v, f) for (ok, v), f in zip(values, fields_of(tree), strict=True))
@@ -136,11 +136,12 @@ def compare(stream: str, expr: str, record: dict[str, Any], schema_key: str = ""
 
 @pytest.mark.parametrize("case", BREAKS + PASSES, ids=case_id)
 def test_each_rule_case_gets_cels_verdict_from_the_predicate(case: Case) -> None:
+    now = datetime.now(UTC)  # the cases' times are taken from the clock when built, not when this module loaded
     record = case.record()
     for rule in rules_of(CATALOG.get(case.stream).schema):
         _, predicate = rule_predicate(case.stream, rule.expr)
-        verdict = compare(case.stream, rule.expr, record)
-        assert python_verdict(predicate, record) is verdict  # decided: every case's values are well-typed
+        verdict = compare(case.stream, rule.expr, record, now=now)
+        assert python_verdict(predicate, record, now) is verdict  # decided: every case's values are well-typed
         if rule.name == case.rule:
             assert verdict is (case in PASSES)
 
