@@ -39,7 +39,7 @@ from streaming.session import get_spark
 from streaming.settings import StreamingSettings
 
 sys.path.insert(0, str(project_root()))
-from produce_bench import write_section  # bench/ is the script's folder
+from provenance import write_section  # bench/ is the script's folder
 
 
 def _batch(schema: pa.Schema, batch: int, now: datetime) -> pa.Table:

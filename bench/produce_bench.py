@@ -34,7 +34,7 @@ import fastavro
 from confluent_kafka import Producer, SerializingProducer
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.serialization import SerializationContext, StringSerializer
-from provenance import measured_commit  # bench/ is the script's folder: on sys.path
+from provenance import measured_commit, write_section  # bench/ is the script's folder: on sys.path
 
 from core.catalog import Catalog, load_catalog, project_root
 from core.procs import read_pid
@@ -284,14 +284,6 @@ def render(rows: dict[str, Row], config: SimulationConfig, repeat: int) -> str:
         )
     lines.append("")
     return "\n".join(lines)
-
-
-def write_section(section: str, path: Path) -> None:
-    """Replace the section of ``path`` headed by ``section``'s first line, or add it at the end."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(rf"^{re.escape(section.splitlines()[0])}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    path.write_text(text.rstrip() + "\n")
 
 
 def main() -> None:

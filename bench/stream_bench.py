@@ -24,17 +24,15 @@ import dataclasses
 import itertools
 import os
 import platform
-import re
 import shutil
 import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
-from provenance import measured_commit  # bench/ is the script's folder: on sys.path
+from provenance import measured_commit, write_section  # bench/ is the script's folder: on sys.path
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -197,15 +195,6 @@ def shortcut(spark: Any, settings: StreamingSettings) -> float:
     return _drain(spark, settings, "shortcut", write)
 
 
-def record(lines: list[str], path: Path) -> None:
-    """Replace (or add) the "## Streaming" section of docs/benchmarks.md."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = "## Streaming\n\n" + "\n".join(lines).rstrip() + "\n"
-    pattern = re.compile(r"^## Streaming\n.*?(?=^## |\Z)", re.M | re.S)
-    text = pattern.sub(lambda _: section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    path.write_text(text.rstrip() + "\n", encoding="utf-8")
-
-
 def per_topic_cap(cap: int, sizes: dict[str, int]) -> int:
     """The job's cap per topic (it runs a query per topic) that gives its biggest topic as many batches
     as a query over every topic with ``cap`` records per batch, which splits the cap by backlog."""
@@ -309,7 +298,7 @@ def main() -> int:
         )
     print("\n".join(lines))
     if not args.no_record:
-        record(lines, project_root() / "docs" / "benchmarks.md")
+        write_section("\n".join(["## Streaming", "", *lines]), project_root() / "docs" / "benchmarks.md")
         print("recorded in docs/benchmarks.md")
     return 0
 
