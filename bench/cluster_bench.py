@@ -28,8 +28,7 @@ from producer.simulator import SimulationConfig, simulate
 from streaming.session import connector_jars
 
 sys.path.insert(0, str(project_root()))  # the cluster launcher of the tests, run as a script from bench/
-from produce_bench import write_section  # bench/ is the script's folder
-from provenance import measured_commit
+from provenance import measured_commit, write_section  # bench/ is the script's folder
 
 from tests.spark_cluster import SPARK_HOME, spark_cluster
 

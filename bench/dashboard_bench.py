@@ -43,8 +43,7 @@ from producer.simulator import SimulationConfig
 
 sys.path.insert(0, str(project_root()))  # the lake writer of the tests, run as a script from bench/
 from dashboard_browser import browser_timings, write_position  # bench/ is the script's folder
-from produce_bench import write_section
-from provenance import measured_commit
+from provenance import measured_commit, write_section
 
 from core.iceberg_tables import TABLE_PROPERTIES
 from core.tables import entity_lake_table

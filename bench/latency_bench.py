@@ -48,7 +48,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicP
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from latency_report import render
 from latency_stats import LagTrend, lag_trend, parse_job_log, snapshot_batch, snapshot_ids
-from produce_bench import write_section  # bench/ is the script's folder: on sys.path
+from provenance import write_section  # bench/ is the script's folder: on sys.path
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.io import load_file_io
 from pyiceberg.manifest import ManifestContent, ManifestEntryStatus

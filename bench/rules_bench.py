@@ -32,8 +32,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
-from produce_bench import bench_stock, write_section  # bench/ is the script's folder: on sys.path
-from provenance import measured_commit
+from produce_bench import bench_stock  # bench/ is the script's folder: on sys.path
+from provenance import measured_commit, write_section
 
 from core.catalog import load_catalog, project_root
 from core.data_rules import RULES_PROPERTY, stream_rules
