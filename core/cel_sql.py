@@ -41,7 +41,8 @@ __all__ = ["condition_sql", "violation_sql"]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _INT64_MIN = -(2**63)
 _WIDE = {"int": "BIGINT", "double": "DOUBLE"}
-_TIME_RANGE = ("timestamp_micros(-62135596800000000L)", "timestamp_micros(253402300799999999L)")
+_TIME_RANGE_MICROS = (-62135596800000000, 253402300799999999)
+_TIME_RANGE = tuple(f"timestamp_micros({m}L)" for m in _TIME_RANGE_MICROS)
 _LOGIC = {"&&": "AND", "||": "OR"}
 _COMPARE = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "==": "=", "!=": "<>"}
 _NOW = "current_timestamp()"
@@ -144,7 +145,11 @@ def _sql(node: Node, root: str, now: str) -> str:
         return f"({left} {_LOGIC[str(node.value)]} {right})"
     if node.kind == "binary" and node.value in ("+", "-"):
         left, right = (_sql(a, root, now) for a in node.args)
-        result = f"{'try_add' if node.value == '+' else 'try_subtract'}({left}, {right})"
+        add = "try_add" if node.value == "+" else "try_subtract"
+        moved = _moved_by_literal(node, left, right, add)
+        if moved:
+            return moved
+        result = f"{add}({left}, {right})"
         if node.type == "timestamp":  # CEL's timestamps end at the years 1 and 9999; Spark's go further
             return f"(CASE WHEN {result} BETWEEN {_TIME_RANGE[0]} AND {_TIME_RANGE[1]} THEN {result} END)"
         return result
@@ -152,6 +157,26 @@ def _sql(node: Node, root: str, now: str) -> str:
         return _compare(node, root, now)
     msg = f"no Spark SQL for a CEL {node.kind} node"
     raise ValueError(msg)
+
+
+def _moved_by_literal(node: Node, left: str, right: str, add: str) -> str:
+    """A timestamp moved by a literal duration, in microseconds; empty for any other sum.
+
+    Spark adds an interval to a timestamp through a zoned date-time object, for every record; the data rule
+    ``event_time <= now + duration('5m')`` runs for every record the job reads (docs/benchmarks.md). In
+    microseconds it is one long addition, and the same instant: a CEL duration is a number of seconds.
+    """
+    if node.type != "timestamp":
+        return ""
+    a, b = node.args
+    if b.kind == "literal" and b.type == "duration":
+        moved = f"{add}(unix_micros({left}), {b.value // dt.timedelta(microseconds=1)}L)"
+    elif a.kind == "literal" and a.type == "duration" and node.value == "+":
+        moved = f"try_add({a.value // dt.timedelta(microseconds=1)}L, unix_micros({right}))"
+    else:
+        return ""
+    low, high = _TIME_RANGE_MICROS
+    return f"(CASE WHEN {moved} BETWEEN {low}L AND {high}L THEN timestamp_micros({moved}) END)"
 
 
 def condition_sql(node: Node, root: str, now: str = _NOW) -> str:
