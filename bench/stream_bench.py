@@ -25,6 +25,7 @@ import itertools
 import os
 import platform
 import shutil
+import statistics
 import sys
 import time
 from collections.abc import Iterator
@@ -231,6 +232,7 @@ def main() -> int:
     parser.add_argument(
         "--max-offsets", default="250000,1000000", help="records per micro-batch, comma-separated (all paths)"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes of every path per batch size (median)")
     parser.add_argument("--no-record", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--prefix", default=PREFIX, help="topic and folder prefix: a data set of one's own")
     args = parser.parse_args()
@@ -252,13 +254,17 @@ def main() -> int:
     print("warm-up (untimed): " + ", ".join(f"{k} {total / v:,.0f} rows/s" for k, v in warm.items()))
     table = []
     for cap in caps:
-        seconds, landed = measure(spark, base, cap, sizes)
-        if landed != total:
-            print(f"the job landed {landed:,} rows of {total:,}", file=sys.stderr)
-            return 1
-        rate = {k: total / v for k, v in seconds.items()}
-        print(", ".join(f"{k} {r:,.0f} rows/s" for k, r in rate.items()) + f" (cap {cap:,})")
-        table.append((cap, seconds, rate))
+        runs: dict[str, list[float]] = {}
+        for round_ in range(args.rounds):  # the rounds of a size one after the other: a load change hits all paths
+            once, landed = measure(spark, base, cap, sizes, name=f"{cap}-{round_}")
+            if landed != total:
+                print(f"the job landed {landed:,} rows of {total:,}", file=sys.stderr)
+                return 1
+            print(", ".join(f"{k} {total / v:,.0f} rows/s" for k, v in once.items()) + f" (cap {cap:,})")
+            for key, value in once.items():
+                runs.setdefault(key, []).append(value)
+        seconds = {k: statistics.median(v) for k, v in runs.items()}
+        table.append((cap, seconds, {k: total / v for k, v in seconds.items()}, runs))
     import pyspark
 
     per_topic = ", ".join(f"{t.removeprefix(PREFIX)} {n:,}" for t, n in sizes.items())
@@ -268,7 +274,8 @@ def main() -> int:
         f"{total:,} events already in Kafka ({per_topic}), drained with an available-now trigger "
         "from a fresh checkpoint into a fresh local folder, in one local Spark (`local[2]`, 2 GB driver, "
         "warmed up by one untimed pass of each path); at each batch size the four paths ran one after the "
-        "other. The job runs a query per topic, so its cap is per topic: the batch size times the biggest "
+        f"other, {args.rounds} time(s), and the median counts. The job runs a query per topic, so its cap is per "
+        "topic: the batch size times the biggest "
         f"topic's share ({per_topic_cap(caps[0], sizes):,} for {caps[0]:,}), which gives its biggest topic as "
         "many batches as the other paths' single query, whose cap Spark splits across the topics by backlog.",
         "",
@@ -276,8 +283,8 @@ def main() -> int:
         "(shared with the three brokers, the registry and other work)",
         f"- versions: Python {platform.python_version()}, pyspark {pyspark.__version__}, Java 17",
         "",
-        "| records per batch | path | seconds | rows/s | vs ceiling |",
-        "|---:|---|---:|---:|---:|",
+        "| records per batch | path | seconds, each round | median seconds | rows/s (median) | vs ceiling |",
+        "|---:|---|---|---:|---:|---:|",
     ]
     names = {
         "ceiling": "ceiling: raw value bytes to an Iceberg table, no decoding",
@@ -285,12 +292,13 @@ def main() -> int:
         "shortcut": "shortcut: strip 5 bytes, latest schema only (wrong under evolution), no rules",
         "rules off": "this job with the data rules left out",
     }
-    for cap, seconds, rate in table:
+    for cap, seconds, rate, runs in table:
         for key, label in names.items():
             share = rate[key] / rate["ceiling"]
-            lines.append(f"| {cap:,} | {label} | {seconds[key]:.1f} | {rate[key]:,.0f} | {share:.0%} |")
+            each = ", ".join(f"{s:.1f}" for s in runs[key])
+            lines.append(f"| {cap:,} | {label} | {each} | {seconds[key]:.1f} | {rate[key]:,.0f} | {share:.0%} |")
     lines.append("")
-    for cap, _, rate in table:
+    for cap, _, rate, _ in table:
         lines.append(
             f"- {cap:,} records per batch: this job / ceiling **{rate['job'] / rate['ceiling']:.2f}x** (target "
             f"0.75x), this job / shortcut **{rate['job'] / rate['shortcut']:.2f}x** (target 1.0x), rules on / "
