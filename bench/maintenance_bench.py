@@ -39,7 +39,7 @@ from streaming.session import get_spark
 from streaming.settings import StreamingSettings
 
 sys.path.insert(0, str(project_root()))
-from provenance import write_section  # bench/ is the script's folder
+from provenance import measured_commit, write_section  # bench/ is the script's folder
 
 
 def _batch(schema: pa.Schema, batch: int, now: datetime) -> pa.Table:
@@ -114,7 +114,8 @@ def main() -> None:
     lines = [
         "## Files per table and day",
         "",
-        f"Command: `.venv/bin/python bench/maintenance_bench.py` ({datetime.now(UTC):%Y-%m-%d}, {platform.machine()}, "
+        f"Command: `.venv/bin/python bench/maintenance_bench.py` ({datetime.now(UTC):%Y-%m-%d}, {measured_commit()}, "
+        f"{platform.machine()}, "
         f"{os.cpu_count()} cores, {elapsed:.0f} s). {batches:,} commits of the vehicle table ({args.hours:g} h at a "
         f"{args.trigger:g} s trigger, each a file for today and one late file for yesterday), a maintenance pass every "
         f"{args.interval_minutes:g} min ({passes} passes), snapshots kept {args.retention_hours:g} h."
