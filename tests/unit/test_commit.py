@@ -105,3 +105,14 @@ def test_a_claim_loses_a_race_instead_of_overwriting_the_winner(spark: Any, tmp_
         claim = SetPropertiesUpdate(updates={WRITER_QUERY_ID: "query-b"})
         client.commit_table(seen, requirements=(_AssertWriter(query_id=None),), updates=(claim,))  # type: ignore[arg-type]
     assert client.load_table("smartcity.vehicle").properties[WRITER_QUERY_ID] == "query-a"
+
+
+def test_a_batch_without_a_column_of_the_table_appends_it_as_null(spark: Any, tmp_path: Path) -> None:
+    # A field removed from the schema (a compatible change) keeps its column, for old snapshots and old rows:
+    # the new writer's batches have no such field, and their rows hold null there.
+    settings = _lake(spark, tmp_path / "lake")
+    client = open_catalog(settings.iceberg())
+    committer = TableCommitter(client, {"smartcity.vehicle": "lake.smartcity.vehicle"}, "query-a")
+    committer.append(_rows(spark, ["a"]).drop("year"), "smartcity.vehicle", 0, [1])
+    rows = spark.table("lake.smartcity.vehicle").select("id", "year").collect()
+    assert [(r["id"], r["year"]) for r in rows] == [("a", None)]
