@@ -1,8 +1,9 @@
 """``python -m streaming import-parquet``: a lake of the earlier Parquet layout into the Iceberg tables, once.
 
 Each earlier table (``<lake>/<entity>/dt=*/part-*.parquet``, ``<lake>/_quarantine/<entity>/dt=*/``) is read
-with Spark (files of every schema version merged by name, a column older files lack read as null, promoted
-types cast) and appended to its Iceberg table in one commit, whose summary records the folder it came from
+with Spark (files of every schema version merged by name, a column older files lack read as null, columns and
+nested fields matched to the table by name, widened where Iceberg widens) and appended to its Iceberg table in one
+commit, whose summary records the folder it came from
 (:data:`IMPORTED_FROM`): a rerun skips a table whose history holds that commit, so a run killed midway is
 run again and imports each table exactly once. The earlier files are copied, not moved: they stay where they
 were until the operator deletes them.
@@ -105,11 +106,11 @@ def _import_table(
     rows = spark.read.option("mergeSchema", "true").parquet(*files).drop(PARTITION_COLUMN) if files else None
     if rows is None or rows.isEmpty():  # Iceberg commits no snapshot for no rows: nothing to record either
         return f"{identifier}: no rows in {folder}"
-    target = spark.table(iceberg.spark_table(name)).schema
+    # The table's columns that the files have, by name: the append matches them by name, nested fields
+    # too (a struct's fields in another order land where they belong), and widens what can be widened;
+    # a column the files lack is null.
     present = set(rows.columns)
-    columns = [
-        (F.col(f.name) if f.name in present else F.lit(None)).cast(f.dataType).alias(f.name) for f in target.fields
-    ]
+    columns = [F.col(f.name) for f in spark.table(iceberg.spark_table(name)).schema.fields if f.name in present]
     writer = (
         rows.select(*columns).writeTo(iceberg.spark_table(name)).option(f"snapshot-property.{IMPORTED_FROM}", folder)
     )

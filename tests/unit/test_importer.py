@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -72,3 +73,30 @@ def test_an_earlier_lake_is_refused_then_imported_exactly_once_and_its_checkpoin
     replay = committer.committed("smartcity.vehicle", 5)
     assert replay and replay.schema_ids is None  # the whole batch: the replay writes nothing again
     assert not committer.committed("smartcity.vehicle", 6)
+
+
+def test_a_struct_whose_fields_an_earlier_file_holds_in_another_order_is_imported_by_name(
+    spark: Any, tmp_path: Path
+) -> None:
+    from streaming.session import configure
+
+    lake, checkpoints = tmp_path / "lake", tmp_path / "ck"
+    write_day(lake, checkpoints, CATALOG, journey(CATALOG, vehicles=1, steps=10), day=date(2025, 3, 1), batches=1,
+              per_batch=5)  # fmt: skip
+    (written,) = (lake / "vehicle").glob("dt=*/*.parquet")
+    rows = pq.read_table(written)
+    location = rows.column("location").combine_chunks()
+    swapped = pa.StructArray.from_arrays(
+        [location.field("longitude"), location.field("latitude")], names=["longitude", "latitude"]
+    )
+    rows = rows.set_column(rows.schema.get_field_index("location"), "location", swapped)
+    pq.write_table(rows, written)
+    settings = StreamingSettings.from_env({"TELEMETRY_HOME": str(tmp_path)}, lake=str(lake))
+    configure(spark, settings)
+
+    list(import_lake(settings, CATALOG, spark))
+    imported = read_table(settings, "vehicle")
+    assert imported is not None
+    expected = {r["id"]: (r["location"]["latitude"], r["location"]["longitude"]) for r in rows.to_pylist()}
+    got = {r["id"]: (r["location"]["latitude"], r["location"]["longitude"]) for r in imported.to_pylist()}
+    assert got == expected and len(got) == 5
