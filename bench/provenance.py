@@ -25,7 +25,8 @@ def measured_commit(checkout: Path | None = None) -> str:
         return done.stdout.strip() if done.returncode == 0 else ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown (not a git checkout)"
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    # The figures' own file does not count: `make bench` writes it bench after bench, on one commit.
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)docs/benchmarks.md")
     return f"commit {commit}" + (" plus uncommitted changes" if dirty else "")
 
 
