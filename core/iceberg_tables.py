@@ -83,6 +83,11 @@ DEFAULT_RETENTION_HOURS = 6
 TABLE_PROPERTIES: dict[str, str] = {
     "write.format.default": "parquet",
     "write.parquet.compression-codec": "zstd",
+    # No dictionary pages: most columns are measurements and ids whose values are all distinct, and Parquet hashes
+    # every value of a column's first page before it finds a dictionary does not pay; the few repeated strings
+    # (make, model, status) compress as well with zstd. A fifth of the job's JVM time went to dictionaries, for
+    # files of the same size (docs/benchmarks.md, "Streaming: where the time goes").
+    "parquet.enable.dictionary": "false",
     "write.target-file-size-bytes": str(128 * 1024 * 1024),
     # The job, maintenance and `glue apply` commit to one table; a lost race retries on the new metadata.
     "commit.retry.num-retries": "20",
