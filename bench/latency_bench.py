@@ -76,8 +76,12 @@ def produce(prefix: str, rate: float, warmup: float, seconds: float, samples: fl
     first = int(rate * warmup)
     total = first + int(rate * seconds)
     every = max(1, round(rate / samples))
-    # About three events per vehicle and step; enough vehicles that the journey outlasts the phase.
-    config = SimulationConfig(vehicles=max(20, int(rate // 10)), seed=random.randrange(1 << 30),
+    # At least three events per vehicle and step (state, GPS, weather; cameras and emergencies now and then);
+    # enough vehicles that the journey outlasts the phase. A step lasts as long as its events take to send,
+    # so the simulated clock never runs ahead of the real one: the data rule event-time-not-future allows
+    # five minutes of clock skew, not a journey replayed faster than real time.
+    vehicles = max(20, int(rate // 10))
+    config = SimulationConfig(vehicles=vehicles, seed=random.randrange(1 << 30), step_seconds=3 * vehicles / rate,
                               start_time=datetime.now(UTC).replace(microsecond=0))  # fmt: skip
     sampled: list[tuple[str, str, float]] = []
     measured_at, measured = 0.0, 0
