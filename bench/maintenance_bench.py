@@ -114,7 +114,8 @@ def main() -> None:
     lines = [
         "## Files per table and day",
         "",
-        f"Command: `.venv/bin/python bench/maintenance_bench.py` ({datetime.now(UTC):%Y-%m-%d}, {measured_commit()}, "
+        f"Command: `{' '.join(['.venv/bin/python bench/maintenance_bench.py', *sys.argv[1:]])}` "
+        f"({datetime.now(UTC):%Y-%m-%d}, {measured_commit()}, "
         f"{platform.machine()}, "
         f"{os.cpu_count()} cores, {elapsed:.0f} s). {batches:,} commits of the vehicle table ({args.hours:g} h at a "
         f"{args.trigger:g} s trigger, each a file for today and one late file for yesterday), a maintenance pass every "
