@@ -2,12 +2,13 @@
 
 Each view scans its table's current snapshot (``iceberg_scan`` of the metadata file the Iceberg catalog
 points at, see :mod:`lakesql.snapshots`). A commit (a micro-batch of the job, a maintenance rewrite) is
-the catalog's switch to a new metadata file, so the watcher asks the catalog every few seconds (one
+the catalog's switch to a new metadata file, so the watcher asks the catalog every second (one
 SQLite query) and rewrites the file when a table's metadata file changed: a new snapshot reaches an
 open dashboard at its next refresh. It reads a metadata file once (:class:`~lakesql.snapshots.MetadataCache`).
 
-Superset opens the file read-only, one connection per query, so a new version replaces the file atomically
-(written beside it, then renamed) while queries keep reading the one they opened. Writing it installs the
+A new version replaces the file atomically (written beside it, then renamed), then the views' SQL beside it
+(``lake.duckdb.sql``, likewise): Superset's queries share one DuckDB instance that applies that SQL when it
+changes (see ``superset_config.py``), and anyone may open the file read-only. Writing the file installs the
 extensions the views need (:data:`lakesql.extensions.VIEW_EXTENSIONS`) from their packages, so Superset's
 DuckDB can load them by name, offline, before it locks itself to the lake's folder.
 """
@@ -64,11 +65,13 @@ def refresh_lake_file(
         msg = f"cannot write the dashboards' DuckDB file {path}: {exc}"
         raise CatalogError(msg) from exc
     os.replace(partial, path)
-    kept.write_text(text, encoding="utf-8")
+    written = kept.with_name(kept.name + ".new")  # Superset applies the views from this file: never half of it
+    written.write_text(text, encoding="utf-8")
+    os.replace(written, kept)
     return True
 
 
-def watch_lake(catalog: Catalog, settings: LakeSqlSettings, path: Path, interval: float = 2.0) -> None:
+def watch_lake(catalog: Catalog, settings: LakeSqlSettings, path: Path, interval: float = 1.0) -> None:
     """Keep ``path`` on the tables' current snapshots, looking every ``interval`` seconds, until SIGTERM or SIGINT.
 
     A lake that cannot be read for a moment (the catalog busy with a commit) is tried again at the next turn.
