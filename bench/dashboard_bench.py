@@ -34,10 +34,9 @@ import requests
 from core.catalog import Catalog, load_catalog, project_root
 from core.settings import local_dir
 from dashboards.bundle import build_bundle
-from dashboards.checks import check_sql
+from dashboards.checks import check_connection, check_sql
 from dashboards.dialects import DUCKDB
 from dashboards.settings import DashboardSettings
-from lakesql.engine import connect
 from lakesql.settings import LakeSqlSettings
 from producer.simulator import SimulationConfig
 
@@ -178,7 +177,7 @@ def main() -> None:
     bundle = build_bundle(catalog, settings.database, DUCKDB, settings.sqlalchemy_uri)
     listed = api.get(f"{settings.url}/api/v1/chart/", params={"q": "(columns:!(id,uuid),page_size:100)"}, timeout=30)
     ids = {c["uuid"]: c["id"] for c in listed.json()["result"]}
-    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
+    con = check_connection(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
     layouts = [f"{files:,} files of at most {ROWS_PER_FILE:,} rows (the job's micro-batches)"]
     results: dict[str, list[tuple[float, float, float, float]]] = {}
     charts = [(board.title, chart) for board in bundle.dashboards for chart in board.charts]
@@ -187,7 +186,7 @@ def main() -> None:
             if layout:
                 layouts.append(f"{compact(lake, catalog):,} files, one per table and day (rewritten)")
                 time.sleep(6)  # the view watcher's turn, although the views need no change
-            con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
+            con = check_connection(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
             for title, chart in charts:
                 sql = check_sql(chart, DUCKDB)
                 duck = timings(lambda sql=sql, con=con: con.execute(sql).fetchall(), args.runs)

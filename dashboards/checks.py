@@ -6,14 +6,27 @@ on the same lake (:func:`check_sql`), and its run time is the chart's query time
 
 from __future__ import annotations
 
+import duckdb
+
+from core.catalog import Catalog
 from dashboards.charts import Chart
 from dashboards.datasets import Dataset
 from dashboards.dialects import SqlDialect
+from dashboards.fleet import basemap_view_sql
+from lakesql.engine import connect
+from lakesql.settings import LakeSqlSettings
 
-__all__ = ["GRAINS", "check_sql", "dataset_source"]
+__all__ = ["GRAINS", "check_connection", "check_sql", "dataset_source"]
 
 GRAINS = {"PT1S": "second", "PT1M": "minute", "PT1H": "hour", "P1D": "day"}
 """Superset's time grains, as ``date_trunc`` units."""
+
+
+def check_connection(catalog: Catalog, settings: LakeSqlSettings) -> duckdb.DuckDBPyConnection:
+    """DuckDB over the lake with the views Superset reads: the lake's tables (as ``make query``) and the basemap."""
+    con = connect(catalog, settings)
+    con.execute(basemap_view_sql(settings.database))
+    return con
 
 
 def dataset_source(dataset: Dataset, d: SqlDialect) -> str:

@@ -79,7 +79,7 @@ def incident_map(schema: str, d: SqlDialect) -> Dataset:
     sql = f"""WITH incidents AS (
 {latest}
 )
-{place_rows()}
+{place_rows(schema, d)}
 UNION ALL
 SELECT 'incident' AS layer, incident_type AS label, {feature} AS feature FROM incidents WHERE active"""
     return Dataset("incident_map", "Active incidents on the basemap as GeoJSON.", MAP_COLUMNS, None, schema, sql)

@@ -23,12 +23,15 @@ class SqlDialect:
         base64_template: ``{0}`` is a binary expression.
         percentile_template: ``{0}`` a numeric expression, ``{1}`` the fraction (0.95).
         ordered_join_template: ``{0}`` a text expression, ``{1}`` the ordering expression; joins with commas.
+        basemap_view: the maps read the basemap from a view beside the lake's (DuckDB, whose views the dashboards
+            write) instead of holding it as ``VALUES`` in their SQL (Athena).
     """
 
     name: str
     base64_template: str
     percentile_template: str
     ordered_join_template: str
+    basemap_view: bool = False
 
     def base64(self, expression: str) -> str:
         """Binary as base64 text (for an ``<img src="data:...">``)."""
@@ -56,6 +59,7 @@ DUCKDB = SqlDialect(
     base64_template="base64({0})",
     percentile_template="quantile_cont({0}, {1})",
     ordered_join_template="string_agg({0}, ',' ORDER BY {1})",
+    basemap_view=True,
 )
 ATHENA = SqlDialect(
     name="athena",

@@ -85,7 +85,7 @@ def journey_map(schema: str, d: SqlDialect) -> Dataset:
         lag(lon) OVER (PARTITION BY vehicle_id ORDER BY minute) AS lon0
     FROM minutes WHERE minute >= last_seen - INTERVAL '3' HOUR
 ), basemap AS (
-{place_rows()}
+{place_rows(schema, d)}
 )
 SELECT shown.vehicle, basemap.layer, basemap.label, basemap.feature
 FROM (SELECT vehicle FROM names UNION ALL SELECT CAST(NULL AS VARCHAR) WHERE NOT EXISTS (SELECT 1 FROM names)) AS shown

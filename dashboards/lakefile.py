@@ -1,4 +1,4 @@
-"""The DuckDB file Superset reads: one view per lake table, the same views as ``make query``.
+"""The DuckDB file Superset reads: one view per lake table, the same views as ``make query``, and the basemap's.
 
 Each view scans its table's current snapshot (``iceberg_scan`` of the metadata file the Iceberg catalog
 points at, see :mod:`lakesql.snapshots`). A commit (a micro-batch of the job, a maintenance rewrite) is
@@ -26,6 +26,7 @@ import duckdb
 
 from core.catalog import Catalog
 from core.errors import CatalogError, ConfigError
+from dashboards.fleet import basemap_view_sql
 from lakesql.engine import views_sql
 from lakesql.extensions import lake_duckdb
 from lakesql.settings import LakeSqlSettings
@@ -45,7 +46,7 @@ def refresh_lake_file(
         CatalogError: the catalog or a table's metadata cannot be read, or a view cannot be made.
         ConfigError: an extension does not load.
     """
-    statements = views_sql(catalog, settings, cache=cache)
+    statements = [*views_sql(catalog, settings, cache=cache), basemap_view_sql(settings.database)]
     text = ";\n".join(statements) + ";\n"
     kept = path.with_name(path.name + ".sql")
     if path.exists() and kept.exists() and kept.read_text(encoding="utf-8") == text:

@@ -32,10 +32,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from core.catalog import load_catalog, project_root
 from core.tables import entity_lake_table, quarantine_lake_table
 from dashboards.bundle import Bundle, build_bundle
-from dashboards.checks import check_sql
+from dashboards.checks import check_connection, check_sql
 from dashboards.dialects import DUCKDB
 from dashboards.settings import DashboardSettings
-from lakesql.engine import connect
 from lakesql.settings import LakeSqlSettings
 from tests.fleet_lake import write_fleet_lake
 from tests.iceberg_lake import write
@@ -232,7 +231,7 @@ def test_every_chart_answers_with_the_rows_duckdb_gives_for_the_same_lake(supers
     waited = _wait_for(lambda: any(r["layer"] == "vehicle" for r in superset.chart_rows(fleet_map)), 30,
                        "the lake's first files reaching the dashboards")  # fmt: skip
     print(f"first files visible to Superset after {waited:.1f}s")  # noqa: T201
-    con = connect(CATALOG, LakeSqlSettings.from_env({}, lake=str(superset.lake)))
+    con = check_connection(CATALOG, LakeSqlSettings.from_env({}, lake=str(superset.lake)))
     compared = 0
     for chart in superset.bundle.charts:
         cursor = con.execute(check_sql(chart, DUCKDB))

@@ -24,11 +24,10 @@ from core.lake_types import StructType
 from core.sql import quote_literal
 from core.tables import entity_lake_table, lake_tables
 from dashboards.bundle import Bundle, build_bundle
-from dashboards.checks import check_sql, dataset_source
+from dashboards.checks import check_connection, check_sql, dataset_source
 from dashboards.dialects import ATHENA, DUCKDB, SqlDialect
 from dashboards.install import CONSTRAINTS, REQUIREMENTS
 from dashboards.settings import DashboardSettings
-from lakesql.engine import connect
 from lakesql.settings import LakeSqlSettings
 from tests.fleet_lake import write_fleet_lake
 from tests.iceberg_lake import T0, write
@@ -117,7 +116,7 @@ def test_a_renamed_schema_field_breaks_the_bundle_not_the_dashboard(tmp_path: Pa
     assert "AVG(speed_kmh)" in metrics and "speed_kmh" not in {c.name for c in _dataset(renamed, "vehicle").columns}
     lake = tmp_path / "lake"
     write(lake, entity_lake_table(catalog.get("vehicle")), [{"event_time": T0, "vehicle_id": "car-a"}])
-    con = connect(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
+    con = check_connection(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
     for key in ("speed-over-time", "latest-positions"):
         chart = next(c for c in renamed.charts if c.key == key)
         with pytest.raises(duckdb.Error, match="speed_kmh"):
@@ -130,14 +129,14 @@ def _dataset(b: Bundle, key: str) -> Any:
 
 def test_each_dataset_has_the_declared_columns_and_types_on_a_lake_written_like_spark(tmp_path: Path) -> None:
     write_fleet_lake(tmp_path, minutes=2, end=datetime.now(UTC))
-    con = connect(CATALOG, LakeSqlSettings.from_env({}, lake=str(tmp_path)))
+    con = check_connection(CATALOG, LakeSqlSettings.from_env({}, lake=str(tmp_path)))
     for dataset in bundle().datasets:
         described = con.execute(f"DESCRIBE SELECT * FROM {dataset_source(dataset, DUCKDB)} AS t").fetchall()
         assert [(r[0], r[1]) for r in described] == [(c.name, c.type) for c in dataset.columns], dataset.key
 
 
 def test_with_no_lake_yet_every_chart_query_answers_with_no_rows_not_an_error(tmp_path: Path) -> None:
-    con = connect(CATALOG, LakeSqlSettings.from_env({}, lake=str(tmp_path / "nothing-yet")))
+    con = check_connection(CATALOG, LakeSqlSettings.from_env({}, lake=str(tmp_path / "nothing-yet")))
     for chart in bundle().charts:
         rows = con.execute(check_sql(chart, DUCKDB)).fetchall()
         if chart.viz == "deck_geojson":  # the basemap (land and towns) is on the map from the start
