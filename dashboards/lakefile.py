@@ -1,4 +1,4 @@
-"""The DuckDB file Superset reads: one view per lake table, the same views as ``make query``, and the basemap's.
+"""The views Superset reads, as a DuckDB file and its SQL: one per lake table (as ``make query``'s) and the basemap's.
 
 Each view scans its table's current snapshot (``iceberg_scan`` of the metadata file the Iceberg catalog
 points at, see :mod:`lakesql.snapshots`). A commit (a micro-batch of the job, a maintenance rewrite) is

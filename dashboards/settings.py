@@ -123,7 +123,7 @@ class DashboardSettings:
 
     @property
     def lake_file(self) -> Path:
-        """The DuckDB file holding one view per lake table, which Superset opens read-only."""
+        """The DuckDB file holding the lake's views; Superset applies their SQL, beside it, to its own instance."""
         return self.home / "lake.duckdb"
 
     @property
