@@ -19,6 +19,10 @@ LOGIN_MODULES = {
 }
 
 
+FETCH_MAX_WAIT_MS = 10
+"""How long a broker may hold a fetch of the job's consumers waiting for data (Kafka's default: 500 ms)."""
+
+
 def kafka_options(connection: ConnectionSettings) -> dict[str, str]:
     """Kafka client settings as Spark's Kafka source takes them (``kafka.``-prefixed Java names).
 
@@ -53,6 +57,10 @@ def kafka_source_options(settings: StreamingSettings, topics: Iterable[str]) -> 
         "failOnDataLoss": "true",
         # Spark's consumers join groups under this prefix: an ACL on the prefix lets them read, nothing more.
         "groupIdPrefix": f"{settings.connection.topic_prefix}telemetry-lake-spark",
+        # A task reads an offset range that the driver saw in the log, so no fetch has data to wait for; at
+        # Kafka's default of 500 ms every task of every batch spent about that long waiting on one fetch, which
+        # made a batch of a few hundred records take 3-4 s (docs/benchmarks.md, "Streaming: where the time goes").
+        "kafka.fetch.max.wait.ms": str(FETCH_MAX_WAIT_MS),
     }
     if settings.max_offsets_per_trigger:
         options["maxOffsetsPerTrigger"] = str(settings.max_offsets_per_trigger)

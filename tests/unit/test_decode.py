@@ -113,6 +113,7 @@ def test_kafka_source_options(tmp_path: Path) -> None:
     assert options["failOnDataLoss"] == "true"
     assert options["startingOffsets"] == "earliest"
     assert options["maxOffsetsPerTrigger"] == "500"
+    assert options["kafka.fetch.max.wait.ms"] == "10"  # a task never waits for data it knows is there
 
 
 def test_kafka_source_options_with_sasl(tmp_path: Path) -> None:
