@@ -58,8 +58,9 @@ def kafka_source_options(settings: StreamingSettings, topics: Iterable[str]) -> 
         # Spark's consumers join groups under this prefix: an ACL on the prefix lets them read, nothing more.
         "groupIdPrefix": f"{settings.connection.topic_prefix}telemetry-lake-spark",
         # A task reads an offset range that the driver saw in the log, so no fetch has data to wait for; at
-        # Kafka's default of 500 ms every task of every batch spent about that long waiting on one fetch, which
-        # made a batch of a few hundred records take 3-4 s (docs/benchmarks.md, "Streaming: where the time goes").
+        # Kafka's default of 500 ms a task with a new consumer (a query's first batch, every batch read) spent
+        # about that long waiting on one fetch: five topics' 2,000 records took 3.7 s to read, 0.8 s at 10 ms
+        # (docs/benchmarks.md, "Streaming: where the time goes").
         "kafka.fetch.max.wait.ms": str(FETCH_MAX_WAIT_MS),
     }
     if settings.max_offsets_per_trigger:
