@@ -234,7 +234,8 @@ def main() -> None:
         "|---|---:|---:|",
         *(f"| {slug} | {p50:.2f} | {p95:.2f} |" for slug, (p50, p95) in seen["drawn"].items()),
         "",
-        f"A new position on the open fleet dashboard, from its write into the lake to its name on the page: p50 "
+        f"A new position on the open fleet dashboard, from its write into the lake (at a random moment of the "
+        "dashboard's refresh cycle) to its name on the page: p50 "
         f"{seen['live'][0]:.1f} s, p95 {seen['live'][1]:.1f} s ({args.runs} positions; add the streaming job's "
         "trigger interval for the delay from a send; target with the job: p50 5 s, p95 10 s).",
         "",

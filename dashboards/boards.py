@@ -1,6 +1,7 @@
 """The dashboards: fleet and journey (:mod:`dashboards.fleet_boards`), incidents, conditions, cameras, pipeline.
 
-Each dashboard refreshes itself every :data:`~dashboards.layout.REFRESH_SECONDS`. Charts name dataset columns
+Each dashboard refreshes itself every :data:`~dashboards.layout.REFRESH_SECONDS` (the fleet's live one every
+:data:`~dashboards.layout.LIVE_REFRESH_SECONDS`), every chart at once. Charts name dataset columns
 only; the contract tests hold those names to the datasets, and the datasets to the lake.
 """
 

@@ -24,7 +24,7 @@ from dashboards.datasets import Dataset, DatasetColumn, stable_uuid, table_datas
 from dashboards.derived import derived_datasets
 from dashboards.dialects import SqlDialect
 from dashboards.fleet import FleetStatus
-from dashboards.layout import REFRESH_SECONDS, Dashboard, Filter
+from dashboards.layout import Dashboard, Filter
 
 __all__ = ["DATABASE_NAME", "Bundle", "build_bundle"]
 
@@ -247,7 +247,11 @@ def _dashboard(dashboard: Dashboard) -> dict[str, Any]:
         "uuid": dashboard.uuid,
         "position": _position(dashboard),
         "metadata": {
-            "refresh_frequency": REFRESH_SECONDS,
+            "refresh_frequency": dashboard.refresh_seconds,
+            # A timed refresh asks for every chart at once. Superset's default spreads the requests over 5 s,
+            # and it starts the next refresh's wait only when the last chart is back, so the fleet table got its
+            # new row 4 s into a refresh that came every 19 s, not every 10 (docs/benchmarks.md, "Dashboards").
+            "stagger_refresh": False,
             "timed_refresh_immune_slices": [],
             "expanded_slices": {},
             "color_scheme": "supersetColors",

@@ -8,7 +8,17 @@ from dashboards.charts import Chart, Metric
 from dashboards.datasets import Dataset
 from dashboards.fleet import FleetStatus
 from dashboards.journey import SPEED_BANDS
-from dashboards.layout import COUNT_FORMAT, LAST_3_HOURS, TABLE, TIME_ZONE, Dashboard, Filter, line, time_filter
+from dashboards.layout import (
+    COUNT_FORMAT,
+    LAST_3_HOURS,
+    LIVE_REFRESH_SECONDS,
+    TABLE,
+    TIME_ZONE,
+    Dashboard,
+    Filter,
+    line,
+    time_filter,
+)
 from dashboards.maplayer import map_settings
 
 __all__ = ["fleet_board", "journey_board"]
@@ -96,6 +106,7 @@ def fleet_board(ds: Mapping[str, Dataset], status: FleetStatus) -> Dashboard:
                 excluded=("fleet-map", "fleet-moving", "fleet-idle", "fleet-silent", "fleet-size"),
             ),
         ),
+        refresh_seconds=LIVE_REFRESH_SECONDS,
     )
 
 

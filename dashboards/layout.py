@@ -19,6 +19,7 @@ __all__ = [
     "COUNT_FORMAT",
     "LAST_3_HOURS",
     "LAST_DAY",
+    "LIVE_REFRESH_SECONDS",
     "REFRESH_SECONDS",
     "TABLE",
     "TIME_ZONE",
@@ -30,6 +31,9 @@ __all__ = [
 ]
 
 REFRESH_SECONDS = 10
+"""How often a dashboard reads the lake again, seconds after its last refresh finished (Superset waits for it)."""
+LIVE_REFRESH_SECONDS = 5
+"""The fleet's live dashboard refreshes sooner: a new position should be on the map within seconds of its batch."""
 COUNT = Metric("rows", "COUNT(*)")
 TIME_ZONE = "UTC"
 """Every time on the dashboards is UTC, 24-hour, and says so."""
@@ -64,13 +68,14 @@ class Filter:
 
 @dataclass(frozen=True)
 class Dashboard:
-    """A dashboard: its title, slug and rows of charts (each row's widths add up to at most 12)."""
+    """A dashboard: its title, slug, rows of charts (each row's widths add up to at most 12), filters, refresh."""
 
     key: str
     title: str
     description: str
     rows: tuple[tuple[Chart, ...], ...]
     filters: tuple[Filter, ...] = ()
+    refresh_seconds: int = REFRESH_SECONDS
 
     @property
     def uuid(self) -> str:

@@ -52,6 +52,9 @@ def test_the_bundle_holds_one_database_every_dataset_chart_and_the_six_dashboard
     dashboards = {c["slug"]: c for n, c in content.items() if n.startswith("dashboards/")}
     assert set(dashboards) == {"fleet", "journey", "incidents", "conditions", "cameras", "pipeline-health"}
     assert all(d["metadata"]["refresh_frequency"] <= 10 for d in dashboards.values())
+    assert dashboards["fleet"]["metadata"]["refresh_frequency"] == 5  # the live one
+    # Every chart of a refresh asked for at once: Superset's default spreads them over 5 s (its default is on).
+    assert all(d["metadata"]["stagger_refresh"] is False for d in dashboards.values())
     datasets = {c["uuid"] for n, c in content.items() if n.startswith("datasets/")}
     charts = {c["uuid"]: c for n, c in content.items() if n.startswith("charts/")}
     assert {c["dataset_uuid"] for c in charts.values()} <= datasets
