@@ -6,6 +6,7 @@ import base64
 import re
 import subprocess
 import sys
+import time
 import tomllib
 import xml.etree.ElementTree as ET
 from importlib.metadata import version
@@ -158,6 +159,13 @@ def test_a_stale_pid_file_never_signals_the_process_that_now_has_that_pid(tmp_pa
     # Another process holds the recorded pid (as after a reboot): same pid, another start time.
     stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
+        # The test's premise first: the stranger shows its own command line. Once, on a loaded machine, the last
+        # assertion below found another one (a CI rehearsal; not reproduced in 36 runs since).
+        cmdline = Path(f"/proc/{stranger.pid}/cmdline")
+        deadline = time.monotonic() + 10
+        while cmdline.read_bytes() != b"sleep\x0060\x00" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert cmdline.read_bytes() == b"sleep\x0060\x00"
         stale = tmp_path / "kafka-1.pid"
         stale.write_text(f"{stranger.pid} 00000000-0000-0000-0000-000000000000:1")
         legacy = tmp_path / "kafka-2.pid"  # a pid file of an earlier version: the pid alone
