@@ -154,18 +154,17 @@ def test_setup_without_java_says_so_in_one_line(tmp_path: Path) -> None:
 
 
 def test_a_stale_pid_file_never_signals_the_process_that_now_has_that_pid(tmp_path: Path) -> None:
-    from core.procs import alive, read_pid, stop
+    from core.procs import _command_line, alive, read_pid, stop
 
     # Another process holds the recorded pid (as after a reboot): same pid, another start time.
     stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
         # The test's premise first: the stranger shows its own command line. Once, on a loaded machine, the last
         # assertion below found another one (a CI rehearsal; not reproduced in 36 runs since).
-        cmdline = Path(f"/proc/{stranger.pid}/cmdline")
         deadline = time.monotonic() + 10
-        while cmdline.read_bytes() != b"sleep\x0060\x00" and time.monotonic() < deadline:
+        while _command_line(stranger.pid) != ["sleep", "60"] and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert cmdline.read_bytes() == b"sleep\x0060\x00"
+        assert _command_line(stranger.pid) == ["sleep", "60"]
         stale = tmp_path / "kafka-1.pid"
         stale.write_text(f"{stranger.pid} 00000000-0000-0000-0000-000000000000:1")
         legacy = tmp_path / "kafka-2.pid"  # a pid file of an earlier version: the pid alone
@@ -183,8 +182,6 @@ def test_a_stale_pid_file_never_signals_the_process_that_now_has_that_pid(tmp_pa
 
 
 def test_stop_ends_the_processes_it_started_together(tmp_path: Path) -> None:
-    import time
-
     from core.procs import alive, read_pid, start, stop
 
     pid_files = [tmp_path / f"node-{n}.pid" for n in range(3)]
