@@ -11,8 +11,9 @@ import duckdb
 from core.catalog import Catalog
 from dashboards.charts import Chart
 from dashboards.datasets import Dataset
+from dashboards.derived import dashboard_views_sql
 from dashboards.dialects import SqlDialect
-from dashboards.fleet import basemap_view_sql
+from dashboards.fleet import FleetStatus
 from lakesql.engine import connect
 from lakesql.settings import LakeSqlSettings
 
@@ -22,10 +23,16 @@ GRAINS = {"PT1S": "second", "PT1M": "minute", "PT1H": "hour", "P1D": "day"}
 """Superset's time grains, as ``date_trunc`` units."""
 
 
-def check_connection(catalog: Catalog, settings: LakeSqlSettings) -> duckdb.DuckDBPyConnection:
-    """DuckDB over the lake with the views Superset reads: the lake's tables (as ``make query``) and the basemap."""
+def check_connection(
+    catalog: Catalog, settings: LakeSqlSettings, status: FleetStatus | None = None
+) -> duckdb.DuckDBPyConnection:
+    """DuckDB over the lake with the views Superset reads: the lake's tables (as ``make query``) and the dashboards'.
+
+    ``status``: the fleet's thresholds the bundle was built with (the documented defaults when None).
+    """
     con = connect(catalog, settings)
-    con.execute(basemap_view_sql(settings.database))
+    for statement in dashboard_views_sql(catalog, settings.database, status or FleetStatus()):
+        con.execute(statement)
     return con
 
 

@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"wrote {out}: {len(bundle.datasets)} datasets, {len(bundle.charts)} charts, "
              f"{len(bundle.dashboards)} dashboards ({settings.engine})")  # fmt: skip
         return 0
-    watch_lake(catalog, LakeSqlSettings(settings.lake, settings.database), settings.lake_file)
+    watch_lake(catalog, LakeSqlSettings(settings.lake, settings.database), settings.lake_file, settings.fleet)
     return 0
 
 

@@ -5,21 +5,37 @@ latest state of each vehicle, incident and camera, and the pipeline's health acr
 is a query both DuckDB and Athena run; the few functions they spell differently come from the dialect.
 The SQL reads the lake's tables by their schema-qualified names, so it runs on the DuckDB views and on
 the Glue tables alike.
+
+With DuckDB each derived dataset's query is a view (``dashboard_<key>``, :func:`dashboard_views_sql`) in the
+file the dashboards read, beside the lake's views, and the dataset selects from it. Superset parses a virtual
+dataset's SQL with sqlglot several times for every chart query, in Python: for the fleet map's 7,000
+characters of GeoJSON building that was half of its answer time (docs/benchmarks.md, "Dashboards: where the
+time goes"); DuckDB parses a view in microseconds. Athena has no such file: there the datasets hold their SQL.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from core.catalog import Catalog
 from core.data_rules import stream_rules
 from core.sql import quote_literal
 from dashboards.datasets import Dataset, DatasetColumn
-from dashboards.dialects import SqlDialect
-from dashboards.fleet import MAP_COLUMNS, FleetStatus, feature_sql, fleet_map, place_rows, vehicle_latest
+from dashboards.dialects import DUCKDB, SqlDialect
+from dashboards.fleet import (
+    MAP_COLUMNS,
+    FleetStatus,
+    basemap_view_sql,
+    feature_sql,
+    fleet_map,
+    place_rows,
+    vehicle_latest,
+)
 from dashboards.journey import journey, journey_incidents, journey_map, journey_weather
 
-__all__ = ["derived_datasets"]
+__all__ = ["VIEW_PREFIX", "DashboardView", "dashboard_views", "dashboard_views_sql", "derived_datasets"]
 
 _TS = "TIMESTAMP WITH TIME ZONE"
 INCIDENT_COLOR = "'[213,94,0,255]'"
@@ -217,8 +233,57 @@ _PER_SCHEMA: tuple[Callable[[str, SqlDialect], Dataset], ...] = (
 )
 
 
-def derived_datasets(catalog: Catalog, schema: str, d: SqlDialect, status: FleetStatus) -> list[Dataset]:
-    """Every derived dataset, for the lake's tables in ``schema``."""
+VIEW_PREFIX = "dashboard_"
+"""A derived dataset's view is ``<VIEW_PREFIX><key>`` (DuckDB), in the schema of the lake's views."""
+
+
+def _queries(catalog: Catalog, schema: str, d: SqlDialect, status: FleetStatus) -> list[Dataset]:
+    """Every derived dataset with its whole query."""
     fleet = [fleet_map(schema, d, status), vehicle_latest(schema, d, status)]
     health = [pipeline_rows(schema, d, catalog), quarantine_rows(schema, d, catalog), data_rules(schema, d, catalog)]
     return [*fleet, *(make(schema, d) for make in _PER_SCHEMA), *health]
+
+
+def derived_datasets(catalog: Catalog, schema: str, d: SqlDialect, status: FleetStatus) -> list[Dataset]:
+    """Every derived dataset, for the lake's tables in ``schema``: its query, or a select from its view."""
+    datasets = _queries(catalog, schema, d, status)
+    if not d.dataset_views:
+        return datasets
+    return [dataclasses.replace(s, sql=f"SELECT * FROM {d.table(schema, VIEW_PREFIX + s.key)}") for s in datasets]
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    """A derived dataset's view (DuckDB): its qualified name, its columns (name, DuckDB type) and its query."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    query: str
+
+    @property
+    def sql(self) -> str:
+        """The statement that makes the view."""
+        return f"CREATE OR REPLACE VIEW {self.name} AS {self.query}"
+
+    def failing_sql(self, why: str) -> str:
+        """A view with the same columns whose every read fails with ``why`` (when the query does not bind)."""
+        message = quote_literal(f"{self.name} cannot be read: {why}")
+        columns = ", ".join(f"CAST(NULL AS {kind}) AS {DUCKDB.column(name)}" for name, kind in self.columns)
+        return f"CREATE OR REPLACE VIEW {self.name} AS SELECT {columns} WHERE CAST(error({message}) AS BOOLEAN)"
+
+
+def dashboard_views(catalog: Catalog, schema: str, status: FleetStatus) -> list[DashboardView]:
+    """The derived datasets' views (DuckDB), for the lake's views in ``schema``.
+
+    ``status`` must be the one the dashboards' bundle was built with: the fleet's views hold its thresholds.
+    """
+    views = []
+    for dataset in _queries(catalog, schema, DUCKDB, status):
+        columns = tuple((c.name, c.type) for c in dataset.columns)
+        views.append(DashboardView(DUCKDB.table(schema, VIEW_PREFIX + dataset.key), columns, dataset.sql or ""))
+    return views
+
+
+def dashboard_views_sql(catalog: Catalog, schema: str, status: FleetStatus) -> list[str]:
+    """The statements making the views the dashboards read beside the lake's (DuckDB): basemap, derived datasets."""
+    return [basemap_view_sql(schema), *(v.sql for v in dashboard_views(catalog, schema, status))]

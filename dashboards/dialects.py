@@ -23,15 +23,16 @@ class SqlDialect:
         base64_template: ``{0}`` is a binary expression.
         percentile_template: ``{0}`` a numeric expression, ``{1}`` the fraction (0.95).
         ordered_join_template: ``{0}`` a text expression, ``{1}`` the ordering expression; joins with commas.
-        basemap_view: the maps read the basemap from a view beside the lake's (DuckDB, whose views the dashboards
-            write) instead of holding it as ``VALUES`` in their SQL (Athena).
+        dataset_views: the derived datasets and the maps' basemap are views beside the lake's, in the file the
+            dashboards read (DuckDB, whose views the dashboards write), and a dataset's SQL selects from its view;
+            otherwise (Athena) each dataset holds its whole query, the basemap as ``VALUES``.
     """
 
     name: str
     base64_template: str
     percentile_template: str
     ordered_join_template: str
-    basemap_view: bool = False
+    dataset_views: bool = False
 
     def base64(self, expression: str) -> str:
         """Binary as base64 text (for an ``<img src="data:...">``)."""
@@ -59,7 +60,7 @@ DUCKDB = SqlDialect(
     base64_template="base64({0})",
     percentile_template="quantile_cont({0}, {1})",
     ordered_join_template="string_agg({0}, ',' ORDER BY {1})",
-    basemap_view=True,
+    dataset_views=True,
 )
 ATHENA = SqlDialect(
     name="athena",

@@ -204,7 +204,7 @@ def place_rows(schema: str, d: SqlDialect) -> str:
     Inline, the basemap is 50,000 characters of SQL, which Superset parses several times per query (about
     0.4 s per map); DuckDB reads it from :func:`basemap_view_sql`, which the dashboards' views include.
     """
-    if d.basemap_view:
+    if d.dataset_views:
         return f"SELECT layer, label, feature FROM {d.table(schema, BASEMAP_VIEW)}"
     return _place_values()
 

@@ -1,4 +1,9 @@
-"""The views Superset reads, as a DuckDB file and its SQL: one per lake table (as ``make query``'s) and the basemap's.
+"""The views Superset reads, as a DuckDB file and its SQL: the lake's tables' and the dashboards' own.
+
+One view per lake table (as ``make query``'s), then the dashboards' (the basemap and each derived dataset's
+query, :func:`dashboards.derived.dashboard_views`). A derived dataset's query that does not bind to the lake
+(a column the lake's table does not have) becomes a view whose reads fail with that reason: its charts say so,
+and every other view still follows the lake.
 
 Each view scans its table's current snapshot (``iceberg_scan`` of the metadata file the Iceberg catalog
 points at, see :mod:`lakesql.snapshots`). A commit (a micro-batch of the job, a maintenance rewrite) is
@@ -20,13 +25,15 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
 from core.catalog import Catalog
 from core.errors import CatalogError, ConfigError
-from dashboards.fleet import basemap_view_sql
+from dashboards.derived import DashboardView, dashboard_views
+from dashboards.fleet import FleetStatus, basemap_view_sql
 from lakesql.engine import views_sql
 from lakesql.extensions import lake_duckdb
 from lakesql.settings import LakeSqlSettings
@@ -38,19 +45,29 @@ log = logging.getLogger(__name__)
 
 
 def refresh_lake_file(
-    catalog: Catalog, settings: LakeSqlSettings, path: Path, cache: MetadataCache | None = None
+    catalog: Catalog,
+    settings: LakeSqlSettings,
+    path: Path,
+    cache: MetadataCache | None = None,
+    derived: Sequence[DashboardView] | None = None,
 ) -> bool:
     """Rewrite ``path`` when the views of the lake's current snapshots differ from the file's; True when it did.
+
+    ``derived`` are the derived datasets' views (:func:`~dashboards.derived.dashboard_views`, made with the
+    dashboards' fleet thresholds); None makes them with the documented defaults.
 
     Raises:
         CatalogError: the catalog or a table's metadata cannot be read, or a view cannot be made.
         ConfigError: an extension does not load.
     """
+    if derived is None:
+        derived = dashboard_views(catalog, settings.database, FleetStatus())
     statements = [*views_sql(catalog, settings, cache=cache), basemap_view_sql(settings.database)]
-    text = ";\n".join(statements) + ";\n"
+    intended = ";\n".join([*statements, *(v.sql for v in derived)]) + ";\n"
     kept = path.with_name(path.name + ".sql")
-    if path.exists() and kept.exists() and kept.read_text(encoding="utf-8") == text:
-        return False
+    if path.exists() and kept.exists():
+        if intended in (kept.read_text(encoding="utf-8"), _WRITTEN_FOR.get(path)):
+            return False  # the views are those of the lake's snapshots (or their failing stand-ins, made already)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".new")
     partial.unlink(missing_ok=True)
@@ -59,31 +76,56 @@ def refresh_lake_file(
         try:
             for statement in statements:
                 con.execute(statement)
+            for view in derived:
+                statements.append(_made(con, view))
         finally:
             con.close()
     except duckdb.Error as exc:
         partial.unlink(missing_ok=True)
         msg = f"cannot write the dashboards' DuckDB file {path}: {exc}"
         raise CatalogError(msg) from exc
+    text = ";\n".join(statements) + ";\n"
     os.replace(partial, path)
     written = kept.with_name(kept.name + ".new")  # Superset applies the views from this file: never half of it
     written.write_text(text, encoding="utf-8")
     os.replace(written, kept)
+    _WRITTEN_FOR[path] = intended
     return True
 
 
-def watch_lake(catalog: Catalog, settings: LakeSqlSettings, path: Path, interval: float = 1.0) -> None:
+_WRITTEN_FOR: dict[Path, str] = {}
+"""The views each file was last written for in this process (they differ from its text when a view failed)."""
+
+
+def _made(con: duckdb.DuckDBPyConnection, view: DashboardView) -> str:
+    """Make ``view`` in ``con``; the statement that made it, or made its failing stand-in when it does not bind."""
+    try:
+        con.execute(view.sql)
+        return view.sql
+    except duckdb.Error as exc:
+        why = str(exc).strip().splitlines()[0]
+        log.warning("the dashboards' view %s does not match the lake (%s): its charts show that error", view.name, why)
+        con.execute(view.failing_sql(why))
+        return view.failing_sql(why)
+
+
+def watch_lake(
+    catalog: Catalog, settings: LakeSqlSettings, path: Path, status: FleetStatus, interval: float = 1.0
+) -> None:
     """Keep ``path`` on the tables' current snapshots, looking every ``interval`` seconds, until SIGTERM or SIGINT.
+
+    ``status`` holds the fleet's thresholds the dashboards were built with (their views depend on them).
 
     A lake that cannot be read for a moment (the catalog busy with a commit) is tried again at the next turn.
     """
     stop = threading.Event()
     cache = MetadataCache(settings.iceberg)
+    derived = dashboard_views(catalog, settings.database, status)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     while not stop.is_set():
         try:
-            if refresh_lake_file(catalog, settings, path, cache):
+            if refresh_lake_file(catalog, settings, path, cache, derived):
                 log.info("views of %s rewritten into %s", settings.lake.catalog_uri(), path)
         except (CatalogError, ConfigError) as exc:
             log.warning("%s; trying again in %.0fs", exc, interval)

@@ -27,6 +27,7 @@ from core.catalog import Catalog, project_root
 from core.errors import StackError
 from core.secrets import child_env, keep_private, private_dir
 from dashboards.bundle import build_bundle
+from dashboards.derived import dashboard_views
 from dashboards.dialects import dialect
 from dashboards.install import ensure_superset
 from dashboards.lakefile import refresh_lake_file
@@ -136,7 +137,8 @@ def start(settings: DashboardSettings, catalog: Catalog, *, timeout: float = 180
         raise StackError(msg)
     _prepare(settings, catalog)
     if settings.engine == "duckdb":
-        refresh_lake_file(catalog, LakeSqlSettings(settings.lake, settings.database), settings.lake_file)
+        views = dashboard_views(catalog, settings.database, settings.fleet)
+        refresh_lake_file(catalog, LakeSqlSettings(settings.lake, settings.database), settings.lake_file, None, views)
     if settings.engine == "duckdb" and procs.read_pid(_pid_file(settings, "views")) is None:
         procs.start([sys.executable, "-m", "dashboards", "watch"], pid_file=_pid_file(settings, "views"),
                     log_file=settings.home / "views.log", env=watcher_env(os.environ), cwd=project_root())  # fmt: skip

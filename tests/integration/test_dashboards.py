@@ -101,7 +101,7 @@ def superset(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     login = {"username": "admin", "password": ADMIN_PASSWORD, "provider": "db", "refresh": False}
     token = api.post(f"{settings.url}/api/v1/security/login", json=login, timeout=30).json()["access_token"]
     api.headers["Authorization"] = f"Bearer {token}"
-    bundle = build_bundle(CATALOG, settings.database, DUCKDB, settings.sqlalchemy_uri)
+    bundle = build_bundle(CATALOG, settings.database, DUCKDB, settings.sqlalchemy_uri, settings.fleet)
     try:
         yield Running(settings, lake, env, api, bundle)
     finally:
@@ -231,7 +231,7 @@ def test_every_chart_answers_with_the_rows_duckdb_gives_for_the_same_lake(supers
     waited = _wait_for(lambda: any(r["layer"] == "vehicle" for r in superset.chart_rows(fleet_map)), 30,
                        "the lake's first files reaching the dashboards")  # fmt: skip
     print(f"first files visible to Superset after {waited:.1f}s")  # noqa: T201
-    con = check_connection(CATALOG, LakeSqlSettings.from_env({}, lake=str(superset.lake)))
+    con = check_connection(CATALOG, LakeSqlSettings.from_env({}, lake=str(superset.lake)), superset.settings.fleet)
     compared = 0
     for chart in superset.bundle.charts:
         cursor = con.execute(check_sql(chart, DUCKDB))

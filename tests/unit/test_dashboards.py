@@ -119,11 +119,36 @@ def test_a_renamed_schema_field_breaks_the_bundle_not_the_dashboard(tmp_path: Pa
     assert "AVG(speed_kmh)" in metrics and "speed_kmh" not in {c.name for c in _dataset(renamed, "vehicle").columns}
     lake = tmp_path / "lake"
     write(lake, entity_lake_table(catalog.get("vehicle")), [{"event_time": T0, "vehicle_id": "car-a"}])
-    con = check_connection(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
+    settings = LakeSqlSettings.from_env({}, lake=str(lake))
+    with pytest.raises(duckdb.Error, match="speed_kmh"):  # the check: the derived views do not bind
+        check_connection(catalog, settings)
+    # The dashboards go on: the views file is written; what needs the field fails when read, and says why.
+    from dashboards.lakefile import refresh_lake_file
+
+    path = tmp_path / "superset" / "lake.duckdb"
+    assert refresh_lake_file(catalog, settings, path)
+    assert not refresh_lake_file(catalog, settings, path)  # the stand-in is made once, not every turn
+    con = _open_like_superset(path, lake)
     for key in ("speed-over-time", "latest-positions"):
         chart = next(c for c in renamed.charts if c.key == key)
         with pytest.raises(duckdb.Error, match="speed_kmh"):
             con.execute(check_sql(chart, DUCKDB))
+    with pytest.raises(duckdb.Error, match=r"dashboard_vehicle_latest\" cannot be read: .*speed_kmh"):
+        con.execute("SELECT vehicle_id FROM smartcity.dashboard_vehicle_latest").fetchall()
+    assert con.execute("SELECT count(*) FROM smartcity.dashboard_camera_latest").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM smartcity.vehicle").fetchall() == [(1,)]
+
+
+def _open_like_superset(path: Path, lake: Path) -> duckdb.DuckDBPyConnection:
+    """The views file as Superset opens it: read-only, extensions by name, then locked to the lake's folder."""
+    from lakesql.extensions import OFFLINE_CONFIG, VIEW_EXTENSIONS
+
+    con = duckdb.connect(str(path), read_only=True, config=dict(OFFLINE_CONFIG))
+    for name in VIEW_EXTENSIONS:
+        con.execute(f"LOAD {name}")
+    con.execute(f"SET allowed_directories = [{quote_literal(str(lake))}]")
+    con.execute("SET enable_external_access = false")
+    return con
 
 
 def _dataset(b: Bundle, key: str) -> Any:
@@ -217,19 +242,14 @@ def test_a_failed_install_or_start_step_is_one_line_naming_the_step_and_its_log(
 
 def test_the_lake_file_follows_each_new_snapshot_and_superset_reads_it_offline(tmp_path: Path) -> None:
     from dashboards.lakefile import refresh_lake_file
-    from lakesql.extensions import OFFLINE_CONFIG, VIEW_EXTENSIONS
     from lakesql.snapshots import MetadataCache
 
     settings = LakeSqlSettings.from_env({}, lake=str(tmp_path / "lake"))
     path = tmp_path / "superset" / "lake.duckdb"
     cache = MetadataCache(settings.iceberg)
 
-    def superset_count() -> int:  # as Superset opens it: read-only, extensions by name, then locked to the lake
-        con = duckdb.connect(str(path), read_only=True, config=dict(OFFLINE_CONFIG))
-        for name in VIEW_EXTENSIONS:
-            con.execute(f"LOAD {name}")
-        con.execute(f"SET allowed_directories = [{quote_literal(str(tmp_path / 'lake'))}]")
-        con.execute("SET enable_external_access = false")
+    def superset_count() -> int:
+        con = _open_like_superset(path, tmp_path / "lake")
         try:
             return int(con.execute("SELECT count(*) FROM smartcity.gps").fetchall()[0][0])
         finally:
