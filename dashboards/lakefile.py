@@ -100,14 +100,14 @@ _WRITTEN_FOR: dict[Path, str] = {}
 def _made(con: duckdb.DuckDBPyConnection, view: DashboardView) -> str:
     """Make ``view`` in ``con``; the statement that made it, or made its failing stand-in when it does not bind.
 
-    Only a binder error (a column or table its query names that the lake lacks) makes a stand-in: it stays until
-    the lake or the query changes. Any other error (the lake's storage unreachable for a moment) is raised, and
-    the watcher tries the whole file again at its next turn.
+    Only a binder or catalog error (a column or table its query names that the lake lacks) makes a stand-in: it
+    stays until the lake or the query changes. Any other error (the lake's storage unreachable for a moment) is
+    raised, and the watcher tries the whole file again at its next turn.
     """
     try:
         con.execute(view.sql)
         return view.sql
-    except duckdb.BinderException as exc:
+    except (duckdb.BinderException, duckdb.CatalogException) as exc:
         why = str(exc).strip().splitlines()[0]
         log.warning("the dashboards' view %s does not match the lake (%s): its charts show that error", view.name, why)
         con.execute(view.failing_sql(why))
