@@ -32,7 +32,7 @@ def _status_number(key: str, title: str, ds: Dataset, where: str, subheader: str
 
 
 def fleet_board(ds: Mapping[str, Dataset], status: FleetStatus) -> Dashboard:
-    """The fleet live: status counts, the map, each vehicle's last report, speed per vehicle."""
+    """The fleet live: status counts, the map, each vehicle's last report, the fleet's speed per minute."""
     latest = ds["vehicle_latest"]
     numbers = (
         _status_number("fleet-moving", "Moving", latest, "status = 'moving'",
@@ -82,11 +82,11 @@ def fleet_board(ds: Mapping[str, Dataset], status: FleetStatus) -> Dashboard:
             (
                 line(
                     "speed-over-time",
-                    "Speed per vehicle (km/h)",
+                    "Speed across the fleet (km/h): average and fastest",
                     ds["journey"],
-                    Metric("avg speed km/h", "AVG(speed_kmh)"),
-                    "Average speed per minute of event time, per vehicle.",
-                    groupby=("vehicle",),
+                    (Metric("average km/h", "AVG(speed_kmh)"), Metric("fastest km/h", "MAX(speed_kmh)")),
+                    "Per minute of event time, the average speed of the fleet's reports and the fastest one; click a "
+                    "vehicle in the table to see its own.",
                     y_title="speed (km/h)",
                     y_format=",.0f",
                     width=12,

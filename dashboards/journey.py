@@ -72,18 +72,26 @@ def journey_map(schema: str, d: SqlDialect) -> Dataset:
     # No time in the tooltip: a timestamp as text follows the session's time zone, which differs between clients.
     tooltip = {"vehicle": "vehicle", "speed": "CAST(CAST(round(speed) AS BIGINT) AS VARCHAR) || ' km/h'"}
     feature = feature_sql("LineString", segment, "''", _band_color(), tooltip)
-    sql = f"""WITH names AS (
-{_names(schema, d)}
-), minutes AS (
+    # One pass over the table: each minute keeps its last make and model, and the vehicle's name is that of its last
+    # minute (a window over the minutes), as ``_names`` gives it from every report.
+    latest = "max_by({}, seen) OVER (PARTITION BY vehicle_id)"
+    name = vehicle_name("vehicle_id", latest.format("make"), latest.format("model"))
+    sql = f"""WITH minutes AS (
     SELECT vehicle_id, date_trunc('minute', event_time) AS minute, max_by({lat}, event_time) AS lat,
-        max_by({lon}, event_time) AS lon, avg(speed_kmh) AS speed, max(max(event_time)) OVER (PARTITION BY vehicle_id)
-        AS last_seen
+        max_by({lon}, event_time) AS lon, avg(speed_kmh) AS speed, max(event_time) AS seen,
+        max_by(make, event_time) AS make, max_by(model, event_time) AS model
     FROM {d.table(schema, "vehicle")} GROUP BY vehicle_id, date_trunc('minute', event_time)
+), named AS (
+    SELECT vehicle_id, minute, lat, lon, speed, {name} AS vehicle,
+        max(seen) OVER (PARTITION BY vehicle_id) AS last_seen
+    FROM minutes
+), names AS (
+    SELECT DISTINCT vehicle FROM named
 ), segments AS (
-    SELECT vehicle_id, minute, lat, lon, speed,
+    SELECT vehicle, lat, lon, speed,
         lag(lat) OVER (PARTITION BY vehicle_id ORDER BY minute) AS lat0,
         lag(lon) OVER (PARTITION BY vehicle_id ORDER BY minute) AS lon0
-    FROM minutes WHERE minute >= last_seen - INTERVAL '3' HOUR
+    FROM named WHERE minute >= last_seen - INTERVAL '3' HOUR
 ), basemap AS (
 {place_rows(schema, d)}
 )
@@ -91,8 +99,7 @@ SELECT shown.vehicle, basemap.layer, basemap.label, basemap.feature
 FROM (SELECT vehicle FROM names UNION ALL SELECT CAST(NULL AS VARCHAR) WHERE NOT EXISTS (SELECT 1 FROM names)) AS shown
 CROSS JOIN basemap
 UNION ALL
-SELECT names.vehicle, 'track' AS layer, '' AS label, {feature} AS feature
-FROM segments JOIN names ON segments.vehicle_id = names.vehicle_id WHERE lat0 IS NOT NULL"""
+SELECT vehicle, 'track' AS layer, '' AS label, {feature} AS feature FROM segments WHERE lat0 IS NOT NULL"""
     return Dataset("journey_map", "Each vehicle's last three hours of track by speed, with the basemap.",
                    (_VEHICLE, *MAP_COLUMNS), None, schema, sql)  # fmt: skip
 

@@ -88,8 +88,9 @@ class Dashboard:
         return tuple(c for row in self.rows for c in row)
 
 
-def line(key: str, title: str, ds: Dataset, metric: Metric, description: str, **kw: Any) -> Chart:
-    """A time series of ``metric`` per minute of event time; ``kw`` sets titles, format, resampling or Chart fields."""
+def line(key: str, title: str, ds: Dataset, metric: Metric | tuple[Metric, ...], description: str, **kw: Any) -> Chart:
+    """Time series of ``metric`` (one or more) per minute of event time; ``kw`` sets titles, format or Chart fields."""
+    metrics = metric if isinstance(metric, tuple) else (metric,)
     settings: Mapping[str, Any] = {
         "show_legend": True,
         "legendType": "plain",  # every series on the legend: no "1/3" pages
@@ -98,7 +99,7 @@ def line(key: str, title: str, ds: Dataset, metric: Metric, description: str, **
         "tooltipTimeFormat": "%Y-%m-%d %H:%M",
         "x_axis_title": kw.pop("x_title", f"event time ({TIME_ZONE})"),
         "x_axis_title_margin": 15,
-        "y_axis_title": kw.pop("y_title", metric.label),
+        "y_axis_title": kw.pop("y_title", metrics[0].label),
         "y_axis_title_margin": 40,
         "y_axis_format": kw.pop("y_format", "SMART_NUMBER"),
         "markerEnabled": True,
@@ -115,7 +116,7 @@ def line(key: str, title: str, ds: Dataset, metric: Metric, description: str, **
         description,
         x_axis=kw.pop("x_axis", "event_time"),
         time_grain=kw.pop("time_grain", "PT1M"),
-        metrics=(metric,),
+        metrics=metrics,
         settings=settings,
         **kw,
     )
