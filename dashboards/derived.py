@@ -126,18 +126,29 @@ FROM (SELECT count(*) AS active FROM ({incident_latest(schema, d).sql}) AS incid
 
 def camera_latest(schema: str, d: SqlDialect) -> Dataset:
     """One row per camera: its latest snapshot as base64 PNG, where and when it was taken."""
+    # The image is encoded once per camera, after the latest snapshot is chosen, not for every snapshot received.
     sql = f"""SELECT camera_id,
-    max(event_time) AS taken_at,
-    max_by({d.base64(d.column("snapshot"))}, event_time) AS snapshot_base64,
-    max_by({_snapshot_html(d)}, event_time) AS snapshot,
-    max_by(media_type, event_time) AS media_type,
-    max_by(vehicle_id, event_time) AS vehicle_id,
-    upper(substr(max_by(vehicle_id, event_time), 1, 6)) AS vehicle,
-    max_by({d.column("location", "latitude")}, event_time) AS latitude,
-    max_by({d.column("location", "longitude")}, event_time) AS longitude,
-    count(*) AS snapshots
-FROM {d.table(schema, "traffic")}
-GROUP BY camera_id"""
+    taken_at,
+    {d.base64(d.column("snapshot"))} AS snapshot_base64,
+    {_snapshot_html(d)} AS snapshot,
+    media_type,
+    vehicle_id,
+    upper(substr(vehicle_id, 1, 6)) AS vehicle,
+    latitude,
+    longitude,
+    snapshots
+FROM (
+    SELECT camera_id,
+        max(event_time) AS taken_at,
+        max_by({d.column("snapshot")}, event_time) AS {d.column("snapshot")},
+        max_by(media_type, event_time) AS media_type,
+        max_by(vehicle_id, event_time) AS vehicle_id,
+        max_by({d.column("location", "latitude")}, event_time) AS latitude,
+        max_by({d.column("location", "longitude")}, event_time) AS longitude,
+        count(*) AS snapshots
+    FROM {d.table(schema, "traffic")}
+    GROUP BY camera_id
+) AS latest"""
     columns = (
         DatasetColumn("camera_id", "VARCHAR", "The traffic camera.", label="Camera"),
         DatasetColumn("taken_at", _TS, "Event time of its latest snapshot, UTC.", label="Taken (UTC)"),
