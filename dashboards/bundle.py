@@ -188,8 +188,8 @@ def _native_filter(dashboard: Dashboard, f: Filter) -> dict[str, Any]:
         "targets": [{"datasetUuid": dataset_uuid, "column": {"name": f.column}}],
         "controlValues": {
             "enableEmptyFilter": False,
-            "defaultToFirstItem": False,
-            "multiSelect": True,
+            "defaultToFirstItem": f.single,
+            "multiSelect": not f.single,
             "searchAllOptions": False,
             "inverseSelection": False,
         },

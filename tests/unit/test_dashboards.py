@@ -55,6 +55,11 @@ def test_the_bundle_holds_one_database_every_dataset_chart_and_the_six_dashboard
     assert dashboards["fleet"]["metadata"]["refresh_frequency"] == 5  # the live one
     # Every chart of a refresh asked for at once: Superset's default spreads them over 5 s (its default is on).
     assert all(d["metadata"]["stagger_refresh"] is False for d in dashboards.values())
+    # The journey is one vehicle's: its filter picks one, the first at first; the fleet's may pick several or none.
+    vehicle = {k: next(f for f in d["metadata"]["native_filter_configuration"] if f["name"] == "Vehicle")
+               for k, d in dashboards.items() if k in ("fleet", "journey")}  # fmt: skip
+    assert vehicle["journey"]["controlValues"].items() >= {"multiSelect": False, "defaultToFirstItem": True}.items()
+    assert vehicle["fleet"]["controlValues"].items() >= {"multiSelect": True, "defaultToFirstItem": False}.items()
     datasets = {c["uuid"] for n, c in content.items() if n.startswith("datasets/")}
     charts = {c["uuid"]: c for n, c in content.items() if n.startswith("charts/")}
     assert {c["dataset_uuid"] for c in charts.values()} <= datasets
