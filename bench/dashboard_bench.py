@@ -52,6 +52,8 @@ from tests.iceberg_lake import arrow_rows, iceberg_table
 
 ROWS_PER_FILE = 2_000
 TARGET_SIZE = "write.target-file-size-bytes"
+COMMITS_PER_PASS = 60
+"""Commits of each table between two maintenance passes: 10 minutes at a 10 s trigger."""
 
 
 def build_lake(lake: Path, catalog: Catalog, vehicle_rows: int, vehicles: int) -> dict[str, int]:
@@ -112,7 +114,7 @@ def compact(lake: Path, catalog: Catalog) -> int:
     return data_files(lake, catalog)
 
 
-def before_next_pass(lake: Path, catalog: Catalog, commits: int = 60) -> int:
+def before_next_pass(lake: Path, catalog: Catalog, commits: int = COMMITS_PER_PASS) -> int:
     """The files a dashboard reads just before the job's next maintenance pass: the rewritten ones, and the micro-batch
     files committed since (``commits``: 10 minutes at a 10 s trigger), made of each table's first rows again."""
     for stream in catalog.streams:
@@ -198,9 +200,10 @@ def main() -> None:
             if layout == 1:
                 layouts.append(f"{compact(lake, catalog):,} files, one per table and day (rewritten)")
             elif layout == 2:
-                layouts.append(f"{before_next_pass(lake, catalog):,} files: B and, per table, up to 60 files of "
-                               f"{ROWS_PER_FILE:,} rows (the table's first rows again, one commit each), as a 10 s "
-                               "trigger leaves them just before the next maintenance pass")  # fmt: skip
+                layouts.append(f"{before_next_pass(lake, catalog):,} files: B and, per table, up to "
+                               f"{COMMITS_PER_PASS} files of {ROWS_PER_FILE:,} rows (the table's first rows again, "
+                               "one commit each), as a 10 s trigger leaves them just before the next maintenance "
+                               "pass")  # fmt: skip
             if layout:
                 time.sleep(6)  # the view watcher's turn, although the views need no change
             con = check_connection(catalog, LakeSqlSettings.from_env({}, lake=str(lake)))
