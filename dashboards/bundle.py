@@ -20,7 +20,7 @@ from core.catalog import Catalog
 from core.tables import lake_tables
 from dashboards.boards import dashboards
 from dashboards.charts import Chart, form_data, query_context
-from dashboards.datasets import Dataset, DatasetColumn, stable_uuid, table_dataset
+from dashboards.datasets import Dataset, DatasetColumn, stable_uuid, superset_sql, table_dataset
 from dashboards.derived import derived_datasets
 from dashboards.dialects import SqlDialect
 from dashboards.fleet import FleetStatus
@@ -40,6 +40,7 @@ class Bundle:
     dialect: SqlDialect
     datasets: tuple[Dataset, ...]
     dashboards: tuple[Dashboard, ...]
+    tiles: str = ""
 
     @property
     def charts(self) -> tuple[Chart, ...]:
@@ -69,7 +70,7 @@ class Bundle:
             "databases/telemetry_lake.yaml": self._database(),
         }
         files |= {f"datasets/telemetry_lake/{d.key}.yaml": self._dataset(d) for d in self.datasets}
-        files |= {f"charts/{c.key}.yaml": _chart(c) for c in self.charts}
+        files |= {f"charts/{c.key}.yaml": _chart(c, self.tiles) for c in self.charts}
         files |= {f"dashboards/{d.key}.yaml": _dashboard(d) for d in self.dashboards}
         return files
 
@@ -99,7 +100,7 @@ class Bundle:
             "cache_timeout": None,
             "catalog": None,
             "schema": dataset.schema if dataset.sql is None else None,
-            "sql": dataset.sql,
+            "sql": superset_sql(dataset, self.dialect),
             "params": None,
             "template_params": None,
             "filter_select_enabled": True,
@@ -144,14 +145,17 @@ def _column(column: DatasetColumn) -> dict[str, Any]:
     }
 
 
-def _chart(chart: Chart) -> dict[str, Any]:
+def _chart(chart: Chart, tiles: str) -> dict[str, Any]:
+    params = form_data(chart)
+    if tiles and "mapbox_style" in params:
+        params["mapbox_style"] = tiles
     return {
         "slice_name": chart.title,
         "description": chart.description,
         "certified_by": None,
         "certification_details": None,
         "viz_type": chart.viz,
-        "params": form_data(chart),
+        "params": params,
         "query_context": json.dumps(query_context(chart)),
         "cache_timeout": None,
         "uuid": chart.uuid,
@@ -163,6 +167,21 @@ def _chart(chart: Chart) -> dict[str, Any]:
 def _chart_numbers(dashboard: Dashboard) -> dict[str, int]:
     """Each chart's number in the bundle's layout (Superset's importer maps them to the imported charts' ids)."""
     return {c.key: n for n, c in enumerate(dashboard.charts, start=1)}
+
+
+def _outside_cross_filters(dashboard: Dashboard) -> list[int]:
+    """The charts a click on another chart does not filter (their numbers).
+
+    Those outside every filter of the dashboard (the fleet's status counts), and the maps that take no filter inside
+    their query, whose basemap a filter outside would drop (see ``Dataset.filtered_inside``).
+    """
+    numbers = _chart_numbers(dashboard)
+    outside = set.intersection(*(set(f.excluded) for f in dashboard.filters)) if dashboard.filters else set()
+    return [
+        numbers[c.key]
+        for c in dashboard.charts
+        if c.key in outside or (c.viz == "deck_geojson" and not c.dataset.filtered_inside)
+    ]
 
 
 def _native_filter(dashboard: Dashboard, f: Filter) -> dict[str, Any]:
@@ -187,7 +206,7 @@ def _native_filter(dashboard: Dashboard, f: Filter) -> dict[str, Any]:
         "filterType": "filter_select",
         "targets": [{"datasetUuid": dataset_uuid, "column": {"name": f.column}}],
         "controlValues": {
-            "enableEmptyFilter": False,
+            "enableEmptyFilter": f.single,  # a one-value filter always holds one ("filter value is required")
             "defaultToFirstItem": f.single,
             "multiSelect": not f.single,
             "searchAllOptions": False,
@@ -262,16 +281,8 @@ def _dashboard(dashboard: Dashboard) -> dict[str, Any]:
             "cross_filters_enabled": True,
             "native_filter_configuration": [_native_filter(dashboard, f) for f in dashboard.filters],
             "chart_configuration": {},
-            # Cross-filters reach every chart but the maps, whose datasets hold the basemap (no vehicle column).
             "global_chart_configuration": {
-                "scope": {
-                    "rootPath": ["ROOT_ID"],
-                    "excluded": [
-                        n
-                        for k, n in _chart_numbers(dashboard).items()
-                        if k in {c.key for c in dashboard.charts if c.viz == "deck_geojson"}
-                    ],
-                }
+                "scope": {"rootPath": ["ROOT_ID"], "excluded": _outside_cross_filters(dashboard)},
             },
             "default_filters": "{}",
         },
@@ -280,14 +291,21 @@ def _dashboard(dashboard: Dashboard) -> dict[str, Any]:
 
 
 def build_bundle(
-    catalog: Catalog, schema: str, dialect: SqlDialect, sqlalchemy_uri: str, status: FleetStatus | None = None
+    catalog: Catalog,
+    schema: str,
+    dialect: SqlDialect,
+    sqlalchemy_uri: str,
+    status: FleetStatus | None = None,
+    tiles: str = "",
 ) -> Bundle:
     """The bundle for the lake's tables in ``schema``, read through ``sqlalchemy_uri`` in ``dialect``.
 
-    ``status`` sets when a vehicle counts as moving or silent (the documented defaults when None).
+    ``status`` sets when a vehicle counts as moving or silent (the documented defaults when None); ``tiles``, a
+    tile server's URL template, is what the maps draw under their layers (none when empty: see
+    :data:`dashboards.charts.TILES`).
     """
     status = status or FleetStatus()
     datasets = [table_dataset(t, schema, dialect) for t in lake_tables(catalog)]
     datasets += derived_datasets(catalog, schema, dialect, status)
     by_key = {d.key: d for d in datasets}
-    return Bundle(sqlalchemy_uri, dialect, tuple(datasets), tuple(dashboards(by_key, dialect, status)))
+    return Bundle(sqlalchemy_uri, dialect, tuple(datasets), tuple(dashboards(by_key, dialect, status)), tiles)

@@ -18,7 +18,9 @@ from dashboards.datasets import Dataset, stable_uuid
 __all__ = ["Chart", "Metric", "form_data", "query_context"]
 
 TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-"""The map's base layer; when it cannot load (no internet), the map's own layers still draw."""
+"""The maps' tile layer when no tile server is set (``TELEMETRY_MAP_TILES``): Superset's maps need one, but the pages'
+content security policy lets them fetch tiles only from the server set, so without one none is fetched and the maps
+draw their own layers (the basemap that ships with the project) on white."""
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,7 @@ def check_sql(chart: Chart, d: SqlDialect) -> str:
     order_by = f"\nORDER BY {order}" if order else ""
     if chart.raw:
         columns = ", ".join(d.column(c) for c in chart.columns)
-        # Superset groups a query without metrics by its columns: equal rows come once (the journey map's
-        # basemap, repeated per vehicle, is drawn once when no vehicle is chosen).
+        # Superset groups a query without metrics by its columns: equal rows come once.
         return f"SELECT DISTINCT {columns}\nFROM {source}{order_by}\nLIMIT {chart.row_limit}"
     keys = [d.column(c) for c in chart.groupby]
     if chart.x_axis:

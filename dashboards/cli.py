@@ -17,10 +17,8 @@ from pathlib import Path
 
 from core.catalog import load_catalog
 from core.cli import run_cli
-from dashboards.bundle import build_bundle
-from dashboards.dialects import dialect
 from dashboards.lakefile import watch_lake
-from dashboards.server import start, status, stop
+from dashboards.server import settings_bundle, start, status, stop
 from dashboards.settings import DashboardSettings
 from lakesql.settings import LakeSqlSettings
 
@@ -56,9 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"Superset is up{took}: {settings.url}")
         password = "TELEMETRY_SUPERSET_PASSWORD" if settings.password else f"cat {settings.home / 'admin-password'}"
         _say(f"  log in as admin; the password: {password}")
-        bundle = build_bundle(
-            catalog, settings.database, dialect(settings.engine), settings.sqlalchemy_uri, settings.fleet
-        )
+        bundle = settings_bundle(settings, catalog)
         for board in bundle.dashboards:
             _say(f"  {board.title:<16} {settings.url}/superset/dashboard/{board.key}/")
         return 0
@@ -74,9 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bundle":
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        bundle = build_bundle(
-            catalog, settings.database, dialect(settings.engine), settings.sqlalchemy_uri, settings.fleet
-        )
+        bundle = settings_bundle(settings, catalog)
         out.write_bytes(bundle.zip_bytes())
         _say(f"wrote {out}: {len(bundle.datasets)} datasets, {len(bundle.charts)} charts, "
              f"{len(bundle.dashboards)} dashboards ({settings.engine})")  # fmt: skip

@@ -17,7 +17,7 @@ from core.tables import LakeTable
 from dashboards.dialects import SqlDialect
 from lakesql.duckdb_types import duckdb_type
 
-__all__ = ["NAMESPACE", "Dataset", "DatasetColumn", "stable_uuid", "table_dataset"]
+__all__ = ["NAMESPACE", "Dataset", "DatasetColumn", "stable_uuid", "superset_sql", "table_dataset"]
 
 NAMESPACE = uuid.UUID("3f6c1a52-8d0e-4d8e-9a57-6f1f3c2b9e10")
 """Namespace of every uuid in the bundle: the same name gives the same uuid, so a re-import updates in place."""
@@ -66,6 +66,10 @@ class Dataset:
         sql: the query of a virtual dataset; None for a lake table read by name.
         table: the lake table it reads (None for a virtual dataset).
         schema: the schema (DuckDB) or Glue database (Athena) of the lake's tables.
+        filtered_inside: columns whose dashboard filters (native and cross-filters; the time range for a
+            temporal one) are applied inside the dataset's query, keeping the rows where the column is NULL: a
+            map's basemap under a filter on the vehicle or the time, which an outer ``WHERE`` would drop
+            (:func:`superset_sql`). Filters on other columns apply as usual.
     """
 
     key: str
@@ -75,6 +79,7 @@ class Dataset:
     schema: str
     sql: str | None = None
     table: LakeTable | None = field(default=None, compare=False)
+    filtered_inside: tuple[str, ...] = ()
 
     @property
     def uuid(self) -> str:
@@ -88,6 +93,31 @@ class Dataset:
                 return column
         msg = f"dataset {self.key} has no column {name!r}"
         raise KeyError(msg)
+
+
+def superset_sql(dataset: Dataset, dialect: SqlDialect) -> str | None:
+    """The SQL Superset holds for ``dataset``: its query, as a Jinja template when filters apply inside it.
+
+    Superset renders the template per chart query (``ENABLE_TEMPLATE_PROCESSING``). ``filter_values`` takes the
+    values a dashboard filter or a cross-filter holds for a column and removes that filter from the outer query;
+    ``get_time_filter`` gives the bounds of the dashboard's time range (none when it is "No filter"). Rows where
+    the column is NULL always stay; with no filter on a column, every row stays.
+    """
+    if not dataset.filtered_inside or dataset.sql is None:
+        return dataset.sql
+    steps, conditions = [], []
+    for n, name in enumerate(dataset.filtered_inside):
+        column = dialect.column(name)
+        if dataset.column(name).is_dttm:
+            steps.append("{% set window = get_time_filter(target_type='TIMESTAMP') %}")
+            for bound, operator in (("from_expr", ">="), ("to_expr", "<")):
+                conditions.append(f"{{% if window.{bound} %}} AND ({column} IS NULL OR {column} {operator} "
+                                  f"{{{{ window.{bound} }}}}){{% endif %}}")  # fmt: skip
+        else:
+            steps.append(f"{{% set chosen{n} = filter_values({name!r}, remove_filter=True) %}}")
+            conditions.append(f"{{% if chosen{n} %}} AND ({column} IS NULL OR {column} IN {{{{ chosen{n}|where_in }}}})"
+                              "{% endif %}")  # fmt: skip
+    return f"{''.join(steps)}SELECT * FROM ({dataset.sql}) AS filtered_inside WHERE TRUE{''.join(conditions)}"
 
 
 def _leaves(column: Column, path: tuple[str, ...], doc: str) -> Iterator[tuple[tuple[str, ...], Column, str]]:

@@ -22,17 +22,10 @@ from dataclasses import dataclass
 from core.catalog import Catalog
 from core.data_rules import stream_rules
 from core.sql import quote_literal
+from dashboards.basemap_sql import basemap_view_sql, place_rows
 from dashboards.datasets import Dataset, DatasetColumn
 from dashboards.dialects import DUCKDB, SqlDialect
-from dashboards.fleet import (
-    MAP_COLUMNS,
-    FleetStatus,
-    basemap_view_sql,
-    feature_sql,
-    fleet_map,
-    place_rows,
-    vehicle_latest,
-)
+from dashboards.fleet import MAP_COLUMNS, FleetStatus, feature_sql, fleet_map, vehicle_latest
 from dashboards.journey import journey, journey_incidents, journey_map, journey_weather
 
 __all__ = ["VIEW_PREFIX", "DashboardView", "dashboard_views", "dashboard_views_sql", "derived_datasets"]

@@ -11,22 +11,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from core.places import PLACES, place_title
-from core.sql import quote_identifier, quote_literal
-from dashboards.basemap import basemap_features
+from dashboards.basemap_sql import place_rows, town_points
 from dashboards.datasets import Dataset, DatasetColumn
 from dashboards.dialects import SqlDialect
+from dashboards.maplayer import label_clashes
 
 __all__ = [
-    "BASEMAP_VIEW",
     "MAP_COLUMNS",
+    "MAP_VEHICLE_COLUMN",
     "STATUS_COLORS",
     "TRACK_COLORS",
+    "VEHICLE_COLUMN",
     "FleetStatus",
-    "basemap_view_sql",
     "feature_sql",
     "fleet_map",
-    "place_rows",
     "vehicle_latest",
     "vehicle_name",
 ]
@@ -112,7 +110,7 @@ def vehicle_latest(schema: str, d: SqlDialect, status: FleetStatus) -> Dataset:
     """One row per vehicle: its status, where it was last, how fast, and how long ago it reported."""
     columns = (
         DatasetColumn("vehicle_id", "VARCHAR", "The vehicle's id.", label="Vehicle id"),
-        DatasetColumn("vehicle", "VARCHAR", "Make, model and the first six characters of its id.", label="Vehicle"),
+        VEHICLE_COLUMN,
         DatasetColumn(
             "status",
             "VARCHAR",
@@ -181,39 +179,6 @@ def feature_sql(
     )
 
 
-BASEMAP_VIEW = "dashboard_basemap"
-"""The view of the basemap's rows beside the lake's views, where the dialect reads it from a view."""
-
-
-def _place_values() -> str:
-    """SQL rows (layer, label, feature) of the basemap plus the journeys' named places it lacks, as ``VALUES``."""
-    rows = [f"({quote_literal(k)}, {quote_literal(n)}, {quote_literal(f)})" for k, n, f in basemap_features()]
-    towns = {n.lower() for k, n, _ in basemap_features() if k == "town"}
-    for name, (lat, lon) in PLACES.items():
-        if place_title(name).lower() not in towns:
-            feature = json.dumps({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                                  "properties": {"name": place_title(name), "fillColor": [90, 90, 90, 255],
-                                                 "strokeColor": [90, 90, 90, 255]}}, separators=(",", ":"))  # fmt: skip
-            rows.append(f"('town', {quote_literal(place_title(name))}, {quote_literal(feature)})")
-    return f"SELECT layer, label, feature FROM (VALUES {', '.join(rows)}) AS basemap (layer, label, feature)"
-
-
-def place_rows(schema: str, d: SqlDialect) -> str:
-    """SQL rows (layer, label, feature) of the basemap and the journeys' places: from its view, or inline.
-
-    Inline, the basemap is 50,000 characters of SQL, which Superset parses several times per query (about
-    0.4 s per map); DuckDB reads it from :func:`basemap_view_sql`, which the dashboards' views include.
-    """
-    if d.dataset_views:
-        return f"SELECT layer, label, feature FROM {d.table(schema, BASEMAP_VIEW)}"
-    return _place_values()
-
-
-def basemap_view_sql(schema: str) -> str:
-    """The statement that makes the basemap's view in ``schema`` (DuckDB)."""
-    return f"CREATE OR REPLACE VIEW {quote_identifier(schema)}.{quote_identifier(BASEMAP_VIEW)} AS {_place_values()}"
-
-
 def _status_color() -> str:
     cases = " ".join(f"WHEN '{s}' THEN '{_rgba(c)}'" for s, c in STATUS_COLORS.items())
     return f"CASE status {cases} END"
@@ -224,6 +189,14 @@ def _track_color() -> str:
     return f"CASE (dense_rank() OVER (ORDER BY vehicle_id) - 1) % {len(TRACK_COLORS)} {cases} END"
 
 
+VEHICLE_COLUMN = DatasetColumn(
+    "vehicle", "VARCHAR", "Make, model and the first six characters of its id.", label="Vehicle"
+)
+"""A vehicle's name for people (:func:`vehicle_name`), the column every vehicle filter and cross-filter is on."""
+MAP_VEHICLE_COLUMN = DatasetColumn(
+    "vehicle", "VARCHAR", "The vehicle the feature belongs to (empty for the basemap).", label="Vehicle"
+)
+"""A vehicle map's ``vehicle``: filters on it keep the basemap (:attr:`Dataset.filtered_inside`)."""
 MAP_COLUMNS = (
     DatasetColumn("layer", "VARCHAR", "What the feature shows: land, town, track, vehicle or incident.", label="Layer"),
     DatasetColumn("label", "VARCHAR", "The town's name, the vehicle's name or the incident's type.", label="Label"),
@@ -270,7 +243,11 @@ def fleet_map(schema: str, d: SqlDialect, status: FleetStatus) -> Dataset:
         "CASE WHEN slot > 0 THEN '' WHEN together > 1 THEN vehicle || ' +' || CAST(together - 1 AS VARCHAR) "
         "|| ' more' ELSE vehicle END"
     )
-    marker = feature_sql("Point", _point("latitude", "longitude"), label, _status_color(), tooltip)
+    marker = feature_sql("Point", _point("latitude", "longitude"), "label", _status_color(), tooltip)
+    clash = label_clashes(("towns.town", "towns.latitude", "towns.longitude"),
+                          ("labels.label", "labels.latitude", "labels.longitude"))  # fmt: skip
+    # A town whose label a vehicle's would cover keeps its dot and loses its label: the vehicle's is the news.
+    unlabelled = 'replace(feature, \'"name":"\' || label || \'"\', \'"name":""\')'
     sql = f"""WITH minutes AS (
     SELECT vehicle_id, max(event_time) AS seen_at, max_by({lat}, event_time) AS lat, max_by({lon}, event_time) AS lon
     FROM {vehicle} WHERE event_time >= current_timestamp - INTERVAL '1' HOUR
@@ -281,16 +258,23 @@ def fleet_map(schema: str, d: SqlDialect, status: FleetStatus) -> Dataset:
     GROUP BY vehicle_id, color HAVING count(*) > 1
 ), latest AS (
 {_latest_sql(schema, d, status)}
+), labels AS (
+    SELECT *, {label} AS label
+    FROM (SELECT *, row_number() OVER (PARTITION BY {_cell()} ORDER BY vehicle) - 1 AS slot,
+                 count(*) OVER (PARTITION BY {_cell()}) AS together
+          FROM latest) AS placed
+), covered AS (
+    SELECT DISTINCT towns.town FROM ({town_points()}) AS towns JOIN labels ON labels.label <> '' AND {clash}
 )
-{place_rows(schema, d)}
+SELECT CAST(NULL AS VARCHAR) AS vehicle, layer, label,
+    CASE WHEN layer = 'town' AND label IN (SELECT town FROM covered) THEN {unlabelled} ELSE feature END AS feature
+FROM ({place_rows(schema, d)}) AS basemap
 UNION ALL
-SELECT 'track' AS layer, vehicle_id AS label, feature FROM tracks
+SELECT latest.vehicle, 'track' AS layer, tracks.vehicle_id AS label, tracks.feature
+FROM tracks JOIN latest ON tracks.vehicle_id = latest.vehicle_id
 UNION ALL
-SELECT 'vehicle' AS layer, vehicle AS label, {arrow} AS feature FROM latest
+SELECT vehicle, 'vehicle' AS layer, vehicle AS label, {arrow} AS feature FROM latest
 UNION ALL
-SELECT 'vehicle' AS layer, vehicle AS label, {marker} AS feature
-FROM (SELECT *, row_number() OVER (PARTITION BY {_cell()} ORDER BY vehicle) - 1 AS slot,
-             count(*) OVER (PARTITION BY {_cell()}) AS together
-      FROM latest) AS placed"""
+SELECT vehicle, 'vehicle' AS layer, vehicle AS label, {marker} AS feature FROM labels"""
     return Dataset("fleet_map", "The fleet on a map: basemap, the last hour's tracks and latest positions by status.",
-                   MAP_COLUMNS, None, schema, sql)  # fmt: skip
+                   (MAP_VEHICLE_COLUMN, *MAP_COLUMNS), None, schema, sql, filtered_inside=("vehicle",))  # fmt: skip

@@ -21,7 +21,11 @@ from dashboards.layout import (
 )
 from dashboards.maplayer import map_settings
 
-__all__ = ["fleet_board", "journey_board"]
+__all__ = ["MAP_ROW_LIMIT", "fleet_board", "journey_board"]
+
+MAP_ROW_LIMIT = 50_000
+"""Rows the journey map draws at most: about five weeks of one vehicle's minutes (10,080 a week) and the basemap;
+Superset's own ceiling (``ROW_LIMIT`` in ``superset_config.py``) is the same."""
 
 
 def _status_number(key: str, title: str, ds: Dataset, where: str, subheader: str) -> Chart:
@@ -49,7 +53,7 @@ def fleet_board(ds: Mapping[str, Dataset], status: FleetStatus) -> Dashboard:
         "table",
         latest,
         "Each vehicle's latest report (event time): its status, how long ago, speed and heading. Click a vehicle to "
-        "filter the speed chart to it.",
+        "show only it on the map and in the speed chart.",
         groupby=("vehicle", "status", "last_seen_ago", "heading"),
         metrics=(Metric("Speed (km/h)", "MAX(speed_kmh)"),),
         order_by=(("Speed (km/h)", False),),
@@ -71,7 +75,8 @@ def fleet_board(ds: Mapping[str, Dataset], status: FleetStatus) -> Dashboard:
                     ds["fleet_map"],
                     "Each vehicle's latest position as an arrow along its heading, coloured by status (green moving, "
                     "orange idle, grey silent); its track over the last hour of event time, one colour per vehicle; "
-                    "land and towns from the basemap shipped with the project. Hover a vehicle for its details.",
+                    "land and towns from the basemap shipped with the project. Hover a vehicle for its details; "
+                    "pick one in the filter bar or click it in the table to show only it.",
                     columns=("layer", "label", "feature"),
                     settings=map_settings(),
                     width=8,
@@ -103,7 +108,7 @@ def fleet_board(ds: Mapping[str, Dataset], status: FleetStatus) -> Dashboard:
                 "Vehicle",
                 column="vehicle",
                 dataset=latest,
-                excluded=("fleet-map", "fleet-moving", "fleet-idle", "fleet-silent", "fleet-size"),
+                excluded=("fleet-moving", "fleet-idle", "fleet-silent", "fleet-size"),
             ),
         ),
         refresh_seconds=LIVE_REFRESH_SECONDS,
@@ -121,13 +126,14 @@ def journey_board(ds: Mapping[str, Dataset]) -> Dashboard:
             (
                 Chart(
                     "journey-map",
-                    "Track by speed, the vehicle's last 3 hours (dark slow, yellow fast)",
+                    "Track by speed over the time range (dark slow, yellow fast)",
                     "deck_geojson",
                     ds["journey_map"],
-                    f"The vehicle's track, a segment a minute, coloured by its speed band ({bands}), over the last "
-                    "three hours of its reports; hover a segment for its speed.",
+                    f"The vehicle's track, a segment a minute, coloured by its speed band ({bands}), over the time "
+                    "range in the filter bar; hover a segment for its speed.",
                     columns=("layer", "label", "feature"),
                     settings=map_settings(),
+                    row_limit=MAP_ROW_LIMIT,
                     width=7,
                     height=80,
                 ),
@@ -180,6 +186,6 @@ def journey_board(ds: Mapping[str, Dataset]) -> Dashboard:
         ),
         filters=(
             Filter("vehicle", "Vehicle", column="vehicle", dataset=ds["journey"], single=True),
-            time_filter(default=LAST_3_HOURS, excluded=("journey-map",)),
+            time_filter(default=LAST_3_HOURS),
         ),
     )

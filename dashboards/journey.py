@@ -1,19 +1,18 @@
 """One vehicle's journey: its track coloured by speed, its speed, the weather and the incidents along its route.
 
 Every dataset here has a ``vehicle`` column (make, model and short id, as the fleet dashboard names it),
-so one native filter picks the vehicle for all of them. The map's dataset repeats the basemap for each
-vehicle, so that filtering it on a vehicle keeps the basemap (a filter cannot spare rows that lack the
-column), and once with no vehicle while the lake has none; its window is the vehicle's last three hours of reports,
-counted back from its latest one.
+so one native filter picks the vehicle for all of them. The map's dataset takes that filter and the time range
+inside its query, so the basemap's rows (no vehicle, no time) stay (:attr:`Dataset.filtered_inside`).
 """
 
 from __future__ import annotations
 
 import json
 
+from dashboards.basemap_sql import place_rows
 from dashboards.datasets import Dataset, DatasetColumn
 from dashboards.dialects import SqlDialect
-from dashboards.fleet import MAP_COLUMNS, feature_sql, place_rows, vehicle_name
+from dashboards.fleet import MAP_COLUMNS, MAP_VEHICLE_COLUMN, VEHICLE_COLUMN, feature_sql, vehicle_name
 
 __all__ = ["SPEED_BANDS", "journey", "journey_incidents", "journey_map", "journey_weather"]
 
@@ -26,7 +25,6 @@ SPEED_BANDS = (
     (None, "120 km/h and over", (253, 231, 37)),
 )
 """(upper bound, name, colour) of each speed band of the journey map: viridis, dark slow to yellow fast."""
-_VEHICLE = DatasetColumn("vehicle", "VARCHAR", "Make, model and the first six characters of its id.", label="Vehicle")
 
 
 def _names(schema: str, d: SqlDialect) -> str:
@@ -44,7 +42,7 @@ def journey(schema: str, d: SqlDialect) -> Dataset:
     {d.column("location", "longitude")} AS longitude
 FROM {d.table(schema, "vehicle")}"""
     columns = (
-        _VEHICLE,
+        VEHICLE_COLUMN,
         DatasetColumn("event_time", _TS, "When the report happened, UTC.", label="Time (UTC)"),
         DatasetColumn("speed_kmh", "DOUBLE", "Speed, km/h.", label="Speed (km/h)"),
         DatasetColumn("latitude", "DOUBLE", "Latitude.", label="Latitude"),
@@ -65,7 +63,7 @@ def _band_color() -> str:
 
 
 def journey_map(schema: str, d: SqlDialect) -> Dataset:
-    """Map features per vehicle: the basemap and its last three hours of track, a segment a minute by speed."""
+    """Map features per vehicle: the basemap and its track, a segment a minute coloured by speed."""
     lat, lon = d.column("location", "latitude"), d.column("location", "longitude")
     point = "'[' || CAST({1} AS VARCHAR) || ',' || CAST({0} AS VARCHAR) || ']'"
     segment = f"'[' || {point.format('lat0', 'lon0')} || ',' || {point.format('lat', 'lon')} || ']'"
@@ -82,26 +80,24 @@ def journey_map(schema: str, d: SqlDialect) -> Dataset:
         max_by(make, event_time) AS make, max_by(model, event_time) AS model
     FROM {d.table(schema, "vehicle")} GROUP BY vehicle_id, date_trunc('minute', event_time)
 ), named AS (
-    SELECT vehicle_id, minute, lat, lon, speed, {name} AS vehicle,
-        max(seen) OVER (PARTITION BY vehicle_id) AS last_seen
+    SELECT vehicle_id, minute, lat, lon, speed, {name} AS vehicle
     FROM minutes
-), names AS (
-    SELECT DISTINCT vehicle FROM named
 ), segments AS (
-    SELECT vehicle, lat, lon, speed,
+    SELECT vehicle, minute, lat, lon, speed,
         lag(lat) OVER (PARTITION BY vehicle_id ORDER BY minute) AS lat0,
         lag(lon) OVER (PARTITION BY vehicle_id ORDER BY minute) AS lon0
-    FROM named WHERE minute >= last_seen - INTERVAL '3' HOUR
+    FROM named
 ), basemap AS (
 {place_rows(schema, d)}
 )
-SELECT shown.vehicle, basemap.layer, basemap.label, basemap.feature
-FROM (SELECT vehicle FROM names UNION ALL SELECT CAST(NULL AS VARCHAR) WHERE NOT EXISTS (SELECT 1 FROM names)) AS shown
-CROSS JOIN basemap
+SELECT CAST(NULL AS VARCHAR) AS vehicle, CAST(NULL AS {_TS}) AS minute, layer, label, feature FROM basemap
 UNION ALL
-SELECT vehicle, 'track' AS layer, '' AS label, {feature} AS feature FROM segments WHERE lat0 IS NOT NULL"""
-    return Dataset("journey_map", "Each vehicle's last three hours of track by speed, with the basemap.",
-                   (_VEHICLE, *MAP_COLUMNS), None, schema, sql)  # fmt: skip
+SELECT vehicle, minute, 'track' AS layer, '' AS label, {feature} AS feature FROM segments WHERE lat0 IS NOT NULL"""
+    minute = DatasetColumn("minute", _TS, "The minute of event time a track segment ends in, UTC (empty for the "
+                           "basemap).", label="Minute (UTC)")  # fmt: skip
+    return Dataset("journey_map", "Each vehicle's track by speed, a segment a minute, with the basemap.",
+                   (MAP_VEHICLE_COLUMN, minute, *MAP_COLUMNS), None, schema, sql,
+                   filtered_inside=("vehicle", "minute"))  # fmt: skip
 
 
 def journey_weather(schema: str, d: SqlDialect) -> Dataset:
@@ -109,7 +105,7 @@ def journey_weather(schema: str, d: SqlDialect) -> Dataset:
     sql = f"""SELECT names.vehicle, w.event_time, w.temperature_c, w.precipitation_mm, w.air_quality_index
 FROM {d.table(schema, "weather")} AS w JOIN ({_names(schema, d)}) AS names ON w.vehicle_id = names.vehicle_id"""
     columns = (
-        _VEHICLE,
+        VEHICLE_COLUMN,
         DatasetColumn("event_time", _TS, "When the observation happened, UTC.", label="Time (UTC)"),
         DatasetColumn("temperature_c", "DOUBLE", "Air temperature, °C.", label="Temperature (°C)"),
         DatasetColumn("precipitation_mm", "DOUBLE", "Precipitation, mm.", label="Precipitation (mm)"),
@@ -123,7 +119,7 @@ def journey_incidents(schema: str, d: SqlDialect) -> Dataset:
     sql = f"""SELECT names.vehicle, e.event_time, e.incident_type, e.status, e.description
 FROM {d.table(schema, "emergency")} AS e JOIN ({_names(schema, d)}) AS names ON e.vehicle_id = names.vehicle_id"""
     columns = (
-        _VEHICLE,
+        VEHICLE_COLUMN,
         DatasetColumn("event_time", _TS, "When the report happened, UTC.", label="Time (UTC)"),
         DatasetColumn("incident_type", "VARCHAR", "The incident's type.", label="Type"),
         DatasetColumn("status", "VARCHAR", "The status reported.", label="Status"),

@@ -32,8 +32,9 @@ import duckdb
 
 from core.catalog import Catalog
 from core.errors import CatalogError, ConfigError
+from dashboards.basemap_sql import basemap_view_sql
 from dashboards.derived import DashboardView, dashboard_views
-from dashboards.fleet import FleetStatus, basemap_view_sql
+from dashboards.fleet import FleetStatus
 from lakesql.engine import views_sql
 from lakesql.extensions import lake_duckdb
 from lakesql.settings import LakeSqlSettings

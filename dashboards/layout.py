@@ -54,7 +54,7 @@ class Filter:
         dataset: where the choices come from (a value filter).
         default: the time range at first (a time filter).
         excluded: keys of the dashboard's charts the filter does not apply to.
-        single: one value at a time, the first one chosen at first (a value filter).
+        single: one value at a time, the first one chosen at first, never none (a value filter).
     """
 
     key: str

@@ -13,10 +13,34 @@ from typing import Any
 from core.places import PLACES
 from dashboards.charts import TILES
 
-__all__ = ["map_settings"]
+__all__ = ["LABEL_PX", "ZOOM", "label_clashes", "map_settings", "pixels_per_degree"]
+
+ZOOM = 6.3
+"""The maps' zoom when a dashboard opens: England and Wales in view."""
+LABEL_PX = 13
+"""Labels' font size in pixels."""
+_CHAR_PX = 0.6 * LABEL_PX
+"""A label's width per character (deck.gl's labels: 7.8 px at 13 px, measured on a screenshot)."""
+_GAP_PX = 4
 
 
-def map_settings(zoom: float = 6.3) -> dict[str, Any]:
+def pixels_per_degree(zoom: float = ZOOM) -> float:
+    """Screen pixels per degree of longitude at ``zoom`` (deck.gl's world is 512 px wide at zoom 0).
+
+    A degree of latitude at latitude φ is this divided by cos(φ) (Web Mercator).
+    """
+    return 512 * 2**zoom / 360
+
+
+def label_clashes(a: tuple[str, str, str], b: tuple[str, str, str]) -> str:
+    """SQL: whether two labels, each (text, latitude, longitude) centred on its point, overlap at the first zoom."""
+    px = pixels_per_degree()
+    wide = f"abs({a[2]} - {b[2]}) * {px} < (length({a[0]}) + length({b[0]})) * {_CHAR_PX / 2} + {_GAP_PX}"
+    high = f"abs({a[1]} - {b[1]}) * {px} / cos(radians({a[1]})) < {LABEL_PX + _GAP_PX}"
+    return f"({wide} AND {high})"
+
+
+def map_settings(zoom: float = ZOOM) -> dict[str, Any]:
     """The deck.gl GeoJSON chart's settings: colours from each feature, pixel markers, labels, the view."""
     lats = [lat for lat, _ in PLACES.values()]
     lons = [lon for _, lon in PLACES.values()]
@@ -33,7 +57,7 @@ def map_settings(zoom: float = 6.3) -> dict[str, Any]:
         "stroke_color_picker": {"r": 0, "g": 0, "b": 0, "a": 0},
         "enable_labels": True,
         "label_property_name": "name",
-        "label_size": 13,
+        "label_size": LABEL_PX,
         "label_size_unit": "pixels",
         "label_color": {"r": 20, "g": 20, "b": 20, "a": 1},
         "mapbox_style": TILES,

@@ -26,7 +26,7 @@ from core import procs
 from core.catalog import Catalog, project_root
 from core.errors import StackError
 from core.secrets import child_env, keep_private, private_dir
-from dashboards.bundle import build_bundle
+from dashboards.bundle import Bundle, build_bundle
 from dashboards.derived import dashboard_views
 from dashboards.dialects import dialect
 from dashboards.install import ensure_superset
@@ -68,7 +68,8 @@ def _env(settings: DashboardSettings, extra: Mapping[str, str] | None = None) ->
     lake = str(settings.lake.local_path) if settings.engine == "duckdb" else ""
     return child_env(os.environ, keep, SUPERSET_HOME=str(settings.home), SUPERSET_CONFIG_PATH=str(CONFIG), TZ="UTC",
                      PYTHONUNBUFFERED="1", FLASK_APP="superset.app:create_app()", SUPERSET_LAKE_DIRECTORIES=lake,
-                     SUPERSET_LAKE_EXTENSIONS=",".join(DUCKDB_EXTENSIONS), **(extra or {}))  # fmt: skip
+                     SUPERSET_LAKE_EXTENSIONS=",".join(DUCKDB_EXTENSIONS),
+                     SUPERSET_MAP_TILES_ORIGIN=settings.map_tiles_origin, **(extra or {}))  # fmt: skip
 
 
 def watcher_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -100,9 +101,14 @@ def _prepare(settings: DashboardSettings, catalog: Catalog) -> None:
     _step(settings, "create the admin user", [str(settings.venv / "bin" / "python"), str(ADMIN_SCRIPT)],
           {"SUPERSET_ADMIN_PASSWORD": admin_password(settings)})  # fmt: skip
     bundle = settings.home / "dashboards.zip"
-    bundle.write_bytes(build_bundle(catalog, settings.database, dialect(settings.engine),
-                                    settings.sqlalchemy_uri, settings.fleet).zip_bytes())  # fmt: skip
+    bundle.write_bytes(settings_bundle(settings, catalog).zip_bytes())
     _step(settings, "import the dashboards", [str(settings.venv / "bin" / "python"), str(IMPORT_SCRIPT), str(bundle)])
+
+
+def settings_bundle(settings: DashboardSettings, catalog: Catalog) -> Bundle:
+    """The dashboards as ``settings`` make them: engine, lake database, fleet thresholds, map tiles."""
+    return build_bundle(catalog, settings.database, dialect(settings.engine), settings.sqlalchemy_uri, settings.fleet,
+                        settings.map_tiles)  # fmt: skip
 
 
 def _pid_file(settings: DashboardSettings, name: str) -> Path:
@@ -143,8 +149,11 @@ def start(settings: DashboardSettings, catalog: Catalog, *, timeout: float = 180
         procs.start([sys.executable, "-m", "dashboards", "watch"], pid_file=_pid_file(settings, "views"),
                     log_file=settings.home / "views.log", env=watcher_env(os.environ), cwd=project_root())  # fmt: skip
     log = settings.home / "superset.log"
+    # No control socket: gunicorn's (on by default since 25) is one path in $HOME for every instance the user runs,
+    # answers shutdown, kill and reload to any process of the user, and is removed by whichever instance stops.
     gunicorn = [str(settings.venv / "bin" / "gunicorn"), "--workers", "1", "--worker-class", "gthread", "--threads",
-                "8", "--timeout", "120", "--bind", f"{HOST}:{settings.port}", "superset.app:create_app()"]  # fmt: skip
+                "8", "--timeout", "120", "--no-control-socket", "--bind", f"{HOST}:{settings.port}",
+                "superset.app:create_app()"]  # fmt: skip
     procs.start(gunicorn, pid_file=_pid_file(settings, "superset"), log_file=log, env=_env(settings),
                 cwd=settings.home)  # fmt: skip
     deadline = time.monotonic() + timeout

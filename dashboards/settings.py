@@ -10,10 +10,11 @@ as moving or silent: ``TELEMETRY_FLEET_MOVING_KMH`` (default 5) and ``TELEMETRY_
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from core.catalog import project_root
 from core.errors import ConfigError
@@ -46,6 +47,8 @@ class DashboardSettings:
         athena_results: ``s3://`` folder for Athena's query results.
         athena_workgroup: Athena workgroup.
         fleet: when a vehicle counts as moving, idle or silent.
+        map_tiles: a raster tile server's URL template (``https://host/{z}/{x}/{y}.png``) the maps draw under their
+            layers, or empty: no tiles, and the dashboards' pages fetch nothing from outside this machine.
     """
 
     home: Path
@@ -59,6 +62,7 @@ class DashboardSettings:
     athena_results: str = ""
     athena_workgroup: str = "primary"
     fleet: FleetStatus = field(default_factory=FleetStatus)
+    map_tiles: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DashboardSettings:
@@ -93,6 +97,7 @@ class DashboardSettings:
                 moving_kmh=env_int(env, "TELEMETRY_FLEET_MOVING_KMH", FleetStatus.moving_kmh, minimum=1),
                 silent_after_s=env_int(env, "TELEMETRY_FLEET_SILENT_AFTER_S", FleetStatus.silent_after_s, minimum=1),
             ),
+            map_tiles=env_str(env, "TELEMETRY_MAP_TILES", ""),
         )
         settings.validate()
         return settings
@@ -115,6 +120,26 @@ class DashboardSettings:
                 "results) and AWS_REGION"
             )
             raise ConfigError(msg)
+        if self.map_tiles:
+            tiles = urlsplit(self.map_tiles)
+            if (
+                tiles.scheme not in ("http", "https")
+                or not tiles.hostname
+                or not {"{z}", "{x}", "{y}"} <= set(re.findall(r"\{[xyz]\}", tiles.path + "?" + tiles.query))
+            ):
+                msg = (
+                    f"TELEMETRY_MAP_TILES must be a tile server's URL template such as "
+                    f"https://tiles.example.org/{{z}}/{{x}}/{{y}}.png, got {self.map_tiles!r}"
+                )
+                raise ConfigError(msg)
+
+    @property
+    def map_tiles_origin(self) -> str:
+        """The tile server's origin (``https://host[:port]``), which the pages may fetch from; empty without one."""
+        if not self.map_tiles:
+            return ""
+        tiles = urlsplit(self.map_tiles)
+        return f"{tiles.scheme}://{tiles.netloc}"
 
     @property
     def url(self) -> str:

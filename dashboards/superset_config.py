@@ -35,6 +35,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import URL
 from sqlglot import exp
+from superset.utils.log import AbstractEventLogger
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,47 @@ _HOME = Path(os.environ["SUPERSET_HOME"])
 SECRET_KEY = (_HOME / "secret-key").read_text(encoding="utf-8").strip()
 SQLALCHEMY_DATABASE_URI = "sqlite:///" + str(_HOME / "superset.db")
 
-# No telemetry pixel: the page must not wait for, or tell, anything outside this machine.
+# Nothing outside this machine: the pages may fetch only from Superset itself and, when one is set, the map tile
+# server (TELEMETRY_MAP_TILES). SCARF_ANALYTICS = False does not stop the telemetry pixel, an <img> that Superset's
+# JavaScript builds on every page; the content security policy does (Superset's own allows the pixel's host, the
+# tile and map-style services it knows, and web fonts).
 SCARF_ANALYTICS = False
+_TILES_ORIGIN = [o for o in (os.environ.get("SUPERSET_MAP_TILES_ORIGIN", ""),) if o]
+TALISMAN_ENABLED = True
+TALISMAN_CONFIG = {
+    "content_security_policy": {
+        "base-uri": ["'self'"],
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "blob:", "data:", *_TILES_ORIGIN],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'", *_TILES_ORIGIN],
+        "object-src": "'none'",
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "font-src": ["'self'"],
+        "script-src": ["'self'", "'strict-dynamic'"],
+    },
+    "content_security_policy_nonce_in": ["script-src"],
+    "force_https": False,
+    "session_cookie_secure": False,
+}
+TALISMAN_DEV_CONFIG = TALISMAN_CONFIG
+
+
+class _NoEventLog(AbstractEventLogger):
+    """Superset's event log (who opened which chart, each request's duration) is not kept.
+
+    Its default wrote a row to the metadata database, and committed it, for every request: 9% of Superset's CPU
+    while a dashboard opened (py-spy; docs/benchmarks.md, "Dashboards: where the time goes").
+    """
+
+    def log(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+EVENT_LOGGER = _NoEventLog()
+# A vehicle map takes the dashboard's vehicle filter inside its dataset's query, a Jinja template (filter_values):
+# a filter outside it would drop the basemap's rows, which have no vehicle.
+FEATURE_FLAGS = {"ENABLE_TEMPLATE_PROCESSING": True}
 # The dashboards are live: every refresh reads the lake, never a cached answer.
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 ROW_LIMIT = 50_000

@@ -3,7 +3,7 @@
 ``gb.geojson`` (land of Great Britain and Ireland, and the main towns; sources and licences in
 ``LICENSE.md``, remade by ``build.py``) becomes rows of SQL literals, so a map's data holds its basemap and
 draws offline (a view beside the lake's in DuckDB, inline ``VALUES`` on Athena, see
-:func:`dashboards.fleet.place_rows`); map tiles come on top only where a tile server is configured.
+:mod:`dashboards.basemap_sql`); map tiles come on top only where a tile server is configured.
 """
 
 from __future__ import annotations

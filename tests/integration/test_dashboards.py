@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus, urlsplit
 
 import pytest
 import requests
@@ -31,6 +32,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from core.catalog import load_catalog, project_root
 from core.tables import entity_lake_table, quarantine_lake_table
+from dashboards.basemap import TOWN_COLOR
 from dashboards.bundle import Bundle, build_bundle
 from dashboards.checks import check_connection, check_sql
 from dashboards.dialects import DUCKDB
@@ -227,10 +229,11 @@ def test_every_chart_answers_with_the_rows_duckdb_gives_for_the_same_lake(supers
     bad = [{"ingested_at": now, "kafka_timestamp": now, "reason": reason} for reason in reasons]
     write(superset.lake, quarantine_lake_table(CATALOG.get("gps")), bad)
     ids = superset.chart_ids()
-    fleet_map = ids["fleet-map"]
-    waited = _wait_for(lambda: any(r["layer"] == "vehicle" for r in superset.chart_rows(fleet_map)), 30,
-                       "the lake's first files reaching the dashboards")  # fmt: skip
-    print(f"first files visible to Superset after {waited:.1f}s")  # noqa: T201
+    # The view watcher follows the lake at its own pace and may have taken a turn between two writes: wait for the
+    # last one (the quarantine's), so that Superset and DuckDB read the same snapshots.
+    waited = _wait_for(lambda: superset.chart_rows(ids["quarantine-by-reason"]), 30,
+                       "the lake's files reaching the dashboards")  # fmt: skip
+    print(f"the lake's files visible to Superset after {waited:.1f}s")  # noqa: T201
     con = check_connection(CATALOG, LakeSqlSettings.from_env({}, lake=str(superset.lake)), superset.settings.fleet)
     compared = 0
     for chart in superset.bundle.charts:
@@ -252,6 +255,13 @@ def test_every_chart_answers_with_the_rows_duckdb_gives_for_the_same_lake(supers
 def test_every_dashboard_is_drawn_in_a_browser_with_no_chart_in_error(superset: Running, browser: Browser) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = _logged_in(browser, superset)
+    # Nothing leaves this machine: Superset's pages build a telemetry pixel and its maps ask for tiles; with no tile
+    # server set, the content security policy refuses both before a request is sent.
+    policy = requests.get(f"{superset.settings.url}/login/", timeout=30).headers["Content-Security-Policy"]
+    assert "connect-src 'self';" in policy and "img-src 'self' blob: data:;" in policy, policy
+    outside: list[tuple[str, str | None]] = []
+    page.on("requestfinished", lambda r: _off_loopback(r.url) and outside.append((r.url, "sent")))
+    page.on("requestfailed", lambda r: _off_loopback(r.url) and outside.append((r.url, r.failure)))
     lake = LakeSqlSettings.from_env({}, lake=str(superset.lake))
     con = check_connection(CATALOG, lake, superset.settings.fleet)
     (first,) = con.execute(f"SELECT min(vehicle) FROM {lake.database}.dashboard_journey").fetchone() or ("",)
@@ -266,6 +276,11 @@ def test_every_dashboard_is_drawn_in_a_browser_with_no_chart_in_error(superset: 
                                    ".map(i => i.naturalWidth)")  # fmt: skip
             assert loaded and all(width > 0 for width in loaded), loaded
     page.close()
+    assert all(how == "csp" for _, how in outside), outside
+
+
+def _off_loopback(url: str) -> bool:
+    return urlsplit(url).hostname not in ("127.0.0.1", None)
 
 
 _STATUS_RGB = {"moving": (0, 158, 115), "silent": (120, 120, 120)}
@@ -293,6 +308,10 @@ def test_an_operator_sees_status_counts_markers_in_status_colours_zeros_and_a_wo
         sent = response.request.post_data or ""
         return "/api/v1/chart/data" in response.url and "average km/h" in sent and vehicle in sent
 
+    def map_chart(response: Any, vehicle: str) -> bool:  # the map's data request, with a filter on the vehicle
+        sent = unquote_plus(response.request.post_data or "")
+        return '"feature"' in sent and vehicle in sent
+
     with page.expect_response(speed_chart, timeout=60_000) as fleet:
         states = _open(page, superset, "fleet")
     assert all(state == "drawn" for _, state in states), states
@@ -310,13 +329,28 @@ def test_an_operator_sees_status_counts_markers_in_status_colours_zeros_and_a_wo
     assert "silent" in table.inner_text() and "min ago" in table.inner_text(), table.inner_text()[:500]
     name = table.locator("tbody tr").first.locator("td").first.inner_text().strip()
 
-    with page.expect_response(lambda r: speed_chart(r, name), timeout=30_000) as filtered:
+    with (
+        page.expect_response(lambda r: speed_chart(r, name), timeout=30_000) as filtered,
+        page.expect_response(lambda r: map_chart(r, name), timeout=30_000) as mapped,
+    ):
         table.locator("td", has_text=name).first.click()  # a cross-filter on that vehicle
     rows, fleet_rows = (r.value.json()["result"][0]["data"] for r in (filtered, fleet))
     series = {k for r in rows for k in r} - {"event_time", "__timestamp"}
     assert series == {"average km/h", "fastest km/h"}, series
     # The speed chart: that vehicle's own speeds, not the fleet's (the 3 moving vehicles do not drive alike).
     assert rows and fleet_rows and rows != fleet_rows, (rows[:3], fleet_rows[:3])
+    # The map: that vehicle's arrow and track alone, on the whole basemap; the silent one and the two others are gone.
+    features = mapped.value.json()["data"]["features"]
+    shown = {f["extraProps"]["vehicle"] for f in features if f.get("extraProps")}
+    assert shown == {name}, shown
+    assert sum(f["properties"]["fillColor"] == list(TOWN_COLOR) for f in features) >= 30  # the towns stay
+    time.sleep(3)  # let the map draw its new data
+    png = base64.b64encode(the_map.screenshot()).decode()
+    moving_now, silent_now = page.evaluate(_COUNT_PIXELS, [png, list(_STATUS_RGB.values())])
+    print(f"status-coloured pixels on the map: moving {moving} -> {moving_now}, silent {silent} -> {silent_now}")  # noqa: T201
+    # The silent vehicle's grey arrow is gone (the towns' dots leave some grey at their edges).
+    assert moving_now > 20 and silent - silent_now > 40, (moving, moving_now, silent, silent_now)
+    assert [_number(page, t) for t in ("Moving", "Idle", "Silent", "Fleet")] == ["3", "0", "1", "4"]  # not filtered
     page.close()
 
 
@@ -357,6 +391,9 @@ def test_status_reports_superset_and_the_view_watcher(superset: Running) -> None
     for line in lines[:2]:  # Superset and the view watcher: neither inherits the admin password
         environ = Path(f"/proc/{line.split()[-1]}/environ").read_bytes()
         assert ADMIN_PASSWORD.encode() not in environ and b"TELEMETRY_SUPERSET_PASSWORD" not in environ, line
+    # No control socket: gunicorn's answers shutdown to any process of the user, at one path for every instance.
+    started = (superset.settings.home / "superset.log").read_text(encoding="utf-8")
+    assert "Starting gunicorn" in started and "Control socket listening" not in started
 
 
 def test_sql_lab_reads_the_lake_and_no_other_file(superset: Running) -> None:

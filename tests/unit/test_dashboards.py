@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import io
+import json
+import math
 import re
 import sys
 import tomllib
 import zipfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
 import pytest
 import sqlglot
 import yaml
@@ -24,9 +28,11 @@ from core.lake_types import StructType
 from core.sql import quote_literal
 from core.tables import entity_lake_table, lake_tables
 from dashboards.bundle import Bundle, build_bundle
+from dashboards.charts import TILES
 from dashboards.checks import check_connection, check_sql, dataset_source
 from dashboards.dialects import ATHENA, DUCKDB, SqlDialect
 from dashboards.install import CONSTRAINTS, REQUIREMENTS
+from dashboards.maplayer import pixels_per_degree
 from dashboards.settings import DashboardSettings
 from lakesql.settings import LakeSqlSettings
 from tests.fleet_lake import write_fleet_lake
@@ -55,11 +61,17 @@ def test_the_bundle_holds_one_database_every_dataset_chart_and_the_six_dashboard
     assert dashboards["fleet"]["metadata"]["refresh_frequency"] == 5  # the live one
     # Every chart of a refresh asked for at once: Superset's default spreads them over 5 s (its default is on).
     assert all(d["metadata"]["stagger_refresh"] is False for d in dashboards.values())
-    # The journey is one vehicle's: its filter picks one, the first at first; the fleet's may pick several or none.
+    # The journey is one vehicle's: its filter picks one, the first at first, never none; the fleet's several or none.
     vehicle = {k: next(f for f in d["metadata"]["native_filter_configuration"] if f["name"] == "Vehicle")
                for k, d in dashboards.items() if k in ("fleet", "journey")}  # fmt: skip
-    assert vehicle["journey"]["controlValues"].items() >= {"multiSelect": False, "defaultToFirstItem": True}.items()
-    assert vehicle["fleet"]["controlValues"].items() >= {"multiSelect": True, "defaultToFirstItem": False}.items()
+    assert (
+        vehicle["journey"]["controlValues"].items()
+        >= {"multiSelect": False, "defaultToFirstItem": True, "enableEmptyFilter": True}.items()
+    )
+    assert (
+        vehicle["fleet"]["controlValues"].items()
+        >= {"multiSelect": True, "defaultToFirstItem": False, "enableEmptyFilter": False}.items()
+    )
     datasets = {c["uuid"] for n, c in content.items() if n.startswith("datasets/")}
     charts = {c["uuid"]: c for n, c in content.items() if n.startswith("charts/")}
     assert {c["dataset_uuid"] for c in charts.values()} <= datasets
@@ -105,6 +117,11 @@ def test_every_dataset_and_check_query_parses_in_its_dialect(d: SqlDialect) -> N
     b = bundle(d)
     for dataset in b.datasets:
         sqlglot.parse_one(f"SELECT * FROM {dataset_source(dataset, d)} AS t", read=d.name)
+    # Superset renders every dataset's SQL as a Jinja template (the maps' take filters inside): each must render.
+    window = _Window(from_expr="TIMESTAMP '2026-12-04 09:00:00'", to_expr="TIMESTAMP '2026-12-04 12:00:00'")
+    for key, template in ((k, c["sql"]) for k, c in files(b).items() if k.startswith("datasets/") and c["sql"]):
+        for chosen, bounds in (([], _Window()), (["Ford Focus 1A2B3C", "Kia Niro O'NEIL"], window)):
+            assert sqlglot.parse_one(_as_superset_renders(template, chosen, bounds), read=d.name), key
     for chart in b.charts:
         sqlglot.parse_one(check_sql(chart, d), read=d.name)
 
@@ -182,6 +199,94 @@ def test_with_no_lake_yet_every_chart_query_answers_with_no_rows_not_an_error(tm
             assert rows in ([], [(0,)]), chart.key  # a count over nothing is one row of 0
 
 
+@dataclass(frozen=True)
+class _Window:
+    from_expr: str | None = None
+    to_expr: str | None = None
+
+
+def _as_superset_renders(template: str, chosen: list[str], window: _Window = _Window()) -> str:
+    """A dataset's SQL as Superset's Jinja renders it for a dashboard's filter values and time range."""
+    env = jinja2.Environment(autoescape=False)  # noqa: S701 - SQL, rendered as Superset does
+    env.filters["where_in"] = lambda values: "(" + ", ".join(quote_literal(v) for v in values) + ")"
+    return env.from_string(template).render(
+        filter_values=lambda column, remove_filter=False: chosen, get_time_filter=lambda **_: window
+    )
+
+
+def test_a_vehicle_filter_or_time_range_on_a_map_keeps_its_basemap_and_only_that_vehicles_features(
+    tmp_path: Path,
+) -> None:
+    write_fleet_lake(tmp_path, minutes=10, end=datetime.now(UTC))
+    con = check_connection(CATALOG, LakeSqlSettings.from_env({}, lake=str(tmp_path)))
+    content = files(bundle())
+    b = bundle()
+    for key in ("fleet_map", "journey_map"):
+        dataset = next(d for d in b.datasets if d.key == key)
+        template = content[f"datasets/telemetry_lake/{key}.yaml"]["sql"]
+        everything = con.execute(f"SELECT vehicle, layer FROM ({_as_superset_renders(template, [])})").fetchall()
+        plain = con.execute(f"SELECT vehicle, layer FROM {dataset_source(dataset, DUCKDB)}").fetchall()
+        assert sorted(everything, key=str) == sorted(plain, key=str), key
+        vehicles = sorted({v for v, _ in everything if v is not None})
+        assert len(vehicles) == 3, key
+        kept = con.execute(f"SELECT vehicle, layer FROM ({_as_superset_renders(template, vehicles[:1])})").fetchall()
+        basemap = [r for r in everything if r[0] is None]
+        assert {layer for _, layer in basemap} == {"land", "town"}, key
+        # The basemap stays whole; of the vehicles, only the chosen one's tracks and markers.
+        assert sorted(r for r in kept if r[0] is None) == sorted(basemap), key
+        assert {v for v, _ in kept if v is not None} == set(vehicles[:1]), key
+        assert len(kept) > len(basemap), key
+    # The journey's map follows the time range too: its last 4 minutes of segments, and the whole basemap.
+    template = content["datasets/telemetry_lake/journey_map.yaml"]["sql"]
+    (start,) = con.execute(
+        "SELECT strftime(max(minute) - INTERVAL 3 MINUTE, '%Y-%m-%d %H:%M:%S') FROM smartcity.dashboard_journey_map"
+    ).fetchone() or ("",)
+    window = _Window(from_expr=f"'{start}'")
+    minutes = con.execute(f"SELECT vehicle, minute FROM ({_as_superset_renders(template, [], window)})").fetchall()
+    tracked = [m for v, m in minutes if v is not None]
+    assert sum(v is None for v, _ in minutes) == len(basemap)
+    assert tracked and len({m for m in tracked}) == 4 and min(tracked).strftime("%Y-%m-%d %H:%M:%S") == start
+    # Both maps follow the dashboards' vehicle filters and the fleet table's cross-filter; the incidents' map does not.
+    boards = {c["slug"]: c for n, c in content.items() if n.startswith("dashboards/")}
+    for slug, chart in (("fleet", "fleet-map"), ("journey", "journey-map")):
+        number = next(i["meta"]["chartId"] for i in boards[slug]["position"].values()
+                      if isinstance(i, dict) and i.get("id") == f"CHART-{chart}")  # fmt: skip
+        metadata = boards[slug]["metadata"]
+        assert number not in metadata["global_chart_configuration"]["scope"]["excluded"], slug
+        for native in metadata["native_filter_configuration"]:  # the fleet map stays outside the time range
+            assert (number in native["scope"]["excluded"]) == (chart == "fleet-map" and not native["targets"][0]), slug
+    assert boards["incidents"]["metadata"]["global_chart_configuration"]["scope"]["excluded"]
+    # The fleet's status counts stay outside every filter, a click in the table included.
+    numbered = {i["id"]: i["meta"]["chartId"] for i in boards["fleet"]["position"].values()
+                if isinstance(i, dict) and i.get("type") == "CHART"}  # fmt: skip
+    counts = {numbered[f"CHART-fleet-{k}"] for k in ("moving", "idle", "silent", "size")}
+    assert set(boards["fleet"]["metadata"]["global_chart_configuration"]["scope"]["excluded"]) == counts
+
+
+def test_no_town_label_is_drawn_under_a_vehicles_label_at_the_maps_first_zoom(tmp_path: Path) -> None:
+    write_fleet_lake(tmp_path, minutes=10, end=datetime.now(UTC))
+    now = datetime.now(UTC)
+    at_london = {"vehicle_id": "parked-at-london", "make": "Parked", "model": "Van", "event_time": now,
+                 "kafka_timestamp": now, "ingested_at": now, "location": {"latitude": 51.5085, "longitude": -0.1257},
+                 "speed_kmh": 0.0}  # fmt: skip
+    write(tmp_path, entity_lake_table(CATALOG.get("vehicle")), [at_london])
+    con = check_connection(CATALOG, LakeSqlSettings.from_env({}, lake=str(tmp_path)))
+    fleet_map = next(d for d in bundle().datasets if d.key == "fleet_map")
+    rows = con.execute(f"SELECT layer, feature FROM {dataset_source(fleet_map, DUCKDB)} AS t").fetchall()
+    points = [(layer, json.loads(f)) for layer, f in rows]
+    labels = [(layer, f["properties"]["name"], *f["geometry"]["coordinates"]) for layer, f in points
+              if f["geometry"]["type"] == "Point" and f["properties"]["name"]]  # fmt: skip
+    towns, vehicles = ([lb for lb in labels if lb[0] == kind] for kind in ("town", "vehicle"))
+    assert vehicles and "London" not in {name for _, name, _, _ in towns}  # a van parked in London: its label wins
+    assert len(towns) > 25  # the others keep theirs
+    px = pixels_per_degree()  # the labels' boxes on screen, centred on their points (13 px text, 7.8 px a character)
+    for _, town, lon, lat in towns:
+        for _, vehicle, vlon, vlat in vehicles:
+            apart_x = abs(lon - vlon) * px >= (len(town) + len(vehicle)) * 7.8 / 2
+            apart_y = abs(lat - vlat) * px / math.cos(math.radians(lat)) >= 13
+            assert apart_x or apart_y, (town, vehicle)
+
+
 def test_physical_datasets_types_follow_the_avro_schema() -> None:
     datasets = {d.key: d for d in bundle().datasets}
     vehicle = {c.name: c.type for c in datasets["vehicle"].columns}
@@ -199,6 +304,20 @@ def test_settings_refuse_what_cannot_work() -> None:
         DashboardSettings.from_env({"TELEMETRY_LAKE": "s3a://bucket/lake", "TELEMETRY_DASHBOARD_ENGINE": "athena"})
     with pytest.raises(ConfigError, match="TELEMETRY_SUPERSET_PORT"):
         DashboardSettings.from_env({"TELEMETRY_SUPERSET_PORT": "70000"})
+    for tiles in ("tiles.example.org/{z}/{x}/{y}.png", "https://tiles.example.org/map.png", "file:///{z}/{x}/{y}"):
+        with pytest.raises(ConfigError, match="TELEMETRY_MAP_TILES must be a tile server's URL template"):
+            DashboardSettings.from_env({"TELEMETRY_MAP_TILES": tiles})
+
+
+def test_tiles_come_only_from_the_tile_server_set() -> None:
+    assert DashboardSettings.from_env({}).map_tiles_origin == ""  # none: the pages fetch no tiles
+    tiles = "https://tiles.example.org:8443/osm/{z}/{x}/{y}.png?key=k"
+    settings = DashboardSettings.from_env({"TELEMETRY_MAP_TILES": tiles})
+    assert settings.map_tiles_origin == "https://tiles.example.org:8443"
+    for tiled, style in ((build_bundle(CATALOG, "smartcity", DUCKDB, URI, tiles=tiles), tiles), (bundle(), TILES)):
+        charts = {k: v for k, v in files(tiled).items() if k.startswith("charts/")}
+        styles = {k: c["params"]["mapbox_style"] for k, c in charts.items() if c["viz_type"] == "deck_geojson"}
+        assert len(styles) == 3 and set(styles.values()) == {style}, styles
 
 
 def test_one_setting_points_the_same_bundle_at_athena() -> None:
