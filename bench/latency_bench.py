@@ -112,12 +112,19 @@ class LagProbe:
     def __init__(self, connection: ConnectionSettings) -> None:
         self._admin = AdminClient({**connection.kafka_config(), "logger": librdkafka_logger("bench.lag")})
         self.group = f"{connection.topic_prefix}telemetry-lake"
-        topics = self._admin.list_topics(timeout=30).topics
-        self._partitions = [
-            TopicPartition(connection.topic(s.topic), p)
-            for s in CATALOG.streams
-            for p in topics[connection.topic(s.topic)].partitions
-        ]
+        names = [connection.topic(s.topic) for s in CATALOG.streams]
+        # Topics created a moment ago may not be in the metadata of the broker that answers yet.
+        deadline = time.monotonic() + 30
+        while True:
+            topics = self._admin.list_topics(timeout=30).topics
+            missing = [n for n in names if n not in topics or not topics[n].partitions]
+            if not missing:
+                break
+            if time.monotonic() > deadline:
+                msg = f"latency bench: topics {', '.join(missing)} are not in the cluster's metadata after 30 s"
+                raise SystemExit(msg)
+            time.sleep(0.2)
+        self._partitions = [TopicPartition(n, p) for n in names for p in topics[n].partitions]
 
     def lag(self) -> int:
         """Sum over the five topics' partitions; a partition the job never committed counts from 0."""
